@@ -1,0 +1,50 @@
+/// Every error Conflux reports to a user: each case carries what is needed to act on it.
+public enum ConfluxError: Error, CustomStringConvertible, Equatable {
+    /// An op was given inputs whose shapes or types it cannot combine.
+    case shapeMismatch(op: String, node: String, shapes: [Shape], reason: String)
+    /// An argument to an op builder or layer is out of its valid range.
+    case invalidArgument(op: String, reason: String)
+    /// A placeholder the run needs was not fed.
+    case missingFeed(placeholder: String, shape: Shape)
+    /// A fed value does not match the placeholder it feeds.
+    case feedMismatch(placeholder: String, expected: Shape, expectedType: DType, got: Shape, gotType: DType)
+    /// No device has the requested name.
+    case unknownDevice(requested: String, available: [String])
+    /// No kernel is registered for an op on a device kind.
+    case noKernel(op: String, node: String, device: String, kindsWithKernel: [String])
+    /// A graph operation has no gradient function, or the loss does not depend on a variable.
+    case noGradient(op: String, node: String, reason: String)
+    /// A kernel found a value it cannot compute with, such as a label out of range.
+    case invalidValue(op: String, node: String, reason: String)
+    /// A data file is missing, truncated or corrupt.
+    case dataFile(path: String, reason: String)
+    /// A device could not provide memory for a tensor.
+    case outOfMemory(device: String, tensor: String, bytes: Int)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(op, node, shapes, reason):
+            let list = shapes.map(\.description).joined(separator: ", ")
+            return "\(op) '\(node)': \(reason) (input shapes \(list))"
+        case let .invalidArgument(op, reason):
+            return "\(op): \(reason)"
+        case let .missingFeed(placeholder, shape):
+            return "placeholder '\(placeholder)' of shape \(shape) must be fed a value for this run"
+        case let .feedMismatch(placeholder, expected, expectedType, got, gotType):
+            return "placeholder '\(placeholder)' expects \(expectedType) \(expected) but was fed \(gotType) \(got)"
+        case let .unknownDevice(requested, available):
+            return "no device named '\(requested)'; devices found: \(available.joined(separator: ", "))"
+        case let .noKernel(op, node, device, kinds):
+            let alternatives = kinds.isEmpty ? "no device kind has one" : "kernels exist for: \(kinds.joined(separator: ", "))"
+            return "no kernel for \(op) '\(node)' on \(device); \(alternatives)"
+        case let .noGradient(op, node, reason):
+            return "cannot differentiate \(op) '\(node)': \(reason)"
+        case let .invalidValue(op, node, reason):
+            return "\(op) '\(node)': \(reason)"
+        case let .dataFile(path, reason):
+            return "\(path): \(reason)"
+        case let .outOfMemory(device, tensor, bytes):
+            return "\(device) is out of memory allocating \(bytes) bytes for '\(tensor)'; try a smaller batch size"
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// What the graph knows about an op type: how to infer its output and whether it changes state.
+public struct OpDefinition: Sendable {
+    public let type: OpType
+    /// Ops that write variables; a run executes them after every op that only reads.
+    public let isStateful: Bool
+    /// Infers the output from the inputs; used with partly unknown shapes at build time and exact ones at run time.
+    public let inferShape: @Sendable (ShapeContext) throws -> (Shape, DType)
+
+    public init(
+        _ type: OpType, isStateful: Bool = false, inferShape: @escaping @Sendable (ShapeContext) throws -> (Shape, DType)
+    ) {
+        self.type = type
+        self.isStateful = isStateful
+        self.inferShape = inferShape
+    }
+
+    /// Every op the core defines, by type.
+    public static let all: [OpType: OpDefinition] = Dictionary(
+        uniqueKeysWithValues: (sourceOps + mathOps + convolutionOps + poolingOps + activationOps + lossOps
+            + reductionOps + optimizerOps).map { ($0.type, $0) })
+}
+
+/// The inputs of a node whose output is being inferred, and a way to report why they do not fit.
+public struct ShapeContext {
+    public let op: OpType
+    public let nodeName: String
+    public let shapes: [Shape]
+    public let dtypes: [DType]
+    public let attributes: Attributes
+
+    /// The error to throw when the inputs do not fit; it names the op, the node and every input shape.
+    public func mismatch(_ reason: String) -> ConfluxError {
+        .shapeMismatch(op: op.rawValue, node: nodeName, shapes: shapes, reason: reason)
+    }
+
+    /// Throws unless input `index` has the given rank.
+    public func requireRank(_ index: Int, _ rank: Int, _ what: String) throws {
+        guard shapes[index].rank == rank else { throw mismatch("\(what) must have rank \(rank)") }
+    }
+
+    /// Throws unless input `index` has the given element type.
+    public func requireType(_ index: Int, _ dtype: DType, _ what: String) throws {
+        guard dtypes[index] == dtype else { throw mismatch("\(what) must be \(dtype), not \(dtypes[index])") }
+    }
+}

@@ -1,0 +1,42 @@
+/// The name of an operation, as TensorFlow spells it (`Conv2D`, `MatMul`); kernels and gradients are keyed by it.
+public struct OpType: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+}
+
+extension OpType {
+    public static let placeholder: OpType = "Placeholder"
+    public static let constant: OpType = "Const"
+    public static let variable: OpType = "Variable"
+    public static let matMul: OpType = "MatMul"
+    public static let add: OpType = "Add"
+    public static let biasAdd: OpType = "BiasAdd"
+    public static let biasAddGrad: OpType = "BiasAddGrad"
+    public static let conv2D: OpType = "Conv2D"
+    public static let conv2DBackpropInput: OpType = "Conv2DBackpropInput"
+    public static let conv2DBackpropFilter: OpType = "Conv2DBackpropFilter"
+    public static let maxPool: OpType = "MaxPool"
+    public static let maxPoolGrad: OpType = "MaxPoolGrad"
+    public static let avgPool: OpType = "AvgPool"
+    public static let avgPoolGrad: OpType = "AvgPoolGrad"
+    public static let relu: OpType = "Relu"
+    public static let reluGrad: OpType = "ReluGrad"
+    public static let tanh: OpType = "Tanh"
+    public static let tanhGrad: OpType = "TanhGrad"
+    public static let sigmoid: OpType = "Sigmoid"
+    public static let sigmoidGrad: OpType = "SigmoidGrad"
+    public static let softmax: OpType = "Softmax"
+    public static let softmaxGrad: OpType = "SoftmaxGrad"
+    public static let softmaxCrossEntropy: OpType = "SoftmaxCrossEntropy"
+    public static let softmaxCrossEntropyGrad: OpType = "SoftmaxCrossEntropyGrad"
+    public static let reshape: OpType = "Reshape"
+    public static let sum: OpType = "Sum"
+    public static let mean: OpType = "Mean"
+    public static let reduceGrad: OpType = "ReduceGrad"
+    public static let argMax: OpType = "ArgMax"
+    public static let accuracy: OpType = "Accuracy"
+    public static let applyMomentum: OpType = "ApplyMomentum"
+    public static let applyAdam: OpType = "ApplyAdam"
+}

@@ -1,0 +1,39 @@
+/// max(x, 0), element-wise.
+public func relu(_ x: Tensor) throws -> Tensor { try x.graph.addNode(.relu, [x]) }
+
+/// The hyperbolic tangent, element-wise.
+public func tanh(_ x: Tensor) throws -> Tensor { try x.graph.addNode(.tanh, [x]) }
+
+/// 1 / (1 + e^-x), element-wise.
+public func sigmoid(_ x: Tensor) throws -> Tensor { try x.graph.addNode(.sigmoid, [x]) }
+
+/// The softmax of each row of `x` [N, C].
+public func softmax(_ x: Tensor) throws -> Tensor { try x.graph.addNode(.softmax, [x]) }
+
+/// The gradient of an element-wise activation from its output `y` and the output gradient `dy`.
+func activationGrad(_ op: OpType, y: Tensor, dy: Tensor) throws -> Tensor { try y.graph.addNode(op, [y, dy]) }
+
+private func elementwise(_ c: ShapeContext) throws -> (Shape, DType) {
+    try c.requireType(0, .float32, "input")
+    return (c.shapes[0], .float32)
+}
+
+/// (y, dy) → dx for an element-wise activation: both inputs share one shape.
+private func elementwiseGrad(_ c: ShapeContext) throws -> (Shape, DType) {
+    guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("output and gradient shapes differ") }
+    return (shape, .float32)
+}
+
+let activationOps: [OpDefinition] = [
+    OpDefinition(.relu, inferShape: elementwise),
+    OpDefinition(.tanh, inferShape: elementwise),
+    OpDefinition(.sigmoid, inferShape: elementwise),
+    OpDefinition(.softmax) { c in
+        try c.requireRank(0, 2, "logits")
+        return try elementwise(c)
+    },
+    OpDefinition(.reluGrad, inferShape: elementwiseGrad),
+    OpDefinition(.tanhGrad, inferShape: elementwiseGrad),
+    OpDefinition(.sigmoidGrad, inferShape: elementwiseGrad),
+    OpDefinition(.softmaxGrad, inferShape: elementwiseGrad),
+]

@@ -1,0 +1,74 @@
+/// 2-D convolution (cross-correlation, as in every framework) of `x` [N, C, H, W] with `filter` [O, C, KH, KW]:
+/// [N, O, OH, OW], where OH = (H + padTop + padBottom - KH) / strideH + 1 and likewise for OW.
+///
+/// - Throws: `shapeMismatch` if the channels differ or the window does not fit; `invalidArgument` for a
+///   non-positive stride or unknown spatial size.
+public func conv2d(_ x: Tensor, _ filter: Tensor, stride: Int = 1, padding: Padding = .valid) throws -> Tensor {
+    try conv2d(x, filter, strides: (stride, stride), padding: padding)
+}
+
+/// 2-D convolution with separate vertical and horizontal strides.
+public func conv2d(_ x: Tensor, _ filter: Tensor, strides: (Int, Int), padding: Padding) throws -> Tensor {
+    guard x.shape.rank == 4, filter.shape.rank == 4 else {
+        throw ConfluxError.shapeMismatch(
+            op: "Conv2D", node: "Conv2D", shapes: [x.shape, filter.shape],
+            reason: "input must be [N, C, H, W] and filter [O, C, KH, KW]")
+    }
+    let attributes = try WindowGeometry.attributes(
+        op: "Conv2D", height: x.shape[2], width: x.shape[3], kernel: (filter.shape[2], filter.shape[3]),
+        stride: strides, padding: padding)
+    return try x.graph.addNode(.conv2D, [x, filter], attributes: attributes)
+}
+
+/// The gradient of a convolution with respect to its input: `filter` [O, C, KH, KW] and `dy` [N, O, OH, OW]
+/// in, [N, C, H, W] out, where `inputShape` gives C, H and W.
+public func conv2DBackpropInput(_ filter: Tensor, _ dy: Tensor, inputShape: Shape, like forward: Node) throws -> Tensor {
+    var attributes = forward.attributes
+    attributes["inputShape"] = .shape(inputShape)
+    return try dy.graph.addNode(.conv2DBackpropInput, [filter, dy], attributes: attributes)
+}
+
+/// The gradient of a convolution with respect to its filter: `x` [N, C, H, W] and `dy` [N, O, OH, OW] in,
+/// [O, C, KH, KW] out.
+public func conv2DBackpropFilter(_ x: Tensor, _ dy: Tensor, filterShape: Shape, like forward: Node) throws -> Tensor {
+    var attributes = forward.attributes
+    attributes["filterShape"] = .shape(filterShape)
+    return try dy.graph.addNode(.conv2DBackpropFilter, [x, dy], attributes: attributes)
+}
+
+/// Checks that `dy` is the output gradient of a window op over `input`, then returns the geometry.
+func checkedGradient(_ c: ShapeContext, input: Shape, dy: Shape, outChannels: Int) throws -> WindowGeometry {
+    let geometry = WindowGeometry(input: input, attributes: c.attributes)
+    guard dy.rank == 4, Shape.compatible(dy[1], outChannels), dy[2] == geometry.outHeight, dy[3] == geometry.outWidth
+    else {
+        throw c.mismatch("gradient must be [N, \(outChannels), \(geometry.outHeight), \(geometry.outWidth)]")
+    }
+    return geometry
+}
+
+let convolutionOps: [OpDefinition] = [
+    OpDefinition(.conv2D) { c in
+        try c.requireRank(0, 4, "input")
+        try c.requireRank(1, 4, "filter")
+        try c.requireType(0, .float32, "input")
+        let (x, w) = (c.shapes[0], c.shapes[1])
+        guard Shape.compatible(x[1], w[1]) else {
+            throw c.mismatch("input has \(x[1]) channels but the filter expects \(w[1])")
+        }
+        let geometry = WindowGeometry(input: x, attributes: c.attributes)
+        try geometry.validate(c)
+        return ([x[0], w[0], geometry.outHeight, geometry.outWidth], .float32)
+    },
+    OpDefinition(.conv2DBackpropInput) { c in
+        let (w, dy) = (c.shapes[0], c.shapes[1])
+        let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)
+        _ = try checkedGradient(c, input: input, dy: dy, outChannels: w[0])
+        return (input, .float32)
+    },
+    OpDefinition(.conv2DBackpropFilter) { c in
+        let (x, dy) = (c.shapes[0], c.shapes[1])
+        let filter = c.attributes.shape("filterShape")
+        _ = try checkedGradient(c, input: x, dy: dy, outChannels: filter[0])
+        return (filter, .float32)
+    },
+]

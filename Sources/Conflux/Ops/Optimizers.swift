@@ -1,0 +1,42 @@
+/// Updates `variable` in place by SGD with momentum: accum = momentum·accum + grad; variable -= lr·accum
+/// (the update of TensorFlow's `ApplyMomentum` and PyTorch's `SGD`). Its output is empty: run it as a target.
+public func applyMomentum(
+    _ variable: Tensor, accumulator: Tensor, gradient: Tensor, learningRate: Float, momentum: Float
+) throws -> Tensor {
+    try variable.graph.addNode(
+        .applyMomentum, [variable, accumulator, gradient],
+        attributes: Attributes(["learningRate": .float(learningRate), "momentum": .float(momentum)]),
+        name: "ApplyMomentum")
+}
+
+/// Updates `variable` in place by Adam (Kingma & Ba, 2015) with bias correction; `step` is a scalar variable
+/// counting this variable's updates. Its output is empty: run it as a target.
+public func applyAdam(
+    _ variable: Tensor, m: Tensor, v: Tensor, step: Tensor, gradient: Tensor,
+    learningRate: Float, beta1: Float, beta2: Float, epsilon: Float
+) throws -> Tensor {
+    try variable.graph.addNode(
+        .applyAdam, [variable, m, v, step, gradient],
+        attributes: Attributes([
+            "learningRate": .float(learningRate), "beta1": .float(beta1), "beta2": .float(beta2),
+            "epsilon": .float(epsilon),
+        ]),
+        name: "ApplyAdam")
+}
+
+/// Every state input must be a variable of the parameter's shape, and the gradient must match it too.
+private func checkUpdate(_ c: ShapeContext, states: Range<Int>, gradient: Int) throws -> (Shape, DType) {
+    for i in states where c.shapes[i] != c.shapes[0] {
+        throw c.mismatch("optimizer state \(i) must have the variable's shape")
+    }
+    guard c.shapes[gradient] == c.shapes[0] else { throw c.mismatch("gradient must have the variable's shape") }
+    return ([0], .float32)
+}
+
+let optimizerOps: [OpDefinition] = [
+    OpDefinition(.applyMomentum, isStateful: true) { c in try checkUpdate(c, states: 1..<2, gradient: 2) },
+    OpDefinition(.applyAdam, isStateful: true) { c in
+        guard c.shapes[3].count == 1 else { throw c.mismatch("step must be a scalar") }
+        return try checkUpdate(c, states: 1..<3, gradient: 4)
+    },
+]

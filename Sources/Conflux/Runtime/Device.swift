@@ -1,0 +1,64 @@
+/// The family of a device; kernels are registered per kind.
+public struct DeviceKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public static let cpu = DeviceKind(rawValue: "cpu")
+    public static let opencl = DeviceKind(rawValue: "opencl")
+    public var description: String { rawValue }
+}
+
+/// What the placer and users know of a device's speed.
+public struct DeviceProfile: Sendable {
+    public var gflops: Double
+    public var gigabytesPerSecond: Double
+    public var launchOverheadMicroseconds: Double
+    public init(gflops: Double, gigabytesPerSecond: Double, launchOverheadMicroseconds: Double) {
+        self.gflops = gflops
+        self.gigabytesPerSecond = gigabytesPerSecond
+        self.launchOverheadMicroseconds = launchOverheadMicroseconds
+    }
+}
+
+/// Memory a device owns for one tensor; each backend defines its own.
+public protocol DeviceStorage: AnyObject {
+    var byteCount: Int { get }
+}
+
+/// A tensor in a device's memory.
+public final class DeviceTensor {
+    public let shape: Shape
+    public let dtype: DType
+    public let storage: any DeviceStorage
+
+    public init(shape: Shape, dtype: DType, storage: any DeviceStorage) {
+        self.shape = shape
+        self.dtype = dtype
+        self.storage = storage
+    }
+}
+
+/// A place where kernels run and tensors live: `cpu:0`, `opencl:1`.
+public protocol Device: AnyObject, Sendable {
+    /// The name users select it by: `cpu:0`, `opencl:0`.
+    var id: String { get }
+    var kind: DeviceKind { get }
+    /// A human-readable model name.
+    var name: String { get }
+    /// Key properties as label/value pairs, in display order, for `conflux devices`.
+    var properties: [(String, String)] { get }
+    var profile: DeviceProfile { get }
+
+    /// Storage for `byteCount` bytes; `tensor` names what it is for in an out-of-memory error.
+    func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage
+    /// Copies a host tensor into device storage of the same size.
+    func upload(_ host: HostTensor, to tensor: DeviceTensor) throws
+    /// Copies a device tensor back to the host.
+    func download(_ tensor: DeviceTensor) throws -> HostTensor
+}
+
+extension Device {
+    /// A device tensor of `shape` and `dtype`, freshly allocated.
+    public func allocate(_ shape: Shape, _ dtype: DType, for tensor: String) throws -> DeviceTensor {
+        DeviceTensor(shape: shape, dtype: dtype, storage: try allocate(byteCount: shape.count * dtype.size, for: tensor))
+    }
+}

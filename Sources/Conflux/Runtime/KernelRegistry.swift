@@ -1,0 +1,34 @@
+/// What a kernel receives: its node, its inputs and the output to fill, all on one device.
+public struct KernelContext {
+    public let node: Node
+    public let inputs: [DeviceTensor]
+    public let output: DeviceTensor
+    public let device: any Device
+}
+
+/// The computation of one op on one kind of device; throws for values it cannot compute with.
+public typealias Kernel = (KernelContext) throws -> Void
+
+/// Kernels keyed by (op type, device kind), as TensorFlow's `REGISTER_KERNEL_BUILDER`.
+public struct KernelRegistry {
+    private struct Key: Hashable {
+        let op: OpType
+        let kind: DeviceKind
+    }
+
+    private var kernels: [Key: Kernel] = [:]
+
+    public init() {}
+
+    /// Registers `kernel` for `op` on devices of `kind`, replacing any earlier one.
+    public mutating func register(_ op: OpType, on kind: DeviceKind, _ kernel: @escaping Kernel) {
+        kernels[Key(op: op, kind: kind)] = kernel
+    }
+
+    public func kernel(for op: OpType, on kind: DeviceKind) -> Kernel? { kernels[Key(op: op, kind: kind)] }
+
+    /// The device kinds that have a kernel for `op`.
+    public func kinds(for op: OpType) -> [DeviceKind] {
+        kernels.keys.filter { $0.op == op }.map(\.kind).sorted { $0.rawValue < $1.rawValue }
+    }
+}

@@ -1,0 +1,96 @@
+/// Runs parts of a graph on a device, keeping variable values between runs.
+///
+/// A session is used from one thread at a time.
+public final class Session {
+    public let graph: Graph
+    public let device: any Device
+    private let kernels: KernelRegistry
+    /// Variable and constant values, by node id, created on first use.
+    private var persistent: [Int: DeviceTensor] = [:]
+    private var plans: [PlanKey: ExecutionPlan] = [:]
+
+    private struct PlanKey: Hashable {
+        let fetches: [Int]
+        let targets: [Int]
+        let feeds: [Int: Shape]
+    }
+
+    public init(graph: Graph, device: any Device, kernels: KernelRegistry) {
+        self.graph = graph
+        self.device = device
+        self.kernels = kernels
+    }
+
+    /// Computes `fetches` after feeding `feeds` to placeholders, also running `targets` (such as optimizer
+    /// updates); only the ops these need run.
+    ///
+    /// - Throws: `missingFeed` or `feedMismatch` for a feed problem, `noKernel` if the device cannot run an op,
+    ///   a shape error if the fed shapes do not fit the graph, or an error a kernel raised.
+    @discardableResult
+    public func run(_ fetches: [Tensor], feeds: [Tensor: HostTensor] = [:], targets: [Tensor] = []) throws
+        -> [HostTensor]
+    {
+        for (placeholder, value) in feeds {
+            guard placeholder.shape.accepts(value.shape), placeholder.dtype == value.dtype else {
+                throw ConfluxError.feedMismatch(
+                    placeholder: placeholder.name, expected: placeholder.shape, expectedType: placeholder.dtype,
+                    got: value.shape, gotType: value.dtype)
+            }
+        }
+        let plan = try self.plan(fetches: fetches, targets: targets, feeds: feeds)
+        for (id, buffer) in plan.feeds { try device.upload(feeds[graph.tensor(id)]!, to: buffer) }
+        for step in plan.steps { try step.kernel(step.context) }
+        return try plan.fetches.map { try device.download($0) }
+    }
+
+    /// Computes one tensor.
+    public func run(_ fetch: Tensor, feeds: [Tensor: HostTensor] = [:]) throws -> HostTensor {
+        try run([fetch], feeds: feeds)[0]
+    }
+
+    /// Replaces the value of `variable`.
+    ///
+    /// - Throws: `feedMismatch` if the value's shape or type differs from the variable's.
+    public func assign(_ variable: Tensor, _ value: HostTensor) throws {
+        precondition(variable.op == .variable, "\(variable.name) is not a variable")
+        guard variable.shape == value.shape, value.dtype == .float32 else {
+            throw ConfluxError.feedMismatch(
+                placeholder: variable.name, expected: variable.shape, expectedType: .float32, got: value.shape,
+                gotType: value.dtype)
+        }
+        try device.upload(value, to: persistentTensor(variable.node))
+    }
+
+    private func plan(fetches: [Tensor], targets: [Tensor], feeds: [Tensor: HostTensor]) throws -> ExecutionPlan {
+        precondition((fetches + targets).allSatisfy { $0.graph === graph }, "a fetch belongs to another graph")
+        let key = PlanKey(
+            fetches: fetches.map(\.id), targets: targets.map(\.id),
+            feeds: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, $0.value.shape) }))
+        if let plan = plans[key] { return plan }
+        let plan = try ExecutionPlan(
+            graph: graph, device: device, kernels: kernels, fetches: key.fetches, targets: key.targets,
+            feedShapes: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) }),
+            persistent: persistentTensor)
+        plans[key] = plan
+        return plan
+    }
+
+    /// The session's buffer for a variable (initialised from the graph's seed) or a constant.
+    private func persistentTensor(_ node: Node) throws -> DeviceTensor {
+        if let tensor = persistent[node.id] { return tensor }
+        let value: HostTensor
+        switch node.attributes["value"] ?? node.attributes["initializer"] {
+        case .tensor(let constant):
+            value = constant
+        case .initializer(let initializer):
+            var generator = SeededGenerator(seed: graph.seed &+ UInt64(node.id) &* 0x9E37_79B9_7F4A_7C15)
+            value = HostTensor(shape: node.shape, floats: initializer.values(count: node.shape.count, generator: &generator))
+        default:
+            preconditionFailure("\(node.name) is neither a variable nor a constant")
+        }
+        let tensor = try device.allocate(value.shape, value.dtype, for: node.name)
+        try device.upload(value, to: tensor)
+        persistent[node.id] = tensor
+        return tensor
+    }
+}
