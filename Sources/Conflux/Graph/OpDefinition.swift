@@ -1,13 +1,13 @@
 /// What the graph knows about an op type: how to infer its output and whether it changes state.
-public struct OpDefinition: Sendable {
+public struct OpDefinition: @unchecked Sendable {  // its closures are pure functions
     public let type: OpType
     /// Ops that write variables; a run executes them after every op that only reads.
     public let isStateful: Bool
     /// Infers the output from the inputs; used with partly unknown shapes at build time and exact ones at run time.
-    public let inferShape: @Sendable (ShapeContext) throws -> (Shape, DType)
+    public let inferShape: (ShapeContext) throws -> (Shape, DType)
 
     public init(
-        _ type: OpType, isStateful: Bool = false, inferShape: @escaping @Sendable (ShapeContext) throws -> (Shape, DType)
+        _ type: OpType, isStateful: Bool = false, inferShape: @escaping (ShapeContext) throws -> (Shape, DType)
     ) {
         self.type = type
         self.isStateful = isStateful

@@ -46,9 +46,10 @@ let mathOps: [OpDefinition] = [
         return ([m, n], .float32)
     },
     OpDefinition(.add) { c in
-        guard c.dtypes[0] == c.dtypes[1] else { throw c.mismatch("element types \(c.dtypes[0]) and \(c.dtypes[1]) differ") }
+        try c.requireType(0, .float32, "a")
+        try c.requireType(1, .float32, "b")
         guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("shapes must be equal") }
-        return (shape, c.dtypes[0])
+        return (shape, .float32)
     },
     OpDefinition(.biasAdd) { c in
         let (x, b) = (c.shapes[0], c.shapes[1])

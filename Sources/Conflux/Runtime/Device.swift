@@ -7,18 +7,6 @@ public struct DeviceKind: RawRepresentable, Hashable, Sendable, CustomStringConv
     public var description: String { rawValue }
 }
 
-/// What the placer and users know of a device's speed.
-public struct DeviceProfile: Sendable {
-    public var gflops: Double
-    public var gigabytesPerSecond: Double
-    public var launchOverheadMicroseconds: Double
-    public init(gflops: Double, gigabytesPerSecond: Double, launchOverheadMicroseconds: Double) {
-        self.gflops = gflops
-        self.gigabytesPerSecond = gigabytesPerSecond
-        self.launchOverheadMicroseconds = launchOverheadMicroseconds
-    }
-}
-
 /// Memory a device owns for one tensor; each backend defines its own.
 public protocol DeviceStorage: AnyObject {
     var byteCount: Int { get }
@@ -46,7 +34,6 @@ public protocol Device: AnyObject, Sendable {
     var name: String { get }
     /// Key properties as label/value pairs, in display order, for `conflux devices`.
     var properties: [(String, String)] { get }
-    var profile: DeviceProfile { get }
 
     /// Storage for `byteCount` bytes; `tensor` names what it is for in an out-of-memory error.
     func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage

@@ -1,0 +1,116 @@
+import Conflux
+import Dispatch
+import Foundation
+
+/// Host memory for one tensor, 64-byte aligned.
+final class CPUStorage: DeviceStorage {
+    let byteCount: Int
+    let pointer: UnsafeMutableRawPointer
+
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// The host processor: tensors in host memory, GEMM through OpenBLAS, other kernels in Swift on every core.
+public final class CPUDevice: Device, @unchecked Sendable {
+    public let id = "cpu:0"
+    public let kind = DeviceKind.cpu
+    public let name: String
+    /// How many workers a kernel splits its batch over: one per core.
+    let workers = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    /// Per-worker scratch memory that grows to the largest request and is then reused, so kernels allocate
+    /// nothing per step. Worker `w` touches only `scratchSlots[w * scratchPerWorker + slot]`.
+    private let scratchSlots: [ScratchBuffer]
+    static let scratchPerWorker = 2
+
+    public init() {
+        name = CPUDevice.modelName()
+        scratchSlots = (0..<workers * CPUDevice.scratchPerWorker).map { _ in ScratchBuffer() }
+    }
+
+    public var properties: [(String, String)] {
+        [
+            ("cores", String(workers)),
+            ("memory", "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB"),
+            ("BLAS", BLAS.configuration),
+        ]
+    }
+
+    public func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage {
+        CPUStorage(byteCount: byteCount)
+    }
+
+    public func upload(_ host: HostTensor, to tensor: DeviceTensor) throws {
+        precondition(host.shape.count * host.dtype.size == tensor.storage.byteCount, "upload size mismatch")
+        host.withUnsafeBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
+            tensor.raw.copyMemory(from: base, byteCount: bytes.count)
+        }
+    }
+
+    public func download(_ tensor: DeviceTensor) throws -> HostTensor {
+        let count = tensor.shape.count
+        switch tensor.dtype {
+        case .float32: return HostTensor(shape: tensor.shape, floats: Array(UnsafeBufferPointer(start: tensor.floats, count: count)))
+        case .int32: return HostTensor(shape: tensor.shape, ints: Array(UnsafeBufferPointer(start: tensor.ints, count: count)))
+        }
+    }
+
+    /// Splits `0..<count` into one contiguous range per worker and runs them in parallel; `body` gets the
+    /// worker's index and its range. Work below `serialBelow` items runs on the calling thread.
+    func parallelChunks(_ count: Int, serialBelow: Int = 2, _ body: (Int, Range<Int>) -> Void) {
+        let chunks = count < serialBelow ? 1 : min(workers, count)
+        guard chunks > 1 else {
+            if count > 0 { body(0, 0..<count) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+        }
+    }
+
+    /// Scratch memory of at least `count` floats for `worker`; `slot` (0 or 1) picks one of its buffers.
+    func scratch(worker: Int, slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        scratchSlots[worker * CPUDevice.scratchPerWorker + slot].floats(count)
+    }
+
+    private static func modelName() -> String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+        return line.flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) }
+            ?? "host CPU"
+    }
+}
+
+/// A buffer that only grows.
+private final class ScratchBuffer {
+    private var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var capacity = 1
+
+    func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            capacity = count
+        }
+        return pointer
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+extension DeviceTensor {
+    /// The host address of a CPU tensor's elements.
+    var raw: UnsafeMutableRawPointer { unsafeDowncast(storage, to: CPUStorage.self).pointer }
+    var floats: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
+    var ints: UnsafeMutablePointer<Int32> { raw.assumingMemoryBound(to: Int32.self) }
+    var count: Int { shape.count }
+}
+
+extension KernelContext {
+    var cpu: CPUDevice { unsafeDowncast(device, to: CPUDevice.self) }
+}

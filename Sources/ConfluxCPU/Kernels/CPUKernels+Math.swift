@@ -1,0 +1,60 @@
+import Conflux
+
+extension CPUKernels {
+    static func matMul(_ c: KernelContext) {
+        let (a, b) = (c.inputs[0], c.inputs[1])
+        let transposeA = c.node.attributes.bool("transposeA")
+        let transposeB = c.node.attributes.bool("transposeB")
+        let k = transposeA ? a.shape[0] : a.shape[1]
+        BLAS.sgemm(
+            transposeA: transposeA, transposeB: transposeB, m: c.output.shape[0], n: c.output.shape[1], k: k,
+            a: a.floats, lda: a.shape[1], b: b.floats, ldb: b.shape[1], c: c.output.floats, ldc: c.output.shape[1])
+    }
+
+    static func add(_ c: KernelContext) {
+        let (a, b, y) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats)
+        elementwise(c) { range in
+            for i in range { y[i] = a[i] + b[i] }
+        }
+    }
+
+    /// y[n, c, …] = x[n, c, …] + bias[c]
+    static func biasAdd(_ c: KernelContext) {
+        let x = c.inputs[0]
+        let (bias, y) = (c.inputs[1].floats, c.output.floats)
+        let (channels, inner) = (x.shape[1], x.count / (x.shape[0] * x.shape[1]))
+        c.cpu.parallelChunks(x.shape[0] * channels, serialBelow: 64) { _, planes in
+            for plane in planes {
+                let b = bias[plane % channels]
+                let (src, dst) = (x.floats + plane * inner, y + plane * inner)
+                for i in 0..<inner { dst[i] = src[i] + b }
+            }
+        }
+    }
+
+    /// db[c] = Σ over n and space of dy[n, c, …]
+    static func biasAddGrad(_ c: KernelContext) {
+        let dy = c.inputs[0]
+        let (batch, channels, inner) = (dy.shape[0], dy.shape[1], dy.count / (dy.shape[0] * dy.shape[1]))
+        let db = c.output.floats
+        c.cpu.parallelChunks(channels, serialBelow: 16) { _, range in
+            for channel in range {
+                var total: Float = 0
+                for n in 0..<batch {
+                    let src = dy.floats + (n * channels + channel) * inner
+                    for i in 0..<inner { total += src[i] }
+                }
+                db[channel] = total
+            }
+        }
+    }
+
+    static func reshape(_ c: KernelContext) {
+        c.output.raw.copyMemory(from: c.inputs[0].raw, byteCount: c.output.storage.byteCount)
+    }
+
+    /// Runs `body` over the output's elements, in parallel when there are enough of them to pay for it.
+    static func elementwise(_ c: KernelContext, _ body: (Range<Int>) -> Void) {
+        c.cpu.parallelChunks(c.output.count, serialBelow: 1 << 15) { _, range in body(range) }
+    }
+}

@@ -1,0 +1,32 @@
+import Conflux
+import Foundation
+
+extension CPUKernels {
+    /// accum = momentum · accum + grad; variable -= lr · accum
+    static func applyMomentum(_ c: KernelContext) {
+        let (variable, accum, grad) = (c.inputs[0].floats, c.inputs[1].floats, c.inputs[2].floats)
+        let lr = c.node.attributes.float("learningRate")
+        let momentum = c.node.attributes.float("momentum")
+        for i in 0..<c.inputs[0].count {
+            accum[i] = momentum * accum[i] + grad[i]
+            variable[i] -= lr * accum[i]
+        }
+    }
+
+    /// Adam with bias correction, as PyTorch computes it: the step counter (input 3) is incremented first.
+    static func applyAdam(_ c: KernelContext) {
+        let (variable, m, v, step) = (c.inputs[0].floats, c.inputs[1].floats, c.inputs[2].floats, c.inputs[3].floats)
+        let grad = c.inputs[4].floats
+        let attributes = c.node.attributes
+        let (lr, beta1, beta2) = (attributes.float("learningRate"), attributes.float("beta1"), attributes.float("beta2"))
+        let epsilon = attributes.float("epsilon")
+        step[0] += 1
+        let correction1 = 1 - pow(beta1, step[0])
+        let correction2 = 1 - pow(beta2, step[0])
+        for i in 0..<c.inputs[0].count {
+            m[i] = beta1 * m[i] + (1 - beta1) * grad[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i]
+            variable[i] -= lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon)
+        }
+    }
+}
