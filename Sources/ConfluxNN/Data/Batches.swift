@@ -1,0 +1,48 @@
+import Conflux
+
+/// One batch of images and labels, ready to feed.
+public struct Batch {
+    /// [n, 1, rows, cols]
+    public let images: HostTensor
+    /// [n] Int32
+    public let labels: HostTensor
+    public var count: Int { labels.shape[0] }
+}
+
+/// The batches of one pass over a data set, in an order shuffled from a seed (or in order), the last one
+/// smaller if the size does not divide the data set.
+public struct Batches: Sequence, IteratorProtocol {
+    private let dataset: Dataset
+    private let order: [Int]
+    private let size: Int
+    private var position = 0
+
+    /// - Parameter shuffleSeed: the seed of this pass's order; nil keeps the data set's order.
+    public init(_ dataset: Dataset, size: Int, shuffleSeed: UInt64?) {
+        precondition(size > 0, "batch size must be positive")
+        self.dataset = dataset
+        self.size = size
+        var order = Array(0..<dataset.count)
+        if let seed = shuffleSeed {
+            var generator = SeededGenerator(seed: seed)
+            order.shuffle(using: &generator)
+        }
+        self.order = order
+    }
+
+    /// How many batches the pass has.
+    public var count: Int { (dataset.count + size - 1) / size }
+
+    public mutating func next() -> Batch? {
+        guard position < order.count else { return nil }
+        let indices = order[position..<Swift.min(position + size, order.count)]
+        position += indices.count
+        let imageSize = dataset.rows * dataset.cols
+        var pixels = [Float]()
+        pixels.reserveCapacity(indices.count * imageSize)
+        for i in indices { pixels += dataset.pixels[(i * imageSize)..<((i + 1) * imageSize)] }
+        return Batch(
+            images: HostTensor(shape: [indices.count, 1, dataset.rows, dataset.cols], floats: pixels),
+            labels: HostTensor(shape: [indices.count], ints: indices.map { dataset.labels[$0] }))
+    }
+}

@@ -1,0 +1,64 @@
+import Conflux
+import Foundation
+
+/// Labelled images in memory, pixels scaled to [0, 1]: the MNIST family of data sets.
+public struct Dataset {
+    /// Every image, one after another, [count, 1, rows, cols] in row-major order.
+    public let pixels: [Float]
+    public let labels: [Int32]
+    public let rows: Int
+    public let cols: Int
+
+    public var count: Int { labels.count }
+    /// [1, rows, cols]: the shape of one image.
+    public var imageShape: Shape { [1, rows, cols] }
+    /// One more than the largest label.
+    public var classes: Int { Int(labels.max() ?? -1) + 1 }
+
+    public enum Split: String, Sendable {
+        case train
+        case test = "t10k"
+    }
+
+    /// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
+    public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
+
+    /// Loads a split from `directory`, which holds `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`
+    /// and the `t10k-` pair.
+    ///
+    /// - Throws: `dataFile` if a file is missing, corrupt or truncated, or the images and labels disagree.
+    public init(directory: String, split: Split) throws {
+        let images = try IDXFile(path: Self.locate(directory, "\(split.rawValue)-images-idx3-ubyte"), rank: 3)
+        let labelPath = try Self.locate(directory, "\(split.rawValue)-labels-idx1-ubyte")
+        let labels = try IDXFile(path: labelPath, rank: 1)
+        guard images.dims[0] == labels.dims[0] else {
+            throw ConfluxError.dataFile(
+                path: labelPath, reason: "has \(labels.dims[0]) labels but the images file has \(images.dims[0]) images")
+        }
+        self.init(
+            pixels: images.bytes.map { Float($0) / 255 }, labels: labels.bytes.map(Int32.init),
+            rows: images.dims[1], cols: images.dims[2])
+    }
+
+    /// A data set from memory; `pixels` holds `labels.count` images of `rows`×`cols`.
+    public init(pixels: [Float], labels: [Int32], rows: Int, cols: Int) {
+        precondition(pixels.count == labels.count * rows * cols, "pixel count does not match the labels")
+        self.pixels = pixels
+        self.labels = labels
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// The first `count` examples.
+    public func prefix(_ count: Int) -> Dataset {
+        let n = min(count, self.count)
+        return Dataset(pixels: Array(pixels[..<(n * rows * cols)]), labels: Array(labels[..<n]), rows: rows, cols: cols)
+    }
+
+    /// The gzip file if present, else the raw one.
+    private static func locate(_ directory: String, _ name: String) throws -> String {
+        let base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+        for candidate in [base + ".gz", base] where FileManager.default.fileExists(atPath: candidate) { return candidate }
+        throw ConfluxError.dataFile(path: base + "[.gz]", reason: "no such file; --data must name a directory of IDX files")
+    }
+}

@@ -1,0 +1,40 @@
+import Conflux
+
+/// A 2-D convolution with bias and an optional activation: weights [filters, C, k, k] (Glorot-uniform),
+/// bias [filters] (zeros); input [N, C, H, W].
+public struct Conv2D: Layer {
+    public let name: String
+    public let filters: Int
+    public let kernelSize: Int
+    public let stride: Int
+    public let padding: Padding
+    public let activation: Activation?
+
+    public init(
+        _ name: String, filters: Int, kernelSize: Int, stride: Int = 1, padding: Padding = .valid,
+        activation: Activation? = nil
+    ) {
+        self.name = name
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        self.activation = activation
+    }
+
+    /// - Throws: `shapeMismatch` unless the input is [N, C, H, W] with the window fitting H×W.
+    public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
+        guard x.shape.rank == 4 else {
+            throw ConfluxError.shapeMismatch(op: "Conv2D", node: name, shapes: [x.shape], reason: "input must be [N, C, H, W]")
+        }
+        let channels = x.shape[1]
+        let area = kernelSize * kernelSize
+        let weights = try x.graph.variable(
+            [filters, channels, kernelSize, kernelSize],
+            initializer: .glorotUniform(fanIn: channels * area, fanOut: filters * area), name: "weights")
+        let bias = try x.graph.variable([filters], name: "bias")
+        parameters += [weights, bias]
+        let y = try biasAdd(conv2d(x, weights, stride: stride, padding: padding), bias)
+        return try activation?.apply(y) ?? y
+    }
+}

@@ -1,0 +1,39 @@
+import Conflux
+
+/// A building block of a model: builds its ops into the input's graph and creates its variables.
+public protocol Layer {
+    /// The name scope of its ops (`conv1`), so that the graph reads `conv1/Conv2D`.
+    var name: String { get }
+    /// Builds the layer's ops on `x`, appending the variables it creates to `parameters`.
+    func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor
+}
+
+/// An element-wise nonlinearity.
+public enum Activation: String, Sendable, CaseIterable {
+    case relu, tanh, sigmoid
+
+    public func apply(_ x: Tensor) throws -> Tensor {
+        switch self {
+        case .relu: try Conflux.relu(x)
+        case .tanh: try Conflux.tanh(x)
+        case .sigmoid: try Conflux.sigmoid(x)
+        }
+    }
+}
+
+/// Layers applied in order.
+public struct Sequential {
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) { self.layers = layers }
+
+    /// Builds every layer on `input`; returns the last output and every variable created, in layer order.
+    public func apply(_ input: Tensor) throws -> (output: Tensor, parameters: [Tensor]) {
+        var parameters: [Tensor] = []
+        var x = input
+        for layer in layers {
+            x = try input.graph.nameScope(layer.name) { try layer.apply(x, parameters: &parameters) }
+        }
+        return (x, parameters)
+    }
+}

@@ -1,0 +1,17 @@
+import Conflux
+
+/// LeNet-5 (LeCun et al., 1998) in its modern form, for [N, 1, 28, 28] images:
+/// conv 5×5×6 same + ReLU → max-pool 2 → conv 5×5×16 valid + ReLU → max-pool 2 → dense 120 + ReLU →
+/// dense 84 + ReLU → dense `classes` (logits).
+public func lenet5(classes: Int = 10) -> Sequential {
+    Sequential([
+        Conv2D("conv1", filters: 6, kernelSize: 5, padding: .same, activation: .relu),
+        MaxPool2D("pool1", size: 2),
+        Conv2D("conv2", filters: 16, kernelSize: 5, padding: .valid, activation: .relu),
+        MaxPool2D("pool2", size: 2),
+        Flatten(),
+        Dense("fc1", units: 120, activation: .relu),
+        Dense("fc2", units: 84, activation: .relu),
+        Dense("fc3", units: classes),
+    ])
+}

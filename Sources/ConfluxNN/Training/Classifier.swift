@@ -1,0 +1,36 @@
+import Conflux
+
+/// A classification model built into a graph with everything training and evaluation need: image and label
+/// placeholders with an unknown batch, logits, the mean cross-entropy loss, accuracy and the optimizer's updates.
+public struct Classifier {
+    public let graph: Graph
+    /// [N, C, H, W] Float32 pixels.
+    public let images: Tensor
+    /// [N] Int32 class indices.
+    public let labels: Tensor
+    public let logits: Tensor
+    /// The mean softmax cross-entropy over the batch: a scalar.
+    public let loss: Tensor
+    /// The fraction of the batch classified correctly: a scalar.
+    public let accuracy: Tensor
+    public let parameters: [Tensor]
+    /// The update ops; running them as targets is one training step.
+    public let updates: [Tensor]
+
+    /// Builds `model` on images of `imageShape` [C, H, W] in a new graph seeded with `seed`.
+    public init(model: Sequential, imageShape: Shape, optimizer: any Optimizer, seed: UInt64) throws {
+        graph = Graph(seed: seed)
+        images = try graph.placeholder(Shape([Shape.unknown] + imageShape.dims), name: "images")
+        labels = try graph.placeholder([Shape.unknown], .int32, name: "labels")
+        let (logits, parameters) = try model.apply(images)
+        let labels = self.labels
+        self.logits = logits
+        self.parameters = parameters
+        loss = try graph.nameScope("loss") { try mean(softmaxCrossEntropy(logits: logits, labels: labels)) }
+        accuracy = try graph.nameScope("metrics") { try Conflux.accuracy(logits: logits, labels: labels) }
+        updates = try optimizer.minimize(loss, parameters: parameters)
+    }
+
+    /// The feeds for one batch.
+    public func feeds(_ batch: Batch) -> [Tensor: HostTensor] { [images: batch.images, labels: batch.labels] }
+}

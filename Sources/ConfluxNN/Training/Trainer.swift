@@ -1,0 +1,78 @@
+import Conflux
+import Foundation
+
+/// What one training step reports, for a progress display.
+public struct StepReport {
+    public let step: Int
+    public let steps: Int
+    public let loss: Float
+    /// Throughput so far in this epoch.
+    public let imagesPerSecond: Double
+}
+
+/// The summary of one epoch.
+public struct EpochResult: Codable {
+    public let epoch: Int
+    /// The mean of the batch losses, weighted by batch size.
+    public let loss: Double
+    public let seconds: Double
+    public let imagesPerSecond: Double
+}
+
+/// Loss and accuracy over a whole data set.
+public struct Evaluation: Codable {
+    public let loss: Double
+    public let accuracy: Double
+    public let count: Int
+}
+
+/// Trains and evaluates a classifier in one session on one device.
+public final class Trainer {
+    public let classifier: Classifier
+    public let session: Session
+    /// The seed of each epoch's shuffle (offset by the epoch number).
+    public let seed: UInt64
+
+    public init(classifier: Classifier, device: any Device, kernels: KernelRegistry, seed: UInt64) {
+        self.classifier = classifier
+        self.session = Session(graph: classifier.graph, device: device, kernels: kernels)
+        self.seed = seed
+    }
+
+    /// One pass over `data` in shuffled batches of `batchSize`, updating the parameters after each.
+    ///
+    /// - Throws: whatever a kernel raises, such as a label outside the model's classes.
+    public func trainEpoch(
+        _ data: Dataset, batchSize: Int, epoch: Int, progress: (StepReport) -> Void = { _ in }
+    ) throws -> EpochResult {
+        let batches = Batches(data, size: batchSize, shuffleSeed: seed &+ UInt64(epoch))
+        let start = Date()
+        var (lossSum, images, step) = (0.0, 0, 0)
+        for batch in batches {
+            let loss = try session.run([classifier.loss], feeds: classifier.feeds(batch), targets: classifier.updates)[0]
+                .scalarValue
+            lossSum += Double(loss) * Double(batch.count)
+            images += batch.count
+            step += 1
+            progress(StepReport(
+                step: step, steps: batches.count, loss: loss,
+                imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        return EpochResult(
+            epoch: epoch, loss: lossSum / Double(max(images, 1)), seconds: seconds,
+            imagesPerSecond: Double(images) / max(seconds, 1e-9))
+    }
+
+    /// The loss and accuracy over all of `data`, in batches of `batchSize`, without changing the parameters.
+    public func evaluate(_ data: Dataset, batchSize: Int) throws -> Evaluation {
+        var (lossSum, correct) = (0.0, 0.0)
+        for batch in Batches(data, size: batchSize, shuffleSeed: nil) {
+            let values = try session.run([classifier.loss, classifier.accuracy], feeds: classifier.feeds(batch))
+            lossSum += Double(values[0].scalarValue) * Double(batch.count)
+            correct += Double(values[1].scalarValue) * Double(batch.count)
+        }
+        let count = max(data.count, 1)
+        return Evaluation(loss: lossSum / Double(count), accuracy: correct / Double(count), count: data.count)
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import Conflux
+import ConfluxCPU
+import ConfluxNN
+
+/// Options every command spells the same way.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`).")
+    var device = "cpu"
+
+    @Flag(help: "Print machine-readable JSON instead of text.")
+    var json = false
+
+    @Option(help: "The seed of weight initialisation and shuffling; the same seed gives the same run.")
+    var seed: UInt64 = 0
+
+    @Option(help: "A directory of IDX files (train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte, .gz or raw).")
+    var data = Dataset.defaultDirectory
+}
+
+/// The backends this executable carries, in the order their devices are listed.
+let backends: [any Backend.Type] = [CPUBackend.self]

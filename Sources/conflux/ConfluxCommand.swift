@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct ConfluxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conflux",
+        abstract: "A dataflow-graph deep-learning runtime for CPUs and OpenCL devices.",
+        subcommands: [DevicesCommand.self, TrainCommand.self])
+}
