@@ -14,9 +14,13 @@ enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Keeps OpenBLAS on the calling thread: the kernels already split work across the cores, and OpenBLAS's
+    /// own threads would compete with them (and spin in `sched_yield` between calls).
+    static func useOneThread() { openblas_set_num_threads(1) }
+
     /// OpenBLAS's build description (version, core type, threading).
     static var configuration: String {
         guard let config = openblas_get_config() else { return "OpenBLAS" }
-        return "OpenBLAS " + String(cString: config).trimmingCharacters(in: .whitespaces)
+        return String(cString: config).trimmingCharacters(in: .whitespaces)
     }
 }

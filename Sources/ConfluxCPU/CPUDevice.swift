@@ -30,6 +30,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
     public init() {
         name = CPUDevice.modelName()
         scratchSlots = (0..<workers * CPUDevice.scratchPerWorker).map { _ in ScratchBuffer() }
+        BLAS.useOneThread()
     }
 
     public var properties: [(String, String)] {

@@ -72,17 +72,21 @@ extension CPUKernels {
             for kh in 0..<g.kernelHeight {
                 for kw in 0..<g.kernelWidth {
                     let dst = col + row * oh * ow
+                    let columns = g.validColumns(kw)
                     for y in 0..<oh {
                         let ih = y * g.strideHeight - g.padTop + kh
                         let line = dst + y * ow
-                        guard ih >= 0 && ih < g.height else {
+                        guard ih >= 0 && ih < g.height, !columns.isEmpty else {
                             line.update(repeating: 0, count: ow)
                             continue
                         }
-                        let src = plane + ih * g.width
-                        for x in 0..<ow {
-                            let iw = x * g.strideWidth - g.padLeft + kw
-                            line[x] = iw >= 0 && iw < g.width ? src[iw] : 0
+                        line.update(repeating: 0, count: columns.lowerBound)
+                        (line + columns.upperBound).update(repeating: 0, count: ow - columns.upperBound)
+                        let src = plane + ih * g.width - g.padLeft + kw
+                        if g.strideWidth == 1 {
+                            (line + columns.lowerBound).update(from: src + columns.lowerBound, count: columns.count)
+                        } else {
+                            for x in columns { line[x] = src[x * g.strideWidth] }
                         }
                     }
                     row += 1
@@ -101,15 +105,13 @@ extension CPUKernels {
             for kh in 0..<g.kernelHeight {
                 for kw in 0..<g.kernelWidth {
                     let src = col + row * oh * ow
+                    let columns = g.validColumns(kw)
                     for y in 0..<oh {
                         let ih = y * g.strideHeight - g.padTop + kh
                         guard ih >= 0 && ih < g.height else { continue }
-                        let dst = plane + ih * g.width
+                        let dst = plane + ih * g.width - g.padLeft + kw
                         let line = src + y * ow
-                        for x in 0..<ow {
-                            let iw = x * g.strideWidth - g.padLeft + kw
-                            if iw >= 0 && iw < g.width { dst[iw] += line[x] }
-                        }
+                        for x in columns { dst[x * g.strideWidth] += line[x] }
                     }
                     row += 1
                 }
@@ -123,4 +125,12 @@ extension WindowGeometry {
     var imageSize: Int { channels * height * width }
     /// Elements in one patch: C·KH·KW.
     var patchSize: Int { channels * kernelHeight * kernelWidth }
+
+    /// The output columns x whose input column x·stride - padLeft + kw lies inside the image.
+    func validColumns(_ kw: Int) -> Range<Int> {
+        let first = max(0, (padLeft - kw + strideWidth - 1) / strideWidth)
+        let span = width - 1 + padLeft - kw
+        let last = span < 0 ? 0 : min(outWidth, span / strideWidth + 1)
+        return first..<max(first, last)
+    }
 }
