@@ -38,6 +38,6 @@ let package = Package(
         .testTarget(name: "ConfluxTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxCPUTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxNNTests", dependencies: ["ConfluxNN", "ConfluxCPU", "TestSupport"]),
-        .testTarget(name: "confluxTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "confluxTests", dependencies: ["conflux", "TestSupport"]),
     ]
 )

@@ -1,1 +1,54 @@
+import Conflux
+import ConfluxCPU
+import XCTest
 
+/// The devices and kernels of the backends under test.
+public func cpuDevices() throws -> DeviceSet { try DeviceSet(backends: [CPUBackend.self]) }
+
+/// Reproducible random values in [low, high).
+public func randomFloats(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> [Float] {
+    var generator = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in generator.uniform(range.lowerBound, range.upperBound) }
+}
+
+/// A Float32 tensor of reproducible random values in [low, high).
+public func randomTensor(_ shape: Shape, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> HostTensor {
+    HostTensor(shape: shape, floats: randomFloats(shape.count, seed: seed, in: range))
+}
+
+/// Asserts |actual - expected| ≤ absolute + relative·|expected| element-wise, reporting the worst element.
+public func assertClose(
+    _ actual: [Float], _ expected: [Float], relative: Float, absolute: Float, _ message: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    guard actual.count == expected.count else {
+        return XCTFail("\(message()): \(actual.count) values, expected \(expected.count)", file: file, line: line)
+    }
+    var worst: (index: Int, excess: Float)? = nil
+    for i in actual.indices {
+        let excess = abs(actual[i] - expected[i]) - (absolute + relative * abs(expected[i]))
+        if !(excess <= 0), worst.map({ excess > $0.excess }) ?? true { worst = (i, excess.isNaN ? .infinity : excess) }
+    }
+    if let (i, _) = worst {
+        XCTFail(
+            "\(message()): element \(i) is \(actual[i]), expected \(expected[i]) "
+                + "(tolerance \(absolute) + \(relative)·|expected|)", file: file, line: line)
+    }
+}
+
+/// A graph with one session on the CPU device, for running small graphs in tests.
+public final class CPUHarness {
+    public let graph: Graph
+    public let devices: DeviceSet
+    public private(set) lazy var session = Session(graph: graph, device: devices.devices[0], kernels: devices.kernels)
+
+    public init(seed: UInt64 = 0) throws {
+        graph = Graph(seed: seed)
+        devices = try cpuDevices()
+    }
+
+    /// Runs `fetches` with `feeds` and returns their values as Float arrays.
+    public func values(_ fetches: [Tensor], _ feeds: [Tensor: HostTensor] = [:]) throws -> [[Float]] {
+        try session.run(fetches, feeds: feeds).map(\.floats)
+    }
+}
