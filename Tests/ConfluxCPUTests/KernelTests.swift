@@ -1,0 +1,198 @@
+import Conflux
+import TestSupport
+import XCTest
+
+/// Every CPU kernel against the direct loops of `Reference`, on random shapes with odd sizes.
+final class KernelTests: XCTestCase {
+    /// Float32 sums of up to a few hundred products of values in [-1, 1], in a different order than the
+    /// reference: rounding stays well below 1e-4 absolute.
+    let sumTolerance: Float = 1e-4
+    /// exp and log in Float32 against Double: a few ulps.
+    let transcendentalTolerance: Float = 1e-5
+
+    func testConv2DForwardOnRandomShapes() throws {
+        var generator = SeededGenerator(seed: 42)
+        for trial in 0..<12 {
+            let n = Int.random(in: 1...3, using: &generator), c = Int.random(in: 1...5, using: &generator)
+            let h = Int.random(in: 5...13, using: &generator), w = Int.random(in: 5...13, using: &generator)
+            let o = Int.random(in: 1...7, using: &generator), k = Int.random(in: 1...5, using: &generator)
+            let stride = Int.random(in: 1...3, using: &generator)
+            let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 2, left: 0, right: 1)][trial % 3]
+            let x = randomTensor([n, c, h, w], seed: UInt64(trial))
+            let f = randomTensor([o, c, k, k], seed: UInt64(100 + trial))
+            let harness = try CPUHarness()
+            let (px, pf) = (try harness.graph.placeholder(x.shape), try harness.graph.placeholder(f.shape))
+            let y = try conv2d(px, pf, stride: stride, padding: padding)
+            let pads = y.node.attributes.ints("pads")
+            let (expected, shape) = Reference.conv2d(x.floats, x.shape, f.floats, f.shape, stride: (stride, stride), pads: pads)
+            XCTAssertEqual(y.shape, shape, "trial \(trial)")
+            let actual = try harness.values([y], [px: x, pf: f])[0]
+            assertClose(actual, expected, relative: 0, absolute: sumTolerance, "conv2d trial \(trial) \(x.shape) \(f.shape)")
+        }
+    }
+
+    func testConv2DBackwardAgainstAdjoint() throws {
+        // <conv(x, w), dy> = <x, backpropInput(w, dy)> = <w, backpropFilter(x, dy)>: both backward kernels
+        // must be the exact adjoints of the reference forward.
+        var generator = SeededGenerator(seed: 7)
+        for trial in 0..<8 {
+            let c = Int.random(in: 1...4, using: &generator), o = Int.random(in: 1...5, using: &generator)
+            let k = Int.random(in: 1...4, using: &generator), stride = Int.random(in: 1...2, using: &generator)
+            let x = randomTensor([2, c, 9, 7], seed: UInt64(trial))
+            let f = randomTensor([o, c, k, k], seed: UInt64(50 + trial))
+            let harness = try CPUHarness()
+            let (px, pf) = (try harness.graph.placeholder(x.shape), try harness.graph.placeholder(f.shape))
+            let y = try conv2d(px, pf, stride: stride, padding: trial % 2 == 0 ? .same : .valid)
+            let dy = randomTensor(y.shape, seed: UInt64(90 + trial))
+            let pdy = try harness.graph.placeholder(dy.shape)
+            let dx = try conv2DBackpropInput(pf, pdy, inputShape: x.shape, like: y.node)
+            let dw = try conv2DBackpropFilter(px, pdy, filterShape: f.shape, like: y.node)
+            let values = try harness.values([dx, dw], [px: x, pf: f, pdy: dy])
+            let pads = y.node.attributes.ints("pads")
+            // Each element of dx is d<conv(x, w), dy>/dx: check it by the reference forward on unit vectors.
+            for (index, probe) in [(0, 0), (x.shape.count / 2, 1), (x.shape.count - 1, 2)] {
+                var unit = [Float](repeating: 0, count: x.shape.count)
+                unit[index] = 1
+                let (y1, _) = Reference.conv2d(unit, x.shape, f.floats, f.shape, stride: (stride, stride), pads: pads)
+                let expected = zip(y1, dy.floats).map(*).reduce(0, +)
+                assertClose([values[0][index]], [expected], relative: 0, absolute: sumTolerance, "dx probe \(probe)")
+            }
+            for index in [0, f.shape.count - 1] {
+                var unit = [Float](repeating: 0, count: f.shape.count)
+                unit[index] = 1
+                let (y1, _) = Reference.conv2d(x.floats, x.shape, unit, f.shape, stride: (stride, stride), pads: pads)
+                let expected = zip(y1, dy.floats).map(*).reduce(0, +)
+                assertClose([values[1][index]], [expected], relative: 0, absolute: 10 * sumTolerance, "dw[\(index)]")
+            }
+        }
+    }
+
+    func testPoolingForwardOnOddShapes() throws {
+        for (trial, (shape, size, stride, padding)) in [
+            (Shape([2, 3, 7, 9]), 2, 2, Padding.valid), ([1, 5, 13, 13], 3, 2, .same), ([3, 1, 31, 29], 3, 1, .valid),
+            ([1, 2, 6, 5], 2, 2, .same),
+        ].enumerated() {
+            let x = randomTensor(shape, seed: UInt64(trial))
+            let harness = try CPUHarness()
+            let px = try harness.graph.placeholder(shape)
+            let maxY = try maxPool2d(px, size: size, stride: stride, padding: padding)
+            let avgY = try avgPool2d(px, size: size, stride: stride, padding: padding)
+            let pads = maxY.node.attributes.ints("pads")
+            let values = try harness.values([maxY, avgY], [px: x])
+            let (expectedMax, outShape) = Reference.pool(x.floats, shape, size: size, stride: stride, pads: pads, max: true)
+            let (expectedAvg, _) = Reference.pool(x.floats, shape, size: size, stride: stride, pads: pads, max: false)
+            XCTAssertEqual(maxY.shape, outShape)
+            assertClose(values[0], expectedMax, relative: 0, absolute: 0, "max-pool \(shape)")
+            assertClose(values[1], expectedAvg, relative: 0, absolute: sumTolerance, "avg-pool \(shape)")
+        }
+    }
+
+    func testMaxPoolGradientGoesToFirstOfTiedMaxima() throws {
+        let harness = try CPUHarness()
+        let x = HostTensor(shape: [1, 1, 2, 4], floats: [3, 3, 1, 2, 3, 0, 2, 2])
+        let px = try harness.graph.placeholder(x.shape)
+        let y = try maxPool2d(px, size: 2)
+        let dx = try maxPoolGrad(px, harness.graph.constant(HostTensor(shape: [1, 1, 1, 2], floats: [5, 7])), like: y.node)
+        XCTAssertEqual(try harness.values([dx], [px: x])[0], [5, 0, 0, 7, 0, 0, 0, 0])
+    }
+
+    func testMatMulEveryTransposeOnOddSizes() throws {
+        for (trial, (ta, tb)) in [(false, false), (true, false), (false, true), (true, true)].enumerated() {
+            let (m, k, n) = (7, 13, 5)
+            let a = randomTensor(ta ? [k, m] : [m, k], seed: UInt64(trial))
+            let b = randomTensor(tb ? [n, k] : [k, n], seed: UInt64(10 + trial))
+            let harness = try CPUHarness()
+            let (pa, pb) = (try harness.graph.placeholder(a.shape), try harness.graph.placeholder(b.shape))
+            let y = try matmul(pa, pb, transposeA: ta, transposeB: tb)
+            XCTAssertEqual(y.shape, [m, n])
+            assertClose(
+                try harness.values([y], [pa: a, pb: b])[0], Reference.matmul(a.floats, a.shape, b.floats, b.shape, ta, tb),
+                relative: 0, absolute: sumTolerance, "matmul transposeA \(ta) transposeB \(tb)")
+        }
+    }
+
+    func testElementwiseAndBias() throws {
+        let harness = try CPUHarness()
+        let x = randomTensor([3, 5, 3, 7], seed: 1, in: -4...4)
+        let b = randomTensor([5], seed: 2)
+        let px = try harness.graph.placeholder(x.shape)
+        let pb = try harness.graph.placeholder(b.shape)
+        let fetches = [
+            try relu(px), try tanh(px), try sigmoid(px), try add(px, px), try biasAdd(px, pb), try biasAddGrad(px),
+            try reshape(px, [15, Shape.unknown]),
+        ]
+        let v = try harness.values(fetches, [px: x, pb: b])
+        let xs = x.floats
+        assertClose(v[0], xs.map { max($0, 0) }, relative: 0, absolute: 0, "relu")
+        assertClose(v[1], xs.map { Float(Foundation.tanh(Double($0))) }, relative: 0, absolute: transcendentalTolerance, "tanh")
+        assertClose(v[2], xs.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }, relative: 0, absolute: transcendentalTolerance, "sigmoid")
+        assertClose(v[3], xs.map { 2 * $0 }, relative: 0, absolute: 0, "add")
+        let channel = { (i: Int) in (i / 21) % 5 }
+        assertClose(v[4], xs.indices.map { xs[$0] + b.floats[channel($0)] }, relative: 0, absolute: 0, "biasAdd")
+        let sums = (0..<5).map { c in xs.indices.filter { channel($0) == c }.map { xs[$0] }.reduce(0, +) }
+        assertClose(v[5], sums, relative: 0, absolute: sumTolerance * 10, "biasAddGrad")
+        XCTAssertEqual(v[6], xs, "reshape keeps the elements in order")
+    }
+
+    func testSoftmaxLossAndMetrics() throws {
+        let harness = try CPUHarness()
+        let (rows, classes) = (5, 7)
+        let logits = randomTensor([rows, classes], seed: 3, in: -30...30)
+        let labelValues: [Int32] = [0, 6, 3, 3, 1]
+        let pl = try harness.graph.placeholder(logits.shape)
+        let plab = try harness.graph.placeholder([rows], .int32)
+        let loss = try softmaxCrossEntropy(logits: pl, labels: plab)
+        let fetches = [try softmax(pl), loss, try sum(loss), try mean(loss), try accuracy(logits: pl, labels: plab)]
+        let labels = HostTensor(shape: [rows], ints: labelValues)
+        let v = try harness.values(fetches, [pl: logits, plab: labels])
+        let argmaxes = try harness.session.run(argmax(pl), feeds: [pl: logits]).ints
+        var expectedSoftmax: [Float] = [], expectedLoss: [Float] = [], correct = 0
+        for r in 0..<rows {
+            let row = logits.floats[(r * classes)..<((r + 1) * classes)]
+            let p = Reference.softmax(row)
+            expectedSoftmax += p
+            expectedLoss.append(-Float(Foundation.log(Double(p[Int(labelValues[r])]))))
+            let best = row.indices.max { row[$0] < row[$1] }! - r * classes
+            XCTAssertEqual(argmaxes[r], Int32(best))
+            if best == Int(labelValues[r]) { correct += 1 }
+        }
+        assertClose(v[0], expectedSoftmax, relative: 1e-5, absolute: 1e-7, "softmax")
+        assertClose(v[1], expectedLoss, relative: 1e-5, absolute: transcendentalTolerance, "cross-entropy")
+        assertClose(v[2], [expectedLoss.reduce(0, +)], relative: 1e-5, absolute: 0, "sum")
+        assertClose(v[3], [expectedLoss.reduce(0, +) / Float(rows)], relative: 1e-5, absolute: 0, "mean")
+        XCTAssertEqual(v[4], [Float(correct) / Float(rows)])
+    }
+
+    func testCrossEntropyRejectsAnOutOfRangeLabel() throws {
+        let harness = try CPUHarness()
+        let pl = try harness.graph.placeholder([2, 3])
+        let plab = try harness.graph.placeholder([2], .int32)
+        let loss = try softmaxCrossEntropy(logits: pl, labels: plab)
+        XCTAssertThrowsError(
+            try harness.session.run(loss, feeds: [pl: .zeros([2, 3]), plab: HostTensor(shape: [2], ints: [1, 3])])
+        ) { error in
+            XCTAssertTrue("\(error)".contains("label 3 at row 1 is outside the 3 classes"), "\(error)")
+        }
+    }
+
+    func testMomentumAndAdamUpdates() throws {
+        let harness = try CPUHarness()
+        let g = harness.graph
+        let w = try g.variable([3], initializer: .constant(1))
+        let accum = try g.variable([3])
+        let grad = try g.constant(HostTensor(shape: [3], floats: [0.5, -1, 2]))
+        let step = try applyMomentum(w, accumulator: accum, gradient: grad, learningRate: 0.1, momentum: 0.9)
+        try harness.session.run([], targets: [step])
+        try harness.session.run([], targets: [step])
+        // accum: g, then 1.9·g; w = 1 - 0.1·g - 0.19·g = 1 - 0.29·g
+        assertClose(try harness.values([w])[0], [0.855, 1.29, 0.42], relative: 1e-6, absolute: 1e-6, "momentum")
+
+        let v = try g.variable([3], initializer: .constant(1))
+        let (m, s, t) = (try g.variable([3]), try g.variable([3]), try g.variable(.scalar))
+        let adam = try applyAdam(v, m: m, v: s, step: t, gradient: grad, learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        try harness.session.run([], targets: [adam])
+        // With bias correction the first step moves every weight by lr·sign(g).
+        assertClose(try harness.values([v])[0], [0.99, 1.01, 0.99], relative: 1e-5, absolute: 1e-6, "adam")
+        XCTAssertEqual(try harness.values([t])[0], [1])
+    }
+}
