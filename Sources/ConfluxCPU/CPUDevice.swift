@@ -41,8 +41,12 @@ public final class CPUDevice: Device, @unchecked Sendable {
         ]
     }
 
+    /// How many buffers this device has allocated so far: constant across training steps once the first has run.
+    public private(set) var allocations = 0
+
     public func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage {
-        CPUStorage(byteCount: byteCount)
+        allocations += 1
+        return CPUStorage(byteCount: byteCount)
     }
 
     public func upload(_ host: HostTensor, to tensor: DeviceTensor) throws {

@@ -21,7 +21,7 @@ public struct IDXFile {
             throw ConfluxError.dataFile(path: path, reason: "cannot be opened: \(String(cString: strerror(errno)))")
         }
         defer { gzclose(file) }
-        let header = try Self.read(file, count: 4 + 4 * rank, path: path, what: "header")
+        let header = try Self.read(file, count: 4, path: path, what: "magic number")
         guard header[0] == 0, header[1] == 0 else {
             throw ConfluxError.dataFile(path: path, reason: "not an IDX file (magic number \(header[0...3].map { $0 }))")
         }
@@ -31,7 +31,8 @@ public struct IDXFile {
         guard Int(header[3]) == rank else {
             throw ConfluxError.dataFile(path: path, reason: "has \(header[3]) dimensions, expected \(rank)")
         }
-        dims = (0..<rank).map { i in header[4 + 4 * i..<8 + 4 * i].reduce(0) { $0 << 8 | Int($1) } }
+        let sizes = try Self.read(file, count: 4 * rank, path: path, what: "dimensions")
+        dims = (0..<rank).map { i in sizes[4 * i..<4 * i + 4].reduce(0) { $0 << 8 | Int($1) } }
         let count = dims.reduce(1, *)
         bytes = try Self.read(file, count: count, path: path, what: "\(dims.map(String.init).joined(separator: "×")) elements")
         var extra: UInt8 = 0

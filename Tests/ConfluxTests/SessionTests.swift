@@ -1,0 +1,76 @@
+import Conflux
+import TestSupport
+import XCTest
+
+final class SessionTests: XCTestCase {
+    func testVariablesPersistAndInitialiseReproducibly() throws {
+        func initial(seed: UInt64) throws -> [Float] {
+            let harness = try CPUHarness(seed: seed)
+            let w = try harness.graph.variable([4, 3], initializer: .glorotUniform(fanIn: 3, fanOut: 4))
+            return try harness.values([w])[0]
+        }
+        XCTAssertEqual(try initial(seed: 5), try initial(seed: 5))
+        XCTAssertNotEqual(try initial(seed: 5), try initial(seed: 6))
+        let limit = (6.0 / 7.0).squareRoot()
+        XCTAssertTrue(try initial(seed: 5).allSatisfy { abs(Double($0)) <= limit })
+
+        let harness = try CPUHarness()
+        let w = try harness.graph.variable([2], initializer: .constant(1))
+        let update = try applyMomentum(
+            w, accumulator: harness.graph.variable([2]), gradient: harness.graph.constant(HostTensor(shape: [2], floats: [1, 2])),
+            learningRate: 1, momentum: 0)
+        for _ in 0..<3 { try harness.session.run([], targets: [update]) }
+        XCTAssertEqual(try harness.values([w])[0], [-2, -5])
+    }
+
+    func testRunsOnlyWhatTheFetchesNeed() throws {
+        let harness = try CPUHarness()
+        let g = harness.graph
+        let unfed = try g.placeholder([3], name: "unfed")
+        _ = try relu(unfed)
+        let c = try g.constant(HostTensor(shape: [3], floats: [-1, 0, 2]))
+        XCTAssertEqual(try harness.values([try relu(c)])[0], [0, 0, 2], "the unfed placeholder is not needed")
+        XCTAssertThrowsError(try harness.session.run(try relu(unfed))) { error in
+            XCTAssertEqual(error as? ConfluxError, .missingFeed(placeholder: "unfed", shape: [3]))
+        }
+    }
+
+    func testFeedsAreCheckedAgainstTheirPlaceholder() throws {
+        let harness = try CPUHarness()
+        let x = try harness.graph.placeholder([Shape.unknown, 3], name: "x")
+        let y = try relu(x)
+        XCTAssertEqual(try harness.session.run(y, feeds: [x: .zeros([5, 3])]).shape, [5, 3])
+        XCTAssertEqual(try harness.session.run(y, feeds: [x: .zeros([2, 3])]).shape, [2, 3], "a new batch size works")
+        XCTAssertThrowsError(try harness.session.run(y, feeds: [x: .zeros([2, 4])])) { error in
+            XCTAssertEqual("\(error)", "placeholder 'x' expects float32 [?, 3] but was fed float32 [2, 4]")
+        }
+    }
+
+    func testUnknownDeviceListsTheDevicesThatExist() throws {
+        let devices = try cpuDevices()
+        XCTAssertEqual(try devices.device(named: "cpu").id, "cpu:0")
+        XCTAssertEqual(try devices.device(named: "CPU:0").id, "cpu:0")
+        XCTAssertThrowsError(try devices.device(named: "opencl:3")) { error in
+            XCTAssertEqual("\(error)", "no device named 'opencl:3'; devices found: cpu:0")
+        }
+    }
+
+    func testGradientOfUnrelatedVariableIsAnError() throws {
+        let g = Graph()
+        let w = try g.variable([2])
+        let unrelated = try g.variable([2], name: "unrelated")
+        let loss = try sum(relu(w))
+        XCTAssertThrowsError(try gradients(of: loss, wrt: [unrelated])) { error in
+            XCTAssertTrue("\(error)".contains("does not depend on it"), "\(error)")
+        }
+        XCTAssertThrowsError(try gradients(of: relu(w), wrt: [w]), "the loss must be a scalar")
+    }
+
+    func testGradientsAccumulateOverEveryPath() throws {
+        // loss = Σ (x + x) has gradient 2 everywhere: both paths must be summed.
+        let harness = try CPUHarness()
+        let x = try harness.graph.placeholder([3])
+        let dx = try gradients(of: try sum(add(x, x)), wrt: [x])[0]
+        XCTAssertEqual(try harness.values([dx], [x: .zeros([3])])[0], [2, 2, 2])
+    }
+}
