@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+
+/// Runs the built `conflux` executable and checks what it prints.
+final class CommandLineTests: XCTestCase {
+    private struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// `conflux` sits beside the test bundle in the build's products directory.
+    private var executable: URL {
+        var directory = Bundle.main.bundleURL
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("conflux").path),
+            directory.path != "/"
+        {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("conflux")
+    }
+
+    private func conflux(_ arguments: String...) throws -> Output {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testDevicesListsTheCPU() throws {
+        let output = try conflux("devices")
+        XCTAssertEqual(output.status, 0, output.stderr)
+        XCTAssertTrue(output.stdout.hasPrefix("cpu:0  "), output.stdout)
+        XCTAssertTrue(output.stdout.contains("BLAS: OpenBLAS"), output.stdout)
+        let json = try conflux("devices", "--json")
+        let devices = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: String]]
+        XCTAssertEqual(devices?.first?["id"], "cpu:0")
+    }
+
+    func testUnknownDeviceListsTheDevicesFound() throws {
+        let output = try conflux("train", "lenet", "--device", "opencl:7", "--limit", "10")
+        XCTAssertNotEqual(output.status, 0)
+        XCTAssertTrue(output.stderr.contains("no device named 'opencl:7'; devices found: cpu:0"), output.stderr)
+    }
+
+    func testMissingDataDirectoryIsAClearError() throws {
+        let output = try conflux("train", "lenet", "--data", "/nonexistent")
+        XCTAssertNotEqual(output.status, 0)
+        XCTAssertTrue(output.stderr.contains("/nonexistent/train-images-idx3-ubyte[.gz]: no such file"), output.stderr)
+    }
+
+    func testBadOptionsAreRejectedWithHelp() throws {
+        XCTAssertTrue(try conflux("train", "lenet", "--batch-size", "0").stderr.contains("--batch-size must be at least 1"))
+        XCTAssertTrue(try conflux("train", "resnet").stderr.contains("lenet"), "the error lists the models")
+        let help = try conflux("train", "--help").stdout
+        XCTAssertTrue(help.contains("--optimizer <optimizer>") && help.contains("adam"), help)
+        XCTAssertTrue(help.contains("0.001 for adam"), help)
+    }
+
+    func testTrainPrintsJSONResults() throws {
+        let output = try conflux("train", "lenet", "--limit", "256", "--batch-size", "64", "--json", "--seed", "4")
+        XCTAssertEqual(output.status, 0, output.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+        let epochs = report?["epochs"] as? [[String: Any]]
+        XCTAssertEqual(epochs?.count, 1)
+        XCTAssertNotNil(epochs?.first?["imagesPerSecond"] as? Double)
+        let test = report?["test"] as? [String: Any]
+        XCTAssertEqual(test?["count"] as? Int, 256)
+        let accuracy = try XCTUnwrap(test?["accuracy"] as? Double)
+        XCTAssertTrue((0...1).contains(accuracy))
+        XCTAssertEqual(report?["device"] as? String, "cpu:0")
+    }
+
+    func testTextOutputReportsEpochsAndTestAccuracy() throws {
+        let output = try conflux("train", "lenet", "--limit", "128", "--optimizer", "sgd")
+        XCTAssertEqual(output.status, 0, output.stderr)
+        XCTAssertTrue(output.stdout.contains("sgd lr 0.01"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("epoch 1/1  loss "), output.stdout)
+        XCTAssertTrue(output.stdout.contains("test accuracy "), output.stdout)
+    }
+}
