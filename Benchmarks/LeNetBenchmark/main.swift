@@ -1,1 +1,56 @@
+// Trains LeNet-5 for one epoch on the CPU device with the reference recipe, then measures inference throughput
+// at batch 1000, batch-1 latency and peak resident memory; prints one JSON object. `Benchmarks/run.sh` runs it
+// beside the same measurements in PyTorch.
+import Conflux
+import ConfluxCPU
+import ConfluxNN
+import Foundation
 
+let directory = CommandLine.arguments.dropFirst().first ?? Dataset.defaultDirectory
+let train = try Dataset(directory: directory, split: .train)
+let test = try Dataset(directory: directory, split: .test)
+let devices = try DeviceSet(backends: [CPUBackend.self])
+let device = try devices.device(named: "cpu")
+let classifier = try Classifier(
+    model: lenet5(), imageShape: train.imageShape, optimizer: SGD(learningRate: 0.01, momentum: 0.9), seed: 0)
+let trainer = Trainer(classifier: classifier, device: device, kernels: devices.kernels, seed: 0)
+
+let epoch = try trainer.trainEpoch(train, batchSize: 64, epoch: 1)
+let evaluation = try trainer.evaluate(test, batchSize: 1000)
+
+/// Seconds `body` takes, best of `repeats` (the least disturbed by other work on a shared machine).
+func bestTime(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+    var best = Double.infinity
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+let inferenceBatches = Array(Batches(test, size: 1000, shuffleSeed: nil))
+let inferenceSeconds = try bestTime(repeats: 3) {
+    for batch in inferenceBatches { _ = try trainer.session.run(classifier.logits, feeds: [classifier.images: batch.images]) }
+}
+let single = Array(Batches(test.prefix(200), size: 1, shuffleSeed: nil))
+_ = try trainer.session.run(classifier.logits, feeds: [classifier.images: single[0].images])
+var latencies: [Double] = []
+for batch in single {
+    latencies.append(try bestTime(repeats: 1) { _ = try trainer.session.run(classifier.logits, feeds: [classifier.images: batch.images]) })
+}
+latencies.sort()
+
+var usage = rusage()
+getrusage(RUSAGE_SELF.rawValue, &usage)
+
+let report: [String: Double] = [
+    "train_images_per_second": epoch.imagesPerSecond,
+    "test_accuracy": evaluation.accuracy,
+    "inference_images_per_second": Double(test.count) / inferenceSeconds,
+    "batch1_latency_ms": latencies[latencies.count / 2] * 1000,
+    "peak_rss_mb": Double(usage.ru_maxrss) / 1024,
+]
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.sortedKeys]
+print(String(decoding: try encoder.encode(report), as: UTF8.self))
