@@ -6,6 +6,7 @@ import ConfluxCPU
 import ConfluxNN
 import Foundation
 
+OpenBLASCore.relaunchWithBetterCoreIfAvailable()
 let directory = CommandLine.arguments.dropFirst().first ?? Dataset.defaultDirectory
 let train = try Dataset(directory: directory, split: .train)
 let test = try Dataset(directory: directory, split: .test)
@@ -51,6 +52,7 @@ let report: [String: Double] = [
     "batch1_latency_ms": latencies[latencies.count / 2] * 1000,
     "peak_rss_mb": Double(usage.ru_maxrss) / 1024,
 ]
+FileHandle.standardError.write(Data("OpenBLAS kernels: \(OpenBLASCore.current)\n".utf8))
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]
 print(String(decoding: try encoder.encode(report), as: UTF8.self))

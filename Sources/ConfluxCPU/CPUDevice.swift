@@ -38,6 +38,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
             ("cores", String(workers)),
             ("memory", "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB"),
             ("BLAS", BLAS.configuration),
+            ("BLAS kernels", OpenBLASCore.current),
         ]
     }
 

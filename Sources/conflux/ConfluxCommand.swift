@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfluxCPU
 
 @main
 struct ConfluxCommand: ParsableCommand {
@@ -6,4 +7,9 @@ struct ConfluxCommand: ParsableCommand {
         commandName: "conflux",
         abstract: "A dataflow-graph deep-learning runtime for CPUs and OpenCL devices.",
         subcommands: [DevicesCommand.self, TrainCommand.self])
+
+    static func main() {
+        OpenBLASCore.relaunchWithBetterCoreIfAvailable()
+        main(nil)
+    }
 }

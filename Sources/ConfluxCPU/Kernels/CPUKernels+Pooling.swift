@@ -1,80 +1,107 @@
 import Conflux
 
-/// Pooling over each (image, channel) plane; windows are clipped to the input, so padding never counts.
+/// Pooling over each (image, channel) plane, planes split across the cores. Windows are clipped to the input, so
+/// padding never wins a max and never counts in an average.
 extension CPUKernels {
     static func maxPool(_ c: KernelContext) {
         let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
-        forEachWindow(c, g, input: c.inputs[0].floats, output: c.output.floats) { src, dst, window in
-            var best = -Float.infinity
-            for i in window.rows { for j in window.columns { best = max(best, src[i * g.width + j]) } }
-            dst.pointee = best
+        let (x, y) = (c.inputs[0].floats, c.output.floats)
+        forEachPlane(c, g) { plane in
+            let (src, dst) = (x + plane * g.height * g.width, y + plane * g.outHeight * g.outWidth)
+            for oy in 0..<g.outHeight {
+                let rows = g.windowRows(oy)
+                for ox in 0..<g.outWidth {
+                    let columns = g.windowColumns(ox)
+                    var best = -Float.infinity
+                    for i in rows {
+                        for j in columns { best = max(best, src[i * g.width + j]) }
+                    }
+                    dst[oy * g.outWidth + ox] = best
+                }
+            }
         }
     }
 
     static func avgPool(_ c: KernelContext) {
         let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
-        forEachWindow(c, g, input: c.inputs[0].floats, output: c.output.floats) { src, dst, window in
-            var total: Float = 0
-            for i in window.rows { for j in window.columns { total += src[i * g.width + j] } }
-            dst.pointee = total / Float(window.rows.count * window.columns.count)
+        let (x, y) = (c.inputs[0].floats, c.output.floats)
+        forEachPlane(c, g) { plane in
+            let (src, dst) = (x + plane * g.height * g.width, y + plane * g.outHeight * g.outWidth)
+            for oy in 0..<g.outHeight {
+                let rows = g.windowRows(oy)
+                for ox in 0..<g.outWidth {
+                    let columns = g.windowColumns(ox)
+                    var total: Float = 0
+                    for i in rows {
+                        for j in columns { total += src[i * g.width + j] }
+                    }
+                    dst[oy * g.outWidth + ox] = total / Float(rows.count * columns.count)
+                }
+            }
         }
     }
 
     /// Routes each output gradient to the first position holding its window's maximum.
     static func maxPoolGrad(_ c: KernelContext) {
         let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
-        let (x, dx) = (c.inputs[0].floats, c.output.floats)
-        forEachWindow(c, g, input: c.inputs[1].floats, output: dx, clearing: true) { dy, plane, window in
-            let offset = plane - dx
-            var best = window.rows.lowerBound * g.width + window.columns.lowerBound
-            for i in window.rows {
-                for j in window.columns where x[offset + i * g.width + j] > x[offset + best] { best = i * g.width + j }
+        let (x, dy, dx) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats)
+        forEachPlane(c, g) { plane in
+            let planeSize = g.height * g.width
+            let (src, grad, out) = (x + plane * planeSize, dy + plane * g.outHeight * g.outWidth, dx + plane * planeSize)
+            out.update(repeating: 0, count: planeSize)
+            for oy in 0..<g.outHeight {
+                let rows = g.windowRows(oy)
+                for ox in 0..<g.outWidth {
+                    let columns = g.windowColumns(ox)
+                    var best = rows.lowerBound * g.width + columns.lowerBound
+                    for i in rows {
+                        for j in columns where src[i * g.width + j] > src[best] { best = i * g.width + j }
+                    }
+                    out[best] += grad[oy * g.outWidth + ox]
+                }
             }
-            plane[best] += dy.pointee
         }
     }
 
     /// Spreads each output gradient evenly over the input positions of its window.
     static func avgPoolGrad(_ c: KernelContext) {
         let g = WindowGeometry(input: c.output.shape, attributes: c.node.attributes)
-        forEachWindow(c, g, input: c.inputs[0].floats, output: c.output.floats, clearing: true) { dy, plane, window in
-            let share = dy.pointee / Float(window.rows.count * window.columns.count)
-            for i in window.rows { for j in window.columns { plane[i * g.width + j] += share } }
-        }
-    }
-
-    /// The input rows and columns one output position's window covers, clipped to the input.
-    struct Window {
-        var rows: Range<Int>
-        var columns: Range<Int>
-    }
-
-    /// Calls `body` for every output position of every plane, in parallel over planes.
-    ///
-    /// In the forward direction `body` gets (input plane, output element, window); for a gradient
-    /// (`clearing: true`) the roles swap: `input` is the output gradient, `output` the input gradient, which is
-    /// zeroed first, and `body` gets (gradient element, gradient plane, window).
-    private static func forEachWindow(
-        _ c: KernelContext, _ g: WindowGeometry, input: UnsafeMutablePointer<Float>,
-        output: UnsafeMutablePointer<Float>, clearing: Bool = false,
-        _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Window) -> Void
-    ) {
-        let (oh, ow, planeSize) = (g.outHeight, g.outWidth, g.height * g.width)
-        c.cpu.parallelChunks(g.batch * g.channels, serialBelow: 32) { _, planes in
-            for plane in planes {
-                let full = (clearing ? output : input) + plane * planeSize
-                if clearing { full.update(repeating: 0, count: planeSize) }
-                let pooled = (clearing ? input : output) + plane * oh * ow
-                for y in 0..<oh {
-                    let top = y * g.strideHeight - g.padTop
-                    let rows = max(top, 0)..<min(top + g.kernelHeight, g.height)
-                    for x in 0..<ow {
-                        let left = x * g.strideWidth - g.padLeft
-                        let window = Window(rows: rows, columns: max(left, 0)..<min(left + g.kernelWidth, g.width))
-                        if clearing { body(pooled + y * ow + x, full, window) } else { body(full, pooled + y * ow + x, window) }
+        let (dy, dx) = (c.inputs[0].floats, c.output.floats)
+        forEachPlane(c, g) { plane in
+            let planeSize = g.height * g.width
+            let (grad, out) = (dy + plane * g.outHeight * g.outWidth, dx + plane * planeSize)
+            out.update(repeating: 0, count: planeSize)
+            for oy in 0..<g.outHeight {
+                let rows = g.windowRows(oy)
+                for ox in 0..<g.outWidth {
+                    let columns = g.windowColumns(ox)
+                    let share = grad[oy * g.outWidth + ox] / Float(rows.count * columns.count)
+                    for i in rows {
+                        for j in columns { out[i * g.width + j] += share }
                     }
                 }
             }
         }
+    }
+
+    /// Runs `body` for every (image, channel) plane, in parallel.
+    private static func forEachPlane(_ c: KernelContext, _ g: WindowGeometry, _ body: (Int) -> Void) {
+        c.cpu.parallelChunks(g.batch * g.channels, serialBelow: 32) { _, planes in
+            for plane in planes { body(plane) }
+        }
+    }
+}
+
+extension WindowGeometry {
+    /// The input rows the window of output row `oy` covers, clipped to the input.
+    @inline(__always) func windowRows(_ oy: Int) -> Range<Int> {
+        let top = oy * strideHeight - padTop
+        return max(top, 0)..<min(top + kernelHeight, height)
+    }
+
+    /// The input columns the window of output column `ox` covers, clipped to the input.
+    @inline(__always) func windowColumns(_ ox: Int) -> Range<Int> {
+        let left = ox * strideWidth - padLeft
+        return max(left, 0)..<min(left + kernelWidth, width)
     }
 }
