@@ -111,7 +111,11 @@ extension CPUKernels {
                         guard ih >= 0 && ih < g.height else { continue }
                         let dst = plane + ih * g.width - g.padLeft + kw
                         let line = src + y * ow
-                        for x in columns { dst[x * g.strideWidth] += line[x] }
+                        if g.strideWidth == 1 {
+                            for x in columns { dst[x] += line[x] }
+                        } else {
+                            for x in columns { dst[x * g.strideWidth] += line[x] }
+                        }
                     }
                     row += 1
                 }

@@ -8,6 +8,16 @@ extension CPUKernels {
         let (x, y) = (c.inputs[0].floats, c.output.floats)
         forEachPlane(c, g) { plane in
             let (src, dst) = (x + plane * g.height * g.width, y + plane * g.outHeight * g.outWidth)
+            if g.isHalving {
+                for oy in 0..<g.outHeight {
+                    let (top, bottom) = (src + 2 * oy * g.width, src + (2 * oy + 1) * g.width)
+                    for ox in 0..<g.outWidth {
+                        dst[oy * g.outWidth + ox] = max(
+                            max(top[2 * ox], top[2 * ox + 1]), max(bottom[2 * ox], bottom[2 * ox + 1]))
+                    }
+                }
+                return
+            }
             for oy in 0..<g.outHeight {
                 let rows = g.windowRows(oy)
                 for ox in 0..<g.outWidth {
@@ -49,6 +59,20 @@ extension CPUKernels {
             let planeSize = g.height * g.width
             let (src, grad, out) = (x + plane * planeSize, dy + plane * g.outHeight * g.outWidth, dx + plane * planeSize)
             out.update(repeating: 0, count: planeSize)
+            if g.isHalving {
+                for oy in 0..<g.outHeight {
+                    for ox in 0..<g.outWidth {
+                        // The four candidates in row-major order; a later one wins only if strictly larger.
+                        let first = 2 * oy * g.width + 2 * ox
+                        var best = first
+                        if src[first + 1] > src[best] { best = first + 1 }
+                        if src[first + g.width] > src[best] { best = first + g.width }
+                        if src[first + g.width + 1] > src[best] { best = first + g.width + 1 }
+                        out[best] += grad[oy * g.outWidth + ox]
+                    }
+                }
+                return
+            }
             for oy in 0..<g.outHeight {
                 let rows = g.windowRows(oy)
                 for ox in 0..<g.outWidth {
@@ -93,6 +117,12 @@ extension CPUKernels {
 }
 
 extension WindowGeometry {
+    /// 2×2 windows moving by 2 without padding, the pooling of most CNNs, which has a faster path.
+    var isHalving: Bool {
+        kernelHeight == 2 && kernelWidth == 2 && strideHeight == 2 && strideWidth == 2
+            && padTop == 0 && padBottom == 0 && padLeft == 0 && padRight == 0
+    }
+
     /// The input rows the window of output row `oy` covers, clipped to the input.
     @inline(__always) func windowRows(_ oy: Int) -> Range<Int> {
         let top = oy * strideHeight - padTop
