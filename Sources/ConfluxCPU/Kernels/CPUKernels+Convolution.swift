@@ -65,59 +65,55 @@ extension CPUKernels {
     /// Copies every input patch of one image into the columns of `col` [C·KH·KW, OH·OW], zeros where the
     /// window covers padding.
     static func im2col(_ g: WindowGeometry, _ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
-        let (oh, ow) = (g.outHeight, g.outWidth)
-        var row = 0
-        for channel in 0..<g.channels {
-            let plane = image + channel * g.height * g.width
-            for kh in 0..<g.kernelHeight {
-                for kw in 0..<g.kernelWidth {
-                    let dst = col + row * oh * ow
-                    let columns = g.validColumns(kw)
-                    for y in 0..<oh {
-                        let ih = y * g.strideHeight - g.padTop + kh
-                        let line = dst + y * ow
-                        guard ih >= 0 && ih < g.height, !columns.isEmpty else {
-                            line.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        line.update(repeating: 0, count: columns.lowerBound)
-                        (line + columns.upperBound).update(repeating: 0, count: ow - columns.upperBound)
-                        let src = plane + ih * g.width - g.padLeft + kw
-                        if g.strideWidth == 1 {
-                            (line + columns.lowerBound).update(from: src + columns.lowerBound, count: columns.count)
-                        } else {
-                            for x in columns { line[x] = src[x * g.strideWidth] }
-                        }
-                    }
-                    row += 1
-                }
+        let ow = g.outWidth
+        forEachColumnLine(g) { line, source, columns in
+            let dst = col + line
+            guard let source, !columns.isEmpty else {
+                dst.update(repeating: 0, count: ow)
+                return
+            }
+            dst.update(repeating: 0, count: columns.lowerBound)
+            (dst + columns.upperBound).update(repeating: 0, count: ow - columns.upperBound)
+            let src = image + source
+            if g.strideWidth == 1 {
+                (dst + columns.lowerBound).update(from: src + columns.lowerBound, count: columns.count)
+            } else {
+                for x in columns { dst[x] = src[x * g.strideWidth] }
             }
         }
     }
 
     /// The adjoint of `im2col`: sums every column entry back into the image position it came from.
     static func col2im(_ g: WindowGeometry, _ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
-        let (oh, ow) = (g.outHeight, g.outWidth)
         image.update(repeating: 0, count: g.imageSize)
-        var row = 0
+        forEachColumnLine(g) { line, source, columns in
+            guard let source else { return }
+            let (src, dst) = (col + line, image + source)
+            if g.strideWidth == 1 {
+                for x in columns { dst[x] += src[x] }
+            } else {
+                for x in columns { dst[x * g.strideWidth] += src[x] }
+            }
+        }
+    }
+
+    /// Walks the lines of an im2col matrix: one per (channel, kh, kw, output row). `body` gets the line's offset
+    /// in `col`, the image offset that output column x reads at `x·strideWidth` (nil when the row lies in the
+    /// padding), and the output columns whose input lies inside the image.
+    @inline(__always)
+    private static func forEachColumnLine(_ g: WindowGeometry, _ body: (Int, Int?, Range<Int>) -> Void) {
+        let (oh, ow) = (g.outHeight, g.outWidth)
+        var line = 0
         for channel in 0..<g.channels {
-            let plane = image + channel * g.height * g.width
             for kh in 0..<g.kernelHeight {
                 for kw in 0..<g.kernelWidth {
-                    let src = col + row * oh * ow
                     let columns = g.validColumns(kw)
                     for y in 0..<oh {
                         let ih = y * g.strideHeight - g.padTop + kh
-                        guard ih >= 0 && ih < g.height else { continue }
-                        let dst = plane + ih * g.width - g.padLeft + kw
-                        let line = src + y * ow
-                        if g.strideWidth == 1 {
-                            for x in columns { dst[x] += line[x] }
-                        } else {
-                            for x in columns { dst[x * g.strideWidth] += line[x] }
-                        }
+                        let inside = ih >= 0 && ih < g.height
+                        body(line, inside ? (channel * g.height + ih) * g.width - g.padLeft + kw : nil, columns)
+                        line += ow
                     }
-                    row += 1
                 }
             }
         }

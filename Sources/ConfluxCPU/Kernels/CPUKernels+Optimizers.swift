@@ -24,9 +24,15 @@ extension CPUKernels {
         let correction1 = 1 - pow(beta1, step[0])
         let correction2 = 1 - pow(beta2, step[0])
         for i in 0..<c.inputs[0].count {
-            m[i] = beta1 * m[i] + (1 - beta1) * grad[i]
-            v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i]
+            m[i] = flushSubnormal(beta1 * m[i] + (1 - beta1) * grad[i])
+            v[i] = flushSubnormal(beta2 * v[i] + (1 - beta2) * grad[i] * grad[i])
             variable[i] -= lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon)
         }
+    }
+
+    /// Zero for a subnormal value. The moments of a parameter whose gradient stays zero (a dead ReLU) decay
+    /// geometrically into subnormals, where x86 arithmetic is many times slower; as moments they are zero.
+    @inline(__always) private static func flushSubnormal(_ x: Float) -> Float {
+        abs(x) < Float.leastNormalMagnitude ? 0 : x
     }
 }

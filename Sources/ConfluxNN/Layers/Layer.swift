@@ -21,6 +21,19 @@ public enum Activation: String, Sendable, CaseIterable {
     }
 }
 
+/// An activation on its own, for models that keep it apart from the layer before.
+public struct ActivationLayer: Layer {
+    public let name: String
+    public let activation: Activation
+
+    public init(_ name: String, _ activation: Activation) {
+        self.name = name
+        self.activation = activation
+    }
+
+    public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor { try activation.apply(x) }
+}
+
 /// Layers applied in order.
 public struct Sequential {
     public let layers: [any Layer]

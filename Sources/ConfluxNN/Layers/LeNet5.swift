@@ -6,9 +6,9 @@ import Conflux
 public func lenet5(classes: Int = 10) -> Sequential {
     Sequential([
         Conv2D("conv1", filters: 6, kernelSize: 5, padding: .same, activation: .relu),
-        MaxPool2D("pool1", size: 2),
+        Pool2D("pool1", .max, size: 2),
         Conv2D("conv2", filters: 16, kernelSize: 5, padding: .valid, activation: .relu),
-        MaxPool2D("pool2", size: 2),
+        Pool2D("pool2", .max, size: 2),
         Flatten(),
         Dense("fc1", units: 120, activation: .relu),
         Dense("fc2", units: 84, activation: .relu),

@@ -1,13 +1,26 @@
 import Conflux
 
-/// Builds the in-graph update of each parameter from its gradient; running the returned ops is one step.
+/// Builds the in-graph update of each parameter from its gradient; running the updates is one training step.
 public protocol Optimizer {
-    /// Adds the gradients of `loss` and one update op per parameter, creating any state variables.
-    func minimize(_ loss: Tensor, parameters: [Tensor]) throws -> [Tensor]
+    /// The name scope of the optimizer's ops and state (`SGD`, `Adam`).
+    var name: String { get }
+    /// Adds the op that updates `parameter` from `gradient`, creating any state variables it needs.
+    func update(_ parameter: Tensor, gradient: Tensor) throws -> Tensor
+}
+
+extension Optimizer {
+    /// Adds the gradients of `loss` and one update op per parameter; returns the updates.
+    public func minimize(_ loss: Tensor, parameters: [Tensor]) throws -> [Tensor] {
+        let grads = try gradients(of: loss, wrt: parameters)
+        return try loss.graph.nameScope(name) {
+            try zip(parameters, grads).map { try update($0, gradient: $1) }
+        }
+    }
 }
 
 /// Stochastic gradient descent with momentum (TensorFlow's `MomentumOptimizer`, PyTorch's `SGD`).
 public struct SGD: Optimizer {
+    public let name = "SGD"
     public let learningRate: Float
     public let momentum: Float
 
@@ -16,21 +29,16 @@ public struct SGD: Optimizer {
         self.momentum = momentum
     }
 
-    public func minimize(_ loss: Tensor, parameters: [Tensor]) throws -> [Tensor] {
-        let graph = loss.graph
-        let grads = try gradients(of: loss, wrt: parameters)
-        return try graph.nameScope("SGD") {
-            try zip(parameters, grads).map { parameter, grad in
-                let accumulator = try graph.variable(parameter.shape, name: "\(parameter.name)/momentum")
-                return try applyMomentum(
-                    parameter, accumulator: accumulator, gradient: grad, learningRate: learningRate, momentum: momentum)
-            }
-        }
+    public func update(_ parameter: Tensor, gradient: Tensor) throws -> Tensor {
+        let accumulator = try parameter.graph.variable(parameter.shape, name: "\(parameter.name)/momentum")
+        return try applyMomentum(
+            parameter, accumulator: accumulator, gradient: gradient, learningRate: learningRate, momentum: momentum)
     }
 }
 
 /// Adam (Kingma & Ba, 2015), with PyTorch's defaults.
 public struct Adam: Optimizer {
+    public let name = "Adam"
     public let learningRate: Float
     public let beta1: Float
     public let beta2: Float
@@ -43,18 +51,13 @@ public struct Adam: Optimizer {
         self.epsilon = epsilon
     }
 
-    public func minimize(_ loss: Tensor, parameters: [Tensor]) throws -> [Tensor] {
-        let graph = loss.graph
-        let grads = try gradients(of: loss, wrt: parameters)
-        return try graph.nameScope("Adam") {
-            try zip(parameters, grads).map { parameter, grad in
-                let m = try graph.variable(parameter.shape, name: "\(parameter.name)/m")
-                let v = try graph.variable(parameter.shape, name: "\(parameter.name)/v")
-                let step = try graph.variable(.scalar, name: "\(parameter.name)/step")
-                return try applyAdam(
-                    parameter, m: m, v: v, step: step, gradient: grad, learningRate: learningRate, beta1: beta1,
-                    beta2: beta2, epsilon: epsilon)
-            }
-        }
+    public func update(_ parameter: Tensor, gradient: Tensor) throws -> Tensor {
+        let graph = parameter.graph
+        let m = try graph.variable(parameter.shape, name: "\(parameter.name)/m")
+        let v = try graph.variable(parameter.shape, name: "\(parameter.name)/v")
+        let step = try graph.variable(.scalar, name: "\(parameter.name)/step")
+        return try applyAdam(
+            parameter, m: m, v: v, step: step, gradient: gradient, learningRate: learningRate, beta1: beta1,
+            beta2: beta2, epsilon: epsilon)
     }
 }

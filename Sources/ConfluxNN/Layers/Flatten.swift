@@ -1,0 +1,13 @@
+import Conflux
+
+/// Reshapes [N, C, H, W] (or any rank) to [N, C·H·W].
+public struct Flatten: Layer {
+    public let name: String
+
+    public init(_ name: String = "flatten") { self.name = name }
+
+    public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
+        let features = x.shape.dims.dropFirst().reduce(1, *)
+        return try reshape(x, [Shape.unknown, features])
+    }
+}

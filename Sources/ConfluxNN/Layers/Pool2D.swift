@@ -1,0 +1,27 @@
+import Conflux
+
+/// Max- or average-pooling over `size`×`size` windows moving by `stride` (default `size`); input [N, C, H, W].
+public struct Pool2D: Layer {
+    public enum Reduction: Sendable {
+        case max, average
+    }
+
+    public let name: String
+    public let reduction: Reduction
+    public let size: Int
+    public let stride: Int
+
+    public init(_ name: String, _ reduction: Reduction, size: Int, stride: Int? = nil) {
+        self.name = name
+        self.reduction = reduction
+        self.size = size
+        self.stride = stride ?? size
+    }
+
+    public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
+        switch reduction {
+        case .max: try maxPool2d(x, size: size, stride: stride)
+        case .average: try avgPool2d(x, size: size, stride: stride)
+        }
+    }
+}
