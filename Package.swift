@@ -1,11 +1,15 @@
 // swift-tools-version:5.10
 import PackageDescription
 
+/// The OpenCL C sources in Kernels/, one per kernel family, embedded into the binary.
+let openCLSources = ["elementwise.cl", "reduction.cl", "softmax.cl", "pooling.cl", "convolution.cl", "optimizers.cl"]
+
 let package = Package(
     name: "Conflux",
     products: [
         .library(name: "Conflux", targets: ["Conflux"]),
         .library(name: "ConfluxCPU", targets: ["ConfluxCPU"]),
+        .library(name: "ConfluxOpenCL", targets: ["ConfluxOpenCL"]),
         .library(name: "ConfluxNN", targets: ["ConfluxNN"]),
         .executable(name: "conflux", targets: ["conflux"]),
     ],
@@ -16,17 +20,21 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "Conflux"),
         .target(name: "ConfluxCPU", dependencies: ["Conflux", "CBLAS"]),
+        .target(name: "ConfluxOpenCL", dependencies: ["Conflux", "COpenCL", "CCLBlast", "Kernels"]),
+        .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
         .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib"]),
 
         // MARK: - System libraries
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev"])]),
+        .systemLibrary(name: "CCLBlast", pkgConfig: "clblast", providers: [.apt(["libclblast-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: - Executables
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "Conflux", "ConfluxCPU", "ConfluxNN",
+                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -34,9 +42,10 @@ let package = Package(
             path: "Benchmarks/LeNetBenchmark"),
 
         // MARK: - Tests
-        .target(name: "TestSupport", dependencies: ["Conflux", "ConfluxCPU"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfluxTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxCPUTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
+        .testTarget(name: "ConfluxOpenCLTests", dependencies: ["Conflux", "ConfluxOpenCL", "Kernels", "TestSupport"]),
         .testTarget(name: "ConfluxNNTests", dependencies: ["ConfluxNN", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "confluxTests", dependencies: ["conflux", "TestSupport"]),
     ]

@@ -18,6 +18,10 @@ public enum ConfluxError: Error, CustomStringConvertible, Equatable {
     case invalidValue(op: String, node: String, reason: String)
     /// A data file is missing, truncated or corrupt.
     case dataFile(path: String, reason: String)
+    /// An OpenCL call failed.
+    case openCL(call: String, status: String)
+    /// An OpenCL program did not compile; `log` is the compiler's build log.
+    case kernelBuild(program: String, device: String, log: String)
     /// A device could not provide memory for a tensor.
     case outOfMemory(device: String, tensor: String, bytes: Int)
 
@@ -43,6 +47,10 @@ public enum ConfluxError: Error, CustomStringConvertible, Equatable {
             return "\(op) '\(node)': \(reason)"
         case let .dataFile(path, reason):
             return "\(path): \(reason)"
+        case let .openCL(call, status):
+            return "\(call) failed with \(status)"
+        case let .kernelBuild(program, device, log):
+            return "OpenCL program '\(program)' failed to build for \(device):\n\(log)"
         case let .outOfMemory(device, tensor, bytes):
             return "\(device) is out of memory allocating \(bytes) bytes for '\(tensor)'; try a smaller batch size"
         }

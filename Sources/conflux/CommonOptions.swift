@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conflux
 import ConfluxCPU
+import ConfluxOpenCL
 import ConfluxNN
 
 /// Options every command spells the same way.
@@ -19,4 +20,4 @@ struct CommonOptions: ParsableArguments {
 }
 
 /// The backends this executable carries, in the order their devices are listed.
-let backends: [any Backend.Type] = [CPUBackend.self]
+let backends: [any Backend.Type] = [CPUBackend.self, OpenCLBackend.self]

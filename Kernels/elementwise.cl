@@ -1,0 +1,57 @@
+// Element-wise kernels: one work-item per element, n elements.
+
+__kernel void relu_forward(__global const float* x, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = fmax(x[i], 0.0f);
+}
+
+// dx = dy where the ReLU's output y > 0, else 0.
+__kernel void relu_grad(__global const float* y, __global const float* dy, __global float* dx, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+__kernel void tanh_forward(__global const float* x, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = tanh(x[i]);
+}
+
+// dx = dy * (1 - y^2)
+__kernel void tanh_grad(__global const float* y, __global const float* dy, __global float* dx, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+__kernel void sigmoid_forward(__global const float* x, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = 1.0f / (1.0f + exp(-x[i]));
+}
+
+// dx = dy * y * (1 - y)
+__kernel void sigmoid_grad(__global const float* y, __global const float* dy, __global float* dx, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+}
+
+__kernel void add(__global const float* a, __global const float* b, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = a[i] + b[i];
+}
+
+// y[n, c, ...] = x[n, c, ...] + bias[c], with `inner` elements per (n, c).
+__kernel void bias_add(__global const float* x, __global const float* bias, __global float* y, const int n,
+                       const int channels, const int inner) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = x[i] + bias[(i / inner) % channels];
+}
+
+__kernel void copy(__global const float* x, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = x[i];
+}
+
+// y[i] = value[0] * scale: spreads the gradient of a full reduction.
+__kernel void fill_scaled(__global const float* value, __global float* y, const int n, const float scale) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = value[0] * scale;
+}

@@ -1,0 +1,71 @@
+// Max- and average-pooling on NCHW planes. Windows are clipped to the input, so padding never wins a max and never
+// counts in an average. Geometry: planes = N*C, input H x W, output OH x OW, window KH x KW, strides SH, SW,
+// leading pads PT (top), PL (left).
+
+#define GEOMETRY const int planes, const int H, const int W, const int OH, const int OW, const int KH, \
+    const int KW, const int SH, const int SW, const int PT, const int PL
+
+__kernel void max_pool(__global const float* x, __global float* y, GEOMETRY) {
+    const int i = get_global_id(0);
+    if (i >= planes * OH * OW) return;
+    const int ox = i % OW, oy = (i / OW) % OH, plane = i / (OW * OH);
+    const int top = oy * SH - PT, left = ox * SW - PL;
+    __global const float* src = x + plane * H * W;
+    float best = -INFINITY;
+    for (int r = max(top, 0); r < min(top + KH, H); ++r)
+        for (int c = max(left, 0); c < min(left + KW, W); ++c) best = fmax(best, src[r * W + c]);
+    y[i] = best;
+}
+
+__kernel void avg_pool(__global const float* x, __global float* y, GEOMETRY) {
+    const int i = get_global_id(0);
+    if (i >= planes * OH * OW) return;
+    const int ox = i % OW, oy = (i / OW) % OH, plane = i / (OW * OH);
+    const int top = oy * SH - PT, left = ox * SW - PL;
+    const int r0 = max(top, 0), r1 = min(top + KH, H), c0 = max(left, 0), c1 = min(left + KW, W);
+    __global const float* src = x + plane * H * W;
+    float total = 0.0f;
+    for (int r = r0; r < r1; ++r)
+        for (int c = c0; c < c1; ++c) total += src[r * W + c];
+    y[i] = total / (float)((r1 - r0) * (c1 - c0));
+}
+
+// The output windows that cover input row `r` (or column): those o with o*S - P <= r < o*S - P + K.
+#define FIRST_WINDOW(r, K, S, P) max(0, ((r) + (P) - (K) + (S)) / (S))
+#define LAST_WINDOW(r, S, P, O) min((O) - 1, ((r) + (P)) / (S))
+
+// One work-item per input element: it gathers the gradient of every window whose first maximum it is.
+__kernel void max_pool_grad(__global const float* x, __global const float* dy, __global float* dx, GEOMETRY) {
+    const int i = get_global_id(0);
+    if (i >= planes * H * W) return;
+    const int c = i % W, r = (i / W) % H, plane = i / (W * H);
+    __global const float* src = x + plane * H * W;
+    float total = 0.0f;
+    for (int oy = FIRST_WINDOW(r, KH, SH, PT); oy <= LAST_WINDOW(r, SH, PT, OH); ++oy) {
+        for (int ox = FIRST_WINDOW(c, KW, SW, PL); ox <= LAST_WINDOW(c, SW, PL, OW); ++ox) {
+            const int top = oy * SH - PT, left = ox * SW - PL;
+            int best = max(top, 0) * W + max(left, 0);
+            for (int rr = max(top, 0); rr < min(top + KH, H); ++rr)
+                for (int cc = max(left, 0); cc < min(left + KW, W); ++cc)
+                    if (src[rr * W + cc] > src[best]) best = rr * W + cc;
+            if (best == r * W + c) total += dy[(plane * OH + oy) * OW + ox];
+        }
+    }
+    dx[i] = total;
+}
+
+// One work-item per input element: the sum of its share of every window that covers it.
+__kernel void avg_pool_grad(__global const float* dy, __global float* dx, GEOMETRY) {
+    const int i = get_global_id(0);
+    if (i >= planes * H * W) return;
+    const int c = i % W, r = (i / W) % H, plane = i / (W * H);
+    float total = 0.0f;
+    for (int oy = FIRST_WINDOW(r, KH, SH, PT); oy <= LAST_WINDOW(r, SH, PT, OH); ++oy) {
+        for (int ox = FIRST_WINDOW(c, KW, SW, PL); ox <= LAST_WINDOW(c, SW, PL, OW); ++ox) {
+            const int top = oy * SH - PT, left = ox * SW - PL;
+            const int rows = min(top + KH, H) - max(top, 0), columns = min(left + KW, W) - max(left, 0);
+            total += dy[(plane * OH + oy) * OW + ox] / (float)(rows * columns);
+        }
+    }
+    dx[i] = total;
+}

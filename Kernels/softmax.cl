@@ -1,0 +1,89 @@
+// Row-wise softmax, cross-entropy with integer labels, argmax and accuracy on [rows, classes] logits.
+// Labels outside 0..<classes are reported through `status`: status[0] = row + 1, status[1] = label.
+
+// The index of the first largest element of a row.
+int row_argmax(__global const float* row, const int classes) {
+    int best = 0;
+    for (int j = 1; j < classes; ++j) if (row[j] > row[best]) best = j;
+    return best;
+}
+
+// log(sum(exp(row))), computed with the row maximum subtracted so that exp cannot overflow.
+float row_logsumexp(__global const float* row, const int classes) {
+    float largest = row[0];
+    for (int j = 1; j < classes; ++j) largest = fmax(largest, row[j]);
+    float total = 0.0f;
+    for (int j = 0; j < classes; ++j) total += exp(row[j] - largest);
+    return log(total) + largest;
+}
+
+bool label_ok(const int label, const int row, const int classes, __global int* status) {
+    if (label >= 0 && label < classes) return true;
+    status[0] = row + 1;
+    status[1] = label;
+    return false;
+}
+
+__kernel void softmax_forward(__global const float* x, __global float* y, const int rows, const int classes) {
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const float lse = row_logsumexp(x + r * classes, classes);
+    for (int j = 0; j < classes; ++j) y[r * classes + j] = exp(x[r * classes + j] - lse);
+}
+
+// dx = y * (dy - sum(dy * y)), per row.
+__kernel void softmax_grad(__global const float* y, __global const float* dy, __global float* dx, const int rows,
+                           const int classes) {
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    float dot = 0.0f;
+    for (int j = 0; j < classes; ++j) dot += dy[r * classes + j] * y[r * classes + j];
+    for (int j = 0; j < classes; ++j) dx[r * classes + j] = y[r * classes + j] * (dy[r * classes + j] - dot);
+}
+
+__kernel void softmax_xent(__global const float* logits, __global const int* labels, __global float* loss,
+                           __global int* status, const int rows, const int classes) {
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const int label = labels[r];
+    if (!label_ok(label, r, classes, status)) {
+        loss[r] = NAN;
+        return;
+    }
+    loss[r] = row_logsumexp(logits + r * classes, classes) - logits[r * classes + label];
+}
+
+// dlogits = (softmax(logits) - onehot(label)) * dy[row]
+__kernel void softmax_xent_grad(__global const float* logits, __global const int* labels, __global const float* dy,
+                                __global float* dx, __global int* status, const int rows, const int classes) {
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const int label = labels[r];
+    if (!label_ok(label, r, classes, status)) return;
+    const float lse = row_logsumexp(logits + r * classes, classes);
+    for (int j = 0; j < classes; ++j) {
+        const float p = exp(logits[r * classes + j] - lse);
+        dx[r * classes + j] = (p - (j == label ? 1.0f : 0.0f)) * dy[r];
+    }
+}
+
+__kernel void argmax_rows(__global const float* x, __global int* y, const int rows, const int classes) {
+    const int r = get_global_id(0);
+    if (r < rows) y[r] = row_argmax(x + r * classes, classes);
+}
+
+// y[0] = the fraction of rows whose argmax is the label: one work-group of GROUP work-items.
+__kernel void accuracy(__global const float* x, __global const int* labels, __global float* y, const int rows,
+                       const int classes) {
+    __local int partial[GROUP];
+    const int lid = get_local_id(0);
+    int correct = 0;
+    for (int r = lid; r < rows; r += GROUP) correct += row_argmax(x + r * classes, classes) == labels[r];
+    partial[lid] = correct;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int stride = GROUP / 2; stride > 0; stride >>= 1) {
+        if (lid < stride) partial[lid] += partial[lid + stride];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) y[0] = rows == 0 ? 0.0f : (float)partial[0] / (float)rows;
+}

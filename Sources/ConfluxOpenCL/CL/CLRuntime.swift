@@ -1,0 +1,265 @@
+import COpenCL
+import Conflux
+import Foundation
+import Kernels
+
+/// One argument of a kernel launch.
+enum KernelArgument {
+    case buffer(cl_mem)
+    case int(Int)
+    case float(Float)
+}
+
+/// How long building a device's programs took, and how many came from the disk cache.
+public struct ProgramBuildStatistics: Sendable {
+    public var programs = 0
+    public var fromCache = 0
+    public var seconds = 0.0
+}
+
+/// A device's OpenCL context and in-order queue, its programs (built once), and the staging memory of uploads.
+///
+/// Work is enqueued without waiting; the host waits only in `read` (a fetch) and `finish`. Set
+/// `CONFLUX_OPENCL_SYNC=1` to wait after every kernel, which pins an error to the kernel that caused it.
+final class CLRuntime {
+    let device: cl_device_id
+    let context: cl_context
+    var queue: cl_command_queue
+    /// The work-group size of reductions (`GROUP` in the kernels): a power of two the device supports.
+    let groupSize: Int
+    private let deviceLabel: String
+    private let cacheKey: [String]
+    private let cache = ProgramCache()
+    private let synchronous = ProcessInfo.processInfo.environment["CONFLUX_OPENCL_SYNC"] == "1"
+    private var programs: [KernelSource: cl_program] = [:]
+    private var kernels: [String: cl_kernel] = [:]
+    private(set) var buildStatistics = ProgramBuildStatistics()
+    /// Host copies of uploads still in flight, and reusable ones by size.
+    private var staging: [UnsafeMutableRawPointer] = []
+    private var stagingPool: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var stagingSizes: [UnsafeMutableRawPointer: Int] = [:]
+    /// Scratch buffers that only grow, by slot.
+    private var scratch: [Int: (mem: cl_mem, bytes: Int)] = [:]
+
+    init(device: cl_device_id, label: String, cacheKey: [String], maxWorkGroupSize: Int) throws {
+        self.device = device
+        deviceLabel = label
+        self.cacheKey = cacheKey
+        var group = 1
+        while group * 2 <= min(maxWorkGroupSize, 256) { group *= 2 }
+        groupSize = group
+        var status: cl_int = 0
+        var id: cl_device_id? = device
+        guard let context = clCreateContext(nil, 1, &id, nil, nil, &status) else {
+            throw ConfluxError.openCL(call: "clCreateContext for \(label)", status: clErrorName(status))
+        }
+        self.context = context
+        guard let queue = clCreateCommandQueue(context, device, 0, &status) else {
+            clReleaseContext(context)
+            throw ConfluxError.openCL(call: "clCreateCommandQueue for \(label)", status: clErrorName(status))
+        }
+        self.queue = queue
+    }
+
+    deinit {
+        clFinish(queue)
+        releaseStaging()
+        for pointers in stagingPool.values { pointers.forEach { $0.deallocate() } }
+        for kernel in kernels.values { clReleaseKernel(kernel) }
+        for program in programs.values { clReleaseProgram(program) }
+        for buffer in scratch.values { clReleaseMemObject(buffer.mem) }
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    // MARK: - Memory
+
+    func createBuffer(bytes: Int, for tensor: String) throws -> cl_mem {
+        var status: cl_int = 0
+        // A zero-byte buffer is invalid in OpenCL; empty tensors get the smallest one.
+        let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 4), nil, &status)
+        if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES || status == CL_OUT_OF_HOST_MEMORY
+            || status == CL_INVALID_BUFFER_SIZE
+        {
+            throw ConfluxError.outOfMemory(device: deviceLabel, tensor: tensor, bytes: bytes)
+        }
+        try check(status, "clCreateBuffer(\(bytes) bytes for '\(tensor)')")
+        return mem!
+    }
+
+    /// Copies `bytes` into `mem` without waiting: the bytes go to staging memory that lives until the next wait.
+    func write(_ bytes: UnsafeRawBufferPointer, to mem: cl_mem) throws {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        let host = stagingBuffer(bytes.count)
+        host.copyMemory(from: source, byteCount: bytes.count)
+        staging.append(host)
+        try check(clEnqueueWriteBuffer(queue, mem, cl_bool(CL_FALSE), 0, bytes.count, host, 0, nil, nil), "clEnqueueWriteBuffer")
+        if synchronous { try finish() }
+    }
+
+    /// Copies `mem` into `bytes`, waiting for every command before it.
+    func read(_ mem: cl_mem, into bytes: UnsafeMutableRawBufferPointer) throws {
+        if bytes.count > 0 {
+            try check(
+                clEnqueueReadBuffer(queue, mem, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil),
+                "clEnqueueReadBuffer")
+        }
+        releaseStaging()
+    }
+
+    /// Waits for every command enqueued so far.
+    func finish() throws {
+        try check(clFinish(queue), "clFinish")
+        releaseStaging()
+    }
+
+    /// A device buffer of at least `bytes` for scratch `slot`, reused across kernels (the queue is in order).
+    func scratch(_ slot: Int, bytes: Int) throws -> cl_mem {
+        if let buffer = scratch[slot], buffer.bytes >= bytes { return buffer.mem }
+        if let old = scratch[slot] { clReleaseMemObject(old.mem) }
+        let mem = try createBuffer(bytes: bytes, for: "scratch")
+        scratch[slot] = (mem, bytes)
+        return mem
+    }
+
+    private func stagingBuffer(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if let reused = stagingPool[bytes]?.popLast() { return reused }
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        stagingSizes[pointer] = bytes
+        return pointer
+    }
+
+    private func releaseStaging() {
+        for pointer in staging { stagingPool[stagingSizes[pointer]!, default: []].append(pointer) }
+        staging.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Kernels
+
+    /// Enqueues kernel `name` of `source` over `global` work-items (rounded up to a multiple of `local` if given).
+    func launch(_ source: KernelSource, _ name: String, global: Int, local: Int? = nil, _ arguments: [KernelArgument])
+        throws
+    {
+        guard global > 0 else { return }
+        let kernel = try self.kernel(source, name)
+        for (index, argument) in arguments.enumerated() {
+            let status: cl_int
+            switch argument {
+            case .buffer(let mem):
+                var value: cl_mem? = mem
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem?>.size, &value)
+            case .int(let int):
+                var value = Int32(int)
+                status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
+            case .float(let float):
+                var value = float
+                status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
+            }
+            try check(status, "clSetKernelArg(\(name), \(index))")
+        }
+        var globalSize = local.map { (global + $0 - 1) / $0 * $0 } ?? global
+        var localSize = local ?? 0
+        let status = local == nil
+            ? clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, nil, 0, nil, nil)
+            : clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil)
+        try check(status, "clEnqueueNDRangeKernel(\(name), \(globalSize) work-items)")
+        if synchronous { try finish() }
+    }
+
+    /// Waits after a library call (CLBlast) when the debug switch asks for it.
+    func afterLibraryCall() throws {
+        if synchronous { try finish() }
+    }
+
+    private func kernel(_ source: KernelSource, _ name: String) throws -> cl_kernel {
+        if let kernel = kernels[name] { return kernel }
+        let program = try self.program(source)
+        var status: cl_int = 0
+        let kernel = clCreateKernel(program, name, &status)
+        try check(status, "clCreateKernel(\(name))")
+        kernels[name] = kernel!
+        return kernel!
+    }
+
+    private func program(_ source: KernelSource) throws -> cl_program {
+        if let program = programs[source] { return program }
+        let program = try build(name: source.rawValue, source: source.text)
+        programs[source] = program
+        return program
+    }
+
+    // MARK: - Programs
+
+    /// Builds `source` for the device, from the disk cache when a binary for the same source, options, device,
+    /// driver and platform is there; a build failure throws the compiler's log.
+    func build(name: String, source: String) throws -> cl_program {
+        let start = Date()
+        defer {
+            buildStatistics.programs += 1
+            buildStatistics.seconds += Date().timeIntervalSince(start)
+        }
+        let options = "-cl-std=CL1.2 -DGROUP=\(groupSize)"
+        let file = cache.file(program: name, key: [source, options] + cacheKey)
+        if let file, let binary = cache.load(file), let program = try? buildFromBinary(binary, options: options) {
+            buildStatistics.fromCache += 1
+            return program
+        }
+        var status: cl_int = 0
+        let program = source.withCString { text -> cl_program? in
+            var pointer: UnsafePointer<CChar>? = text
+            return clCreateProgramWithSource(context, 1, &pointer, nil, &status)
+        }
+        try check(status, "clCreateProgramWithSource(\(name))")
+        var id: cl_device_id? = device
+        guard clBuildProgram(program, 1, &id, options, nil, nil) == CL_SUCCESS else {
+            let log = buildLog(program!)
+            clReleaseProgram(program)
+            throw ConfluxError.kernelBuild(program: name, device: deviceLabel, log: log)
+        }
+        if let file, let binary = binary(of: program!) { cache.store(binary, at: file) }
+        return program!
+    }
+
+    private func buildFromBinary(_ binary: Data, options: String) throws -> cl_program {
+        var status: cl_int = 0
+        var binaryStatus: cl_int = 0
+        var id: cl_device_id? = device
+        var length = binary.count
+        let program = binary.withUnsafeBytes { bytes -> cl_program? in
+            var pointer: UnsafePointer<UInt8>? = bytes.bindMemory(to: UInt8.self).baseAddress
+            return clCreateProgramWithBinary(context, 1, &id, &length, &pointer, &binaryStatus, &status)
+        }
+        try check(status, "clCreateProgramWithBinary")
+        try check(binaryStatus, "clCreateProgramWithBinary")
+        guard clBuildProgram(program, 1, &id, options, nil, nil) == CL_SUCCESS else {
+            clReleaseProgram(program)
+            throw ConfluxError.openCL(call: "clBuildProgram from a cached binary", status: "CL_BUILD_PROGRAM_FAILURE")
+        }
+        return program!
+    }
+
+    private func binary(of program: cl_program) -> Data? {
+        var size = 0
+        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
+            == CL_SUCCESS, size > 0
+        else { return nil }
+        var data = Data(count: size)
+        let status = data.withUnsafeMutableBytes { bytes -> cl_int in
+            var pointer: UnsafeMutableRawPointer? = bytes.baseAddress
+            return clGetProgramInfo(
+                program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutableRawPointer?>.size, &pointer, nil)
+        }
+        return status == CL_SUCCESS ? data : nil
+    }
+
+    private func buildLog(_ program: cl_program) -> String {
+        var size = 0
+        let name = cl_program_build_info(CL_PROGRAM_BUILD_LOG)
+        guard clGetProgramBuildInfo(program, device, name, 0, nil, &size) == CL_SUCCESS, size > 0 else {
+            return "(no build log)"
+        }
+        var bytes = [CChar](repeating: 0, count: size)
+        _ = clGetProgramBuildInfo(program, device, name, size, &bytes, nil)
+        return String(cString: bytes)
+    }
+}

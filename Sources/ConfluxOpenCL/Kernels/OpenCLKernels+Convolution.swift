@@ -1,0 +1,67 @@
+import COpenCL
+import Conflux
+import Kernels
+
+/// Convolution as im2col over the whole batch plus one strided-batched CLBlast GEMM: for image n,
+/// col[n] is [K, P] (K = C·KH·KW, P = OH·OW), y[n] = W · col[n], dcol[n] = Wᵀ · dy[n] (gathered back by col2im),
+/// and dW = Σn dy[n] · col[n]ᵀ (per-image products, then summed).
+extension OpenCLKernels {
+    static func conv2D(_ c: KernelContext) throws {
+        let (x, w) = (c.inputs[0], c.inputs[1])
+        let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
+        let (o, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        let col = try im2col(c, g, x.mem)
+        try CLBlastGEMM.gemm(
+            on: c.opencl, transposeA: false, transposeB: false, m: o, n: p, k: k,
+            a: .init(mem: w.mem, ld: k), b: .init(mem: col, ld: p, stride: k * p),
+            c: .init(mem: c.output.mem, ld: p, stride: o * p), count: g.batch)
+    }
+
+    static func conv2DBackpropInput(_ c: KernelContext) throws {
+        let (w, dy) = (c.inputs[0], c.inputs[1])
+        let g = WindowGeometry(input: c.output.shape, attributes: c.node.attributes)
+        let (o, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        let runtime = try c.opencl.runtime()
+        let col = try runtime.scratch(0, bytes: g.batch * k * p * 4)
+        try CLBlastGEMM.gemm(
+            on: c.opencl, transposeA: true, transposeB: false, m: k, n: p, k: o,
+            a: .init(mem: w.mem, ld: k), b: .init(mem: dy.mem, ld: p, stride: o * p),
+            c: .init(mem: col, ld: p, stride: k * p), count: g.batch)
+        let total = c.output.shape.count
+        try runtime.launch(.convolution, "col2im", global: total, [.buffer(col), .buffer(c.output.mem), .int(total)] + geometry(g))
+    }
+
+    static func conv2DBackpropFilter(_ c: KernelContext) throws {
+        let (x, dy) = (c.inputs[0], c.inputs[1])
+        let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
+        let (o, k, p) = (c.output.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        let runtime = try c.opencl.runtime()
+        let col = try im2col(c, g, x.mem)
+        let partials = try runtime.scratch(1, bytes: g.batch * o * k * 4)
+        try CLBlastGEMM.gemm(
+            on: c.opencl, transposeA: false, transposeB: true, m: o, n: k, k: p,
+            a: .init(mem: dy.mem, ld: p, stride: o * p), b: .init(mem: col, ld: p, stride: k * p),
+            c: .init(mem: partials, ld: k, stride: o * k), count: g.batch)
+        try runtime.launch(
+            .reduction, "sum_rows", global: o * k, [.buffer(partials), .buffer(c.output.mem), .int(g.batch), .int(o * k)])
+    }
+
+    /// Fills scratch slot 0 with the im2col matrices of the whole batch, [N, K, P].
+    private static func im2col(_ c: KernelContext, _ g: WindowGeometry, _ x: cl_mem) throws -> cl_mem {
+        let runtime = try c.opencl.runtime()
+        let total = g.batch * g.patchSize * g.outHeight * g.outWidth
+        let col = try runtime.scratch(0, bytes: total * 4)
+        try runtime.launch(.convolution, "im2col", global: total, [.buffer(x), .buffer(col), .int(total)] + geometry(g))
+        return col
+    }
+
+    private static func geometry(_ g: WindowGeometry) -> [KernelArgument] {
+        [g.channels, g.height, g.width, g.outHeight, g.outWidth, g.kernelHeight, g.kernelWidth, g.strideHeight,
+         g.strideWidth, g.padTop, g.padLeft].map { .int($0) }
+    }
+}
+
+extension WindowGeometry {
+    /// Elements in one patch: C·KH·KW.
+    var patchSize: Int { channels * kernelHeight * kernelWidth }
+}

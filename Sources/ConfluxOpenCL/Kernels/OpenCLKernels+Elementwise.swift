@@ -1,0 +1,32 @@
+import Conflux
+import Kernels
+
+extension OpenCLKernels {
+    /// An element-wise kernel reading `inputs` and writing the output, one work-item per element.
+    static func elementwise(_ name: String) -> Kernel {
+        { c in
+            let n = c.output.shape.count
+            try c.opencl.runtime().launch(
+                .elementwise, name, global: n, c.inputs.map { .buffer($0.mem) } + [.buffer(c.output.mem), .int(n)])
+        }
+    }
+
+    static func biasAdd(_ c: KernelContext) throws {
+        let x = c.inputs[0]
+        let n = x.shape.count
+        try c.opencl.runtime().launch(
+            .elementwise, "bias_add", global: n,
+            [.buffer(x.mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem), .int(n), .int(x.shape[1]),
+             .int(n / (x.shape[0] * x.shape[1]))])
+    }
+
+    static func matMul(_ c: KernelContext) throws {
+        let (a, b) = (c.inputs[0], c.inputs[1])
+        let transposeA = c.node.attributes.bool("transposeA")
+        try CLBlastGEMM.gemm(
+            on: c.opencl, transposeA: transposeA, transposeB: c.node.attributes.bool("transposeB"),
+            m: c.output.shape[0], n: c.output.shape[1], k: transposeA ? a.shape[0] : a.shape[1],
+            a: .init(mem: a.mem, ld: a.shape[1]), b: .init(mem: b.mem, ld: b.shape[1]),
+            c: .init(mem: c.output.mem, ld: c.output.shape[1]))
+    }
+}

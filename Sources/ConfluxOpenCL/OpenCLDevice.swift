@@ -1,0 +1,145 @@
+import COpenCL
+import Conflux
+import Foundation
+
+/// Device memory for one tensor: a whole `cl_mem` (tensors do not share buffers, so the offset is always zero).
+final class CLStorage: DeviceStorage {
+    let mem: cl_mem
+    let byteCount: Int
+
+    init(mem: cl_mem, byteCount: Int) {
+        self.mem = mem
+        self.byteCount = byteCount
+    }
+
+    deinit { clReleaseMemObject(mem) }
+}
+
+/// One OpenCL device: a GPU, or a CPU through PoCL. Its context and queue are created on first use, so listing
+/// devices costs nothing.
+public final class OpenCLDevice: Device, @unchecked Sendable {
+    public let id: String
+    public let kind = DeviceKind.opencl
+    public let name: String
+    public let properties: [(String, String)]
+    private let deviceID: cl_device_id
+    private let cacheKey: [String]
+    private let maxWorkGroupSize: Int
+    private var runtimeState: CLRuntime?
+    /// Serialises CLBlast calls on this device: Debian's CLBlast 1.5.3 predates its cache thread-safety fix.
+    let gemmLock = NSLock()
+    /// The node whose labels a status code refers to, and whether a kernel may have set one since the last check.
+    var statusNode = ""
+    var statusPending = false
+    private var statusBuffer: cl_mem?
+
+    init(index: Int, platform: cl_platform_id, device: cl_device_id) {
+        id = "opencl:\(index)"
+        deviceID = device
+        name = CLInfo.deviceString(device, cl_device_info(CL_DEVICE_NAME))
+        let platformName = CLInfo.platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
+        let driver = CLInfo.deviceString(device, cl_device_info(CL_DRIVER_VERSION))
+        let version = CLInfo.deviceString(device, cl_device_info(CL_DEVICE_VERSION))
+        maxWorkGroupSize = CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_MAX_WORK_GROUP_SIZE), as: Int.self)
+        cacheKey = [name, driver, platformName, CLInfo.platformString(platform, cl_platform_info(CL_PLATFORM_VERSION))]
+        let type = CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_TYPE), as: cl_device_type.self)
+        let mib = { (bytes: UInt64) in "\(bytes >> 20) MiB" }
+        properties = [
+            ("platform", platformName),
+            ("type", Self.typeName(type)),
+            ("compute units", String(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS), as: cl_uint.self))),
+            ("global memory", mib(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self))),
+            ("local memory", "\(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE), as: cl_ulong.self) >> 10) KiB"),
+            ("max work-group size", String(maxWorkGroupSize)),
+            ("version", version),
+            ("driver", driver),
+        ]
+    }
+
+    /// The context, queue and programs, created on first use.
+    func runtime() throws -> CLRuntime {
+        if let runtimeState { return runtimeState }
+        let runtime = try CLRuntime(device: deviceID, label: id, cacheKey: cacheKey, maxWorkGroupSize: maxWorkGroupSize)
+        runtimeState = runtime
+        return runtime
+    }
+
+    /// How many programs were built so far, how many came from the disk cache, and the time it took.
+    public var buildStatistics: ProgramBuildStatistics { runtimeState?.buildStatistics ?? ProgramBuildStatistics() }
+
+    public func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage {
+        CLStorage(mem: try runtime().createBuffer(bytes: byteCount, for: tensor), byteCount: byteCount)
+    }
+
+    public func upload(_ host: HostTensor, to tensor: DeviceTensor) throws {
+        precondition(host.shape.count * host.dtype.size == tensor.storage.byteCount, "upload size mismatch")
+        let runtime = try runtime()
+        try host.withUnsafeBytes { try runtime.write($0, to: tensor.mem) }
+    }
+
+    public func download(_ tensor: DeviceTensor) throws -> HostTensor {
+        let runtime = try runtime()
+        let count = tensor.shape.count
+        let result: HostTensor
+        switch tensor.dtype {
+        case .float32:
+            let values = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try runtime.read(tensor.mem, into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            }
+            result = HostTensor(shape: tensor.shape, floats: values)
+        case .int32:
+            let values = try [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try runtime.read(tensor.mem, into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            }
+            result = HostTensor(shape: tensor.shape, ints: values)
+        }
+        try checkStatus()
+        return result
+    }
+
+    /// Two ints that kernels validating their input (cross-entropy labels) write: row + 1 and the bad value.
+    func status() throws -> cl_mem {
+        if let statusBuffer { return statusBuffer }
+        let runtime = try runtime()
+        let buffer = try runtime.createBuffer(bytes: 8, for: "status")
+        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: buffer) }
+        statusBuffer = buffer
+        return buffer
+    }
+
+    /// Throws the error a kernel reported through the status buffer, if any, and clears it.
+    private func checkStatus() throws {
+        guard statusPending, let statusBuffer else { return }
+        statusPending = false
+        let runtime = try runtime()
+        var codes: [Int32] = [0, 0]
+        try codes.withUnsafeMutableBytes { try runtime.read(statusBuffer, into: $0) }
+        guard codes[0] != 0 else { return }
+        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: statusBuffer) }
+        throw ConfluxError.invalidValue(
+            op: OpType.softmaxCrossEntropy.rawValue, node: statusNode,
+            reason: "label \(codes[1]) at row \(codes[0] - 1) is outside the classes of the logits")
+    }
+
+    private static func typeName(_ type: cl_device_type) -> String {
+        if type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { return "GPU" }
+        if type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { return "accelerator" }
+        if type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { return "CPU" }
+        return "other"
+    }
+
+    deinit {
+        if let statusBuffer { clReleaseMemObject(statusBuffer) }
+    }
+}
+
+extension DeviceTensor {
+    /// The buffer of an OpenCL tensor.
+    var mem: cl_mem { unsafeDowncast(storage, to: CLStorage.self).mem }
+}
+
+extension KernelContext {
+    var opencl: OpenCLDevice { unsafeDowncast(device, to: OpenCLDevice.self) }
+}
