@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfluxTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxCPUTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
-        .testTarget(name: "ConfluxOpenCLTests", dependencies: ["Conflux", "ConfluxOpenCL", "Kernels", "TestSupport"]),
+        .testTarget(name: "ConfluxOpenCLTests", dependencies: ["Conflux", "ConfluxOpenCL", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "ConfluxNNTests", dependencies: ["ConfluxNN", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "confluxTests", dependencies: ["conflux", "TestSupport"]),
     ]

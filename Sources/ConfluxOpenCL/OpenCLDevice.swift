@@ -59,9 +59,14 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     /// The context, queue and programs, created on first use.
     func runtime() throws -> CLRuntime {
         if let runtimeState { return runtimeState }
-        let runtime = try CLRuntime(device: deviceID, label: id, cacheKey: cacheKey, maxWorkGroupSize: maxWorkGroupSize)
+        let runtime = try makeRuntime(cache: ProgramCache())
         runtimeState = runtime
         return runtime
+    }
+
+    /// A new context and queue on this device whose programs go through `cache`.
+    func makeRuntime(cache: ProgramCache) throws -> CLRuntime {
+        try CLRuntime(device: deviceID, label: id, cacheKey: cacheKey, maxWorkGroupSize: maxWorkGroupSize, cache: cache)
     }
 
     /// How many programs were built so far, how many came from the disk cache, and the time it took.

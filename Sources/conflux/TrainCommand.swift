@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conflux
 import ConfluxNN
+import ConfluxOpenCL
 import Foundation
 
 /// The models `conflux train` can build.
@@ -92,12 +93,18 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let evaluation = try trainer.evaluate(test, batchSize: 1000)
+        let build = (device as? OpenCLDevice)?.buildStatistics
         if options.json {
             print(try JSONText.encode(TrainingReport(
                 model: model.rawValue, device: device.id, optimizer: self.optimizer.rawValue,
                 learningRate: learningRate, batchSize: batchSize, seed: options.seed, epochs: results,
-                test: evaluation)))
+                test: evaluation, programBuild: build.map(ProgramBuildReport.init))))
         } else {
+            if let build {
+                print(String(
+                    format: "OpenCL programs: %d built in %.2f s (%d from the disk cache)", build.programs, build.seconds,
+                    build.fromCache))
+            }
             print(String(format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100,
                 evaluation.loss, evaluation.count))
         }
@@ -114,4 +121,18 @@ struct TrainingReport: Encodable {
     let seed: UInt64
     let epochs: [EpochResult]
     let test: Evaluation
+    /// On an OpenCL device: the programs built and the time it took.
+    let programBuild: ProgramBuildReport?
+}
+
+struct ProgramBuildReport: Encodable {
+    let programs: Int
+    let fromCache: Int
+    let seconds: Double
+
+    init(_ statistics: ProgramBuildStatistics) {
+        programs = statistics.programs
+        fromCache = statistics.fromCache
+        seconds = statistics.seconds
+    }
 }

@@ -1,9 +1,22 @@
 import Conflux
 import ConfluxCPU
+import ConfluxOpenCL
 import XCTest
 
-/// The devices and kernels of the backends under test.
+/// The CPU backend alone.
 public func cpuDevices() throws -> DeviceSet { try DeviceSet(backends: [CPUBackend.self]) }
+
+/// Every backend, discovered once per test process so that each OpenCL device builds its programs once.
+public let allDevices = Result { try DeviceSet(backends: [CPUBackend.self, OpenCLBackend.self]) }
+
+/// The OpenCL devices found; fails the calling test when there is none, since the test command installs PoCL.
+public func openCLDevices(file: StaticString = #filePath, line: UInt = #line) throws -> [any Device] {
+    let devices = try allDevices.get().devices.filter { $0.kind == .opencl }
+    if devices.isEmpty {
+        XCTFail("no OpenCL device found: install pocl-opencl-icd (scripts/install-deps.sh does)", file: file, line: line)
+    }
+    return devices
+}
 
 /// Reproducible random values in [low, high).
 public func randomFloats(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> [Float] {

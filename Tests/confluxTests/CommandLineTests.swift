@@ -49,7 +49,7 @@ final class CommandLineTests: XCTestCase {
     func testUnknownDeviceListsTheDevicesFound() throws {
         let output = try conflux("train", "lenet", "--device", "opencl:7", "--limit", "10")
         XCTAssertNotEqual(output.status, 0)
-        XCTAssertTrue(output.stderr.contains("no device named 'opencl:7'; devices found: cpu:0"), output.stderr)
+        XCTAssertTrue(output.stderr.contains("no device named 'opencl:7'; devices found: cpu:0, opencl:0"), output.stderr)
     }
 
     func testMissingDataDirectoryIsAClearError() throws {

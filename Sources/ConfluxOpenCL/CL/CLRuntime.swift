@@ -29,7 +29,7 @@ final class CLRuntime {
     let groupSize: Int
     private let deviceLabel: String
     private let cacheKey: [String]
-    private let cache = ProgramCache()
+    private let cache: ProgramCache
     private let synchronous = ProcessInfo.processInfo.environment["CONFLUX_OPENCL_SYNC"] == "1"
     private var programs: [KernelSource: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
@@ -41,8 +41,9 @@ final class CLRuntime {
     /// Scratch buffers that only grow, by slot.
     private var scratch: [Int: (mem: cl_mem, bytes: Int)] = [:]
 
-    init(device: cl_device_id, label: String, cacheKey: [String], maxWorkGroupSize: Int) throws {
+    init(device: cl_device_id, label: String, cacheKey: [String], maxWorkGroupSize: Int, cache: ProgramCache) throws {
         self.device = device
+        self.cache = cache
         deviceLabel = label
         self.cacheKey = cacheKey
         var group = 1

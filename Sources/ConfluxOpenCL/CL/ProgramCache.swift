@@ -8,6 +8,10 @@ import Foundation
 struct ProgramCache {
     let directory: URL?
 
+    /// A cache in `directory`, or none when it is nil.
+    init(directory: URL?) { self.directory = directory }
+
+    /// The cache the environment chooses.
     init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         if let chosen = environment["CONFLUX_CACHE_DIR"] {
             directory = chosen == "off" ? nil : URL(fileURLWithPath: chosen)
