@@ -42,7 +42,6 @@ public final class CPUDevice: Device, @unchecked Sendable {
         ]
     }
 
-    /// How many buffers this device has allocated so far: constant across training steps once the first has run.
     public private(set) var allocations = 0
 
     public func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage {

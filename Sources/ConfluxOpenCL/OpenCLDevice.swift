@@ -72,8 +72,11 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     /// How many programs were built so far, how many came from the disk cache, and the time it took.
     public var buildStatistics: ProgramBuildStatistics { runtimeState?.buildStatistics ?? ProgramBuildStatistics() }
 
+    public private(set) var allocations = 0
+
     public func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage {
-        CLStorage(mem: try runtime().createBuffer(bytes: byteCount, for: tensor), byteCount: byteCount)
+        allocations += 1
+        return CLStorage(mem: try runtime().createBuffer(bytes: byteCount, for: tensor), byteCount: byteCount)
     }
 
     public func upload(_ host: HostTensor, to tensor: DeviceTensor) throws {

@@ -27,3 +27,16 @@ final class LeNetParityTests: XCTestCase {
         }
     }
 }
+
+extension LeNetParityTests {
+    func testTrainingStepsAllocateNothingAfterTheFirst() throws {
+        let data = try Dataset(directory: Dataset.defaultDirectory, split: .test).prefix(32 * 5)
+        for device in try openCLDevices() {
+            let classifier = try Classifier(model: lenet5(), imageShape: data.imageShape, optimizer: Adam(), seed: 1)
+            let trainer = Trainer(classifier: classifier, device: device, kernels: try allDevices.get().kernels, seed: 1)
+            var counts: [Int] = []
+            _ = try trainer.trainEpoch(data, batchSize: 32, epoch: 1) { _ in counts.append(device.allocations) }
+            XCTAssertEqual(Set(counts).count, 1, "allocations per step on \(device.id): \(counts)")
+        }
+    }
+}

@@ -35,6 +35,9 @@ public protocol Device: AnyObject, Sendable {
     /// Key properties as label/value pairs, in display order, for `conflux devices`.
     var properties: [(String, String)] { get }
 
+    /// How many buffers the device has allocated so far; constant across training steps once the first has run.
+    var allocations: Int { get }
+
     /// Storage for `byteCount` bytes; `tensor` names what it is for in an out-of-memory error.
     func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage
     /// Copies a host tensor into device storage of the same size.
