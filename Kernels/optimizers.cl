@@ -3,21 +3,21 @@
 // Zero for a subnormal value: moments that decay into subnormals are zero, and stay fast on every device.
 float flush_subnormal(const float x) { return fabs(x) < FLT_MIN ? 0.0f : x; }
 
-// accum = momentum * accum + grad; var -= lr * accum
-__kernel void apply_momentum(__global float* var, __global float* accum, __global const float* grad, const int n,
-                             const float lr, const float momentum) {
+// accum = momentum * accum + grad; var -= lr * accum, with the learning rate in lr[0].
+__kernel void apply_momentum(__global float* var, __global float* accum, __global const float* grad,
+                             __global const float* lr, const int n, const float momentum) {
     const int i = get_global_id(0);
     if (i >= n) return;
     accum[i] = momentum * accum[i] + grad[i];
-    var[i] -= lr * accum[i];
+    var[i] -= lr[0] * accum[i];
 }
 
 // Counts one Adam step; runs before apply_adam on the same in-order queue.
 __kernel void adam_step(__global float* step) { step[0] += 1.0f; }
 
-// Adam with bias correction, as PyTorch computes it.
+// Adam with bias correction, as PyTorch computes it, with the learning rate in lr[0].
 __kernel void apply_adam(__global float* var, __global float* m, __global float* v, __global const float* step,
-                         __global const float* grad, const int n, const float lr, const float beta1,
+                         __global const float* grad, __global const float* lr, const int n, const float beta1,
                          const float beta2, const float epsilon) {
     const int i = get_global_id(0);
     if (i >= n) return;
@@ -25,5 +25,5 @@ __kernel void apply_adam(__global float* var, __global float* m, __global float*
     m[i] = flush_subnormal(beta1 * m[i] + (1.0f - beta1) * grad[i]);
     v[i] = flush_subnormal(beta2 * v[i] + (1.0f - beta2) * grad[i] * grad[i]);
     const float correction1 = 1.0f - pow(beta1, t), correction2 = 1.0f - pow(beta2, t);
-    var[i] -= lr * (m[i] / correction1) / (sqrt(v[i] / correction2) + epsilon);
+    var[i] -= lr[0] * (m[i] / correction1) / (sqrt(v[i] / correction2) + epsilon);
 }

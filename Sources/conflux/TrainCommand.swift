@@ -14,7 +14,7 @@ enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
     case sgd, adam
 
     /// The learning rate used when `--lr` is not given.
-    var defaultLearningRate: Float { self == .sgd ? 0.01 : 0.001 }
+    var defaultLearningRate: Float { self == .sgd ? 0.01 : 0.002 }
 }
 
 struct TrainCommand: ParsableCommand {
@@ -23,7 +23,7 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model on an image-classification data set, then report its test accuracy.",
         discussion: """
             The reference recipe of the LeNet-5 benchmarks is `--optimizer sgd --lr 0.01 --momentum 0.9 \
-            --batch-size 64`; weights start Glorot-uniform and biases at zero.
+            --schedule constant --batch-size 64`; weights start Glorot-uniform and biases at zero.
             """)
 
     @Argument(help: "The model to train.")
@@ -40,8 +40,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The optimizer.")
     var optimizer = OptimizerName.adam
 
-    @Option(name: .customLong("lr"), help: "The learning rate (default: 0.001 for adam, 0.01 for sgd).")
+    @Option(name: .customLong("lr"), help: "The learning rate (default: 0.002 for adam, 0.01 for sgd).")
     var learningRate: Float?
+
+    @Option(help: "How the learning rate changes: constant, or cosine decay to zero over the run.")
+    var schedule = LearningRateSchedule.cosine
 
     @Option(help: "The momentum of sgd.")
     var momentum: Float = 0.9
@@ -74,11 +77,13 @@ struct TrainCommand: ParsableCommand {
         let classifier = try Classifier(
             model: lenet5(classes: max(train.classes, 10)), imageShape: train.imageShape, optimizer: optimizer,
             seed: options.seed)
-        let trainer = Trainer(classifier: classifier, device: device, kernels: devices.kernels, seed: options.seed)
+        let trainer = Trainer(
+            classifier: classifier, device: device, kernels: devices.kernels, seed: options.seed, schedule: schedule,
+            totalSteps: epochs * Batches(train, size: batchSize, shuffleSeed: nil).count)
 
         if !options.json {
             print("Training \(model.rawValue) on \(device.id) (\(device.name)): \(train.count) images, "
-                + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate)")
+                + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))")
         }
         var results: [EpochResult] = []
         for epoch in 1...epochs {
@@ -97,7 +102,7 @@ struct TrainCommand: ParsableCommand {
         if options.json {
             print(try JSONText.encode(TrainingReport(
                 model: model.rawValue, device: device.id, optimizer: self.optimizer.rawValue,
-                learningRate: learningRate, batchSize: batchSize, seed: options.seed, epochs: results,
+                learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize, seed: options.seed, epochs: results,
                 test: evaluation, programBuild: build.map(ProgramBuildReport.init))))
         } else {
             if let build {
@@ -117,6 +122,7 @@ struct TrainingReport: Encodable {
     let device: String
     let optimizer: String
     let learningRate: Float
+    let schedule: String
     let batchSize: Int
     let seed: UInt64
     let epochs: [EpochResult]
@@ -136,3 +142,5 @@ struct ProgramBuildReport: Encodable {
         seconds = statistics.seconds
     }
 }
+
+extension LearningRateSchedule: ExpressibleByArgument {}

@@ -181,7 +181,7 @@ final class KernelTests: XCTestCase {
         let w = try g.variable([3], initializer: .constant(1))
         let accum = try g.variable([3])
         let grad = try g.constant(HostTensor(shape: [3], floats: [0.5, -1, 2]))
-        let step = try applyMomentum(w, accumulator: accum, gradient: grad, learningRate: 0.1, momentum: 0.9)
+        let step = try applyMomentum(w, accumulator: accum, gradient: grad, learningRate: g.constant(0.1), momentum: 0.9)
         try harness.session.run([], targets: [step])
         try harness.session.run([], targets: [step])
         // accum: g, then 1.9·g; w = 1 - 0.1·g - 0.19·g = 1 - 0.29·g
@@ -189,7 +189,8 @@ final class KernelTests: XCTestCase {
 
         let v = try g.variable([3], initializer: .constant(1))
         let (m, s, t) = (try g.variable([3]), try g.variable([3]), try g.variable(.scalar))
-        let adam = try applyAdam(v, m: m, v: s, step: t, gradient: grad, learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let adam = try applyAdam(
+            v, m: m, v: s, step: t, gradient: grad, learningRate: g.constant(0.01), beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
         try harness.session.run([], targets: [adam])
         // With bias correction the first step moves every weight by lr·sign(g).
         assertClose(try harness.values([v])[0], [0.99, 1.01, 0.99], relative: 1e-5, absolute: 1e-6, "adam")

@@ -1,35 +1,33 @@
 /// Updates `variable` in place by SGD with momentum: accum = momentum·accum + grad; variable -= lr·accum
-/// (the update of TensorFlow's `ApplyMomentum` and PyTorch's `SGD`). Its output is empty: run it as a target.
+/// (the update of TensorFlow's `ApplyMomentum` and PyTorch's `SGD`). `learningRate` is a scalar tensor, so a
+/// schedule can feed a new rate each step. Its output is empty: run it as a target.
 public func applyMomentum(
-    _ variable: Tensor, accumulator: Tensor, gradient: Tensor, learningRate: Float, momentum: Float
+    _ variable: Tensor, accumulator: Tensor, gradient: Tensor, learningRate: Tensor, momentum: Float
 ) throws -> Tensor {
     try variable.graph.addNode(
-        .applyMomentum, [variable, accumulator, gradient],
-        attributes: Attributes(["learningRate": .float(learningRate), "momentum": .float(momentum)]),
-        name: "ApplyMomentum")
+        .applyMomentum, [variable, accumulator, gradient, learningRate],
+        attributes: Attributes(["momentum": .float(momentum)]), name: "ApplyMomentum")
 }
 
 /// Updates `variable` in place by Adam (Kingma & Ba, 2015) with bias correction; `step` is a scalar variable
-/// counting this variable's updates. Its output is empty: run it as a target.
+/// counting this variable's updates and `learningRate` a scalar tensor. Its output is empty: run it as a target.
 public func applyAdam(
-    _ variable: Tensor, m: Tensor, v: Tensor, step: Tensor, gradient: Tensor,
-    learningRate: Float, beta1: Float, beta2: Float, epsilon: Float
+    _ variable: Tensor, m: Tensor, v: Tensor, step: Tensor, gradient: Tensor, learningRate: Tensor,
+    beta1: Float, beta2: Float, epsilon: Float
 ) throws -> Tensor {
     try variable.graph.addNode(
-        .applyAdam, [variable, m, v, step, gradient],
-        attributes: Attributes([
-            "learningRate": .float(learningRate), "beta1": .float(beta1), "beta2": .float(beta2),
-            "epsilon": .float(epsilon),
-        ]),
+        .applyAdam, [variable, m, v, step, gradient, learningRate],
+        attributes: Attributes(["beta1": .float(beta1), "beta2": .float(beta2), "epsilon": .float(epsilon)]),
         name: "ApplyAdam")
 }
 
-/// Every state input must be a variable of the parameter's shape, and the gradient must match it too.
+/// Every state input must have the variable's shape, as must the gradient; the learning rate is a scalar.
 private func checkUpdate(_ c: ShapeContext, states: Range<Int>, gradient: Int) throws -> (Shape, DType) {
     for i in states where c.shapes[i] != c.shapes[0] {
         throw c.mismatch("optimizer state \(i) must have the variable's shape")
     }
     guard c.shapes[gradient] == c.shapes[0] else { throw c.mismatch("gradient must have the variable's shape") }
+    guard c.shapes[gradient + 1].count == 1 else { throw c.mismatch("the learning rate must be a scalar") }
     return ([0], .float32)
 }
 

@@ -5,7 +5,7 @@ extension CPUKernels {
     /// accum = momentum · accum + grad; variable -= lr · accum
     static func applyMomentum(_ c: KernelContext) {
         let (variable, accum, grad) = (c.inputs[0].floats, c.inputs[1].floats, c.inputs[2].floats)
-        let lr = c.node.attributes.float("learningRate")
+        let lr = c.inputs[3].floats[0]
         let momentum = c.node.attributes.float("momentum")
         for i in 0..<c.inputs[0].count {
             accum[i] = momentum * accum[i] + grad[i]
@@ -18,7 +18,7 @@ extension CPUKernels {
         let (variable, m, v, step) = (c.inputs[0].floats, c.inputs[1].floats, c.inputs[2].floats, c.inputs[3].floats)
         let grad = c.inputs[4].floats
         let attributes = c.node.attributes
-        let (lr, beta1, beta2) = (attributes.float("learningRate"), attributes.float("beta1"), attributes.float("beta2"))
+        let (lr, beta1, beta2) = (c.inputs[5].floats[0], attributes.float("beta1"), attributes.float("beta2"))
         let epsilon = attributes.float("epsilon")
         step[0] += 1
         let correction1 = 1 - pow(beta1, step[0])

@@ -14,12 +14,16 @@ public struct Classifier {
     /// The fraction of the batch classified correctly: a scalar.
     public let accuracy: Tensor
     public let parameters: [Tensor]
+    /// The scalar learning rate of the updates, fed each step.
+    public let learningRate: Tensor
+    public let optimizer: any Optimizer
     /// The update ops; running them as targets is one training step.
     public let updates: [Tensor]
 
     /// Builds `model` on images of `imageShape` [C, H, W] in a new graph seeded with `seed`.
     public init(model: Sequential, imageShape: Shape, optimizer: any Optimizer, seed: UInt64) throws {
         graph = Graph(seed: seed)
+        self.optimizer = optimizer
         images = try graph.placeholder(Shape([Shape.unknown] + imageShape.dims), name: "images")
         labels = try graph.placeholder([Shape.unknown], .int32, name: "labels")
         let (logits, parameters) = try model.apply(images)
@@ -28,9 +32,15 @@ public struct Classifier {
         self.parameters = parameters
         loss = try graph.nameScope("loss") { try mean(softmaxCrossEntropy(logits: logits, labels: labels)) }
         accuracy = try graph.nameScope("metrics") { try Conflux.accuracy(logits: logits, labels: labels) }
-        updates = try optimizer.minimize(loss, parameters: parameters)
+        learningRate = try graph.placeholder(.scalar, name: "learning_rate")
+        updates = try optimizer.minimize(loss, parameters: parameters, learningRate: learningRate)
     }
 
-    /// The feeds for one batch.
+    /// The feeds for evaluating one batch.
     public func feeds(_ batch: Batch) -> [Tensor: HostTensor] { [images: batch.images, labels: batch.labels] }
+
+    /// The feeds for one training step on `batch` at `learningRate`.
+    public func feeds(_ batch: Batch, learningRate rate: Float) -> [Tensor: HostTensor] {
+        [images: batch.images, labels: batch.labels, learningRate: .scalar(rate)]
+    }
 }

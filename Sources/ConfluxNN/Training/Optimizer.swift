@@ -4,16 +4,19 @@ import Conflux
 public protocol Optimizer {
     /// The name scope of the optimizer's ops and state (`SGD`, `Adam`).
     var name: String { get }
-    /// Adds the op that updates `parameter` from `gradient`, creating any state variables it needs.
-    func update(_ parameter: Tensor, gradient: Tensor) throws -> Tensor
+    /// The learning rate a schedule starts from.
+    var learningRate: Float { get }
+    /// Adds the op that updates `parameter` from `gradient` at the scalar `learningRate`, creating any state
+    /// variables it needs.
+    func update(_ parameter: Tensor, gradient: Tensor, learningRate: Tensor) throws -> Tensor
 }
 
 extension Optimizer {
     /// Adds the gradients of `loss` and one update op per parameter; returns the updates.
-    public func minimize(_ loss: Tensor, parameters: [Tensor]) throws -> [Tensor] {
+    public func minimize(_ loss: Tensor, parameters: [Tensor], learningRate: Tensor) throws -> [Tensor] {
         let grads = try gradients(of: loss, wrt: parameters)
         return try loss.graph.nameScope(name) {
-            try zip(parameters, grads).map { try update($0, gradient: $1) }
+            try zip(parameters, grads).map { try update($0, gradient: $1, learningRate: learningRate) }
         }
     }
 }
@@ -29,7 +32,7 @@ public struct SGD: Optimizer {
         self.momentum = momentum
     }
 
-    public func update(_ parameter: Tensor, gradient: Tensor) throws -> Tensor {
+    public func update(_ parameter: Tensor, gradient: Tensor, learningRate: Tensor) throws -> Tensor {
         let accumulator = try parameter.graph.variable(parameter.shape, name: "\(parameter.name)/momentum")
         return try applyMomentum(
             parameter, accumulator: accumulator, gradient: gradient, learningRate: learningRate, momentum: momentum)
@@ -51,7 +54,7 @@ public struct Adam: Optimizer {
         self.epsilon = epsilon
     }
 
-    public func update(_ parameter: Tensor, gradient: Tensor) throws -> Tensor {
+    public func update(_ parameter: Tensor, gradient: Tensor, learningRate: Tensor) throws -> Tensor {
         let graph = parameter.graph
         let m = try graph.variable(parameter.shape, name: "\(parameter.name)/m")
         let v = try graph.variable(parameter.shape, name: "\(parameter.name)/v")

@@ -6,6 +6,8 @@ public struct StepReport {
     public let step: Int
     public let steps: Int
     public let loss: Float
+    /// The learning rate of the step.
+    public let learningRate: Float
     /// Throughput so far in this epoch.
     public let imagesPerSecond: Double
 }
@@ -32,11 +34,24 @@ public final class Trainer {
     public let session: Session
     /// The seed of each epoch's shuffle (offset by the epoch number).
     public let seed: UInt64
+    /// The learning rate of each step, from the optimizer's.
+    public let schedule: LearningRateSchedule
+    /// How many steps the whole run has, for the schedule; `trainEpoch` counts the steps taken.
+    public let totalSteps: Int
+    public private(set) var stepsTaken = 0
 
-    public init(classifier: Classifier, device: any Device, kernels: KernelRegistry, seed: UInt64) {
+    /// - Parameters:
+    ///   - schedule, totalSteps: the learning rate of step t is
+    ///     `schedule.rate(base: optimizer's rate, step: t, of: totalSteps)`.
+    public init(
+        classifier: Classifier, device: any Device, kernels: KernelRegistry, seed: UInt64,
+        schedule: LearningRateSchedule = .constant, totalSteps: Int = 1
+    ) {
         self.classifier = classifier
         self.session = Session(graph: classifier.graph, device: device, kernels: kernels)
         self.seed = seed
+        self.schedule = schedule
+        self.totalSteps = totalSteps
     }
 
     /// One pass over `data` in shuffled batches of `batchSize`, updating the parameters after each.
@@ -49,13 +64,16 @@ public final class Trainer {
         let start = Date()
         var (lossSum, images, step) = (0.0, 0, 0)
         for batch in batches {
-            let loss = try session.run([classifier.loss], feeds: classifier.feeds(batch), targets: classifier.updates)[0]
+            let rate = schedule.rate(base: classifier.optimizer.learningRate, step: stepsTaken, of: totalSteps)
+            let loss = try session.run(
+                [classifier.loss], feeds: classifier.feeds(batch, learningRate: rate), targets: classifier.updates)[0]
                 .scalarValue
+            stepsTaken += 1
             lossSum += Double(loss) * Double(batch.count)
             images += batch.count
             step += 1
             progress(StepReport(
-                step: step, steps: batches.count, loss: loss,
+                step: step, steps: batches.count, loss: loss, learningRate: rate,
                 imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
         }
         let seconds = Date().timeIntervalSince(start)

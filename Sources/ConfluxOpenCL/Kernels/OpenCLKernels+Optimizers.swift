@@ -7,9 +7,7 @@ extension OpenCLKernels {
         let attributes = c.node.attributes
         try c.opencl.runtime().launch(
             .optimizers, "apply_momentum", global: n,
-            c.inputs.map { .buffer($0.mem) } + [
-                .int(n), .float(attributes.float("learningRate")), .float(attributes.float("momentum")),
-            ])
+            c.inputs.map { .buffer($0.mem) } + [.int(n), .float(attributes.float("momentum"))])
     }
 
     static func applyAdam(_ c: KernelContext) throws {
@@ -20,7 +18,7 @@ extension OpenCLKernels {
         try runtime.launch(
             .optimizers, "apply_adam", global: n,
             c.inputs.map { .buffer($0.mem) } + [
-                .int(n), .float(attributes.float("learningRate")), .float(attributes.float("beta1")),
+                .int(n), .float(attributes.float("beta1")),
                 .float(attributes.float("beta2")), .float(attributes.float("epsilon")),
             ])
     }
