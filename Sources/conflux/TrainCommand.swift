@@ -14,7 +14,7 @@ enum OptimizerName: String, ExpressibleByArgument, CaseIterable {
     case sgd, adam
 
     /// The learning rate used when `--lr` is not given.
-    var defaultLearningRate: Float { self == .sgd ? 0.01 : 0.002 }
+    var defaultLearningRate: Float { self == .sgd ? 0.01 : 0.003 }
 }
 
 struct TrainCommand: ParsableCommand {
@@ -40,7 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The optimizer.")
     var optimizer = OptimizerName.adam
 
-    @Option(name: .customLong("lr"), help: "The learning rate (default: 0.002 for adam, 0.01 for sgd).")
+    @Option(name: .customLong("lr"), help: "The learning rate (default: 0.003 for adam, 0.01 for sgd).")
     var learningRate: Float?
 
     @Option(help: "How the learning rate changes: constant, or cosine decay to zero over the run.")

@@ -63,7 +63,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try conflux("train", "resnet").stderr.contains("lenet"), "the error lists the models")
         let help = try conflux("train", "--help").stdout
         XCTAssertTrue(help.contains("--optimizer <optimizer>") && help.contains("adam"), help)
-        XCTAssertTrue(help.contains("0.002 for adam") && help.contains("--schedule <schedule>"), help)
+        XCTAssertTrue(help.contains("0.003 for adam") && help.contains("--schedule <schedule>"), help)
     }
 
     func testTrainPrintsJSONResults() throws {
