@@ -1,5 +1,6 @@
-// im2col and its adjoint for convolution as batched GEMM. For image n, col[n] is a [K, P] matrix, K = C*KH*KW,
-// P = OH*OW, whose column p holds the input patch of output position p (zeros over padding).
+// Convolution: im2col and its adjoint for convolution as batched GEMM, and a direct kernel for small patches.
+// For image n, col[n] is a [K, P] matrix, K = C*KH*KW, P = OH*OW, whose column p holds the input patch of output
+// position p (zeros over padding).
 
 #define GEOMETRY const int C, const int H, const int W, const int OH, const int OW, const int KH, const int KW, \
     const int SH, const int SW, const int PT, const int PL
@@ -32,4 +33,24 @@ __kernel void col2im(__global const float* col, __global float* x, const int tot
         }
     }
     x[i] = acc;
+}
+
+// Direct convolution for small patches: one work-item per output element of y [N, O, OH, OW].
+__kernel void conv_direct(__global const float* x, __global const float* w, __global float* y, const int total,
+                          const int O, GEOMETRY) {
+    const int i = get_global_id(0);
+    if (i >= total) return;
+    const int ox = i % OW, oy = (i / OW) % OH, o = (i / (OW * OH)) % O, n = i / (OW * OH * O);
+    float acc = 0.0f;
+    for (int c = 0; c < C; ++c)
+        for (int kh = 0; kh < KH; ++kh) {
+            const int ih = oy * SH - PT + kh;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; ++kw) {
+                const int iw = ox * SW - PL + kw;
+                if (iw < 0 || iw >= W) continue;
+                acc += x[((n * C + c) * H + ih) * W + iw] * w[((o * C + c) * KH + kh) * KW + kw];
+            }
+        }
+    y[i] = acc;
 }

@@ -2,14 +2,28 @@ import COpenCL
 import Conflux
 import Kernels
 
-/// Convolution as im2col over the whole batch plus one strided-batched CLBlast GEMM: for image n,
+/// Convolution as im2col over the whole batch plus one strided-batched CLBlast GEMM (or, for small patches, a
+/// direct kernel: see `directPatchLimit`): for image n,
 /// col[n] is [K, P] (K = C·KH·KW, P = OH·OW), y[n] = W · col[n], dcol[n] = Wᵀ · dy[n] (gathered back by col2im),
 /// and dW = Σn dy[n] · col[n]ᵀ (per-image products, then summed).
 extension OpenCLKernels {
+    /// Forward convolutions with fewer patch elements (C·KH·KW) than this run as one direct kernel, which reads
+    /// the input once instead of writing and re-reading K copies of it. Measured on PoCL (2 cores) at batch 64:
+    /// LeNet's conv1 (K = 25) takes 10.8 ms direct against 17.7 ms through im2col + GEMM, while conv2 (K = 150)
+    /// takes 14.9 ms direct against 11.0 ms through GEMM.
+    static let directPatchLimit = 64
+
     static func conv2D(_ c: KernelContext) throws {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (o, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        if k < directPatchLimit {
+            let total = c.output.shape.count
+            try c.opencl.runtime().launch(
+                .convolution, "conv_direct", global: total,
+                [.buffer(x.mem), .buffer(w.mem), .buffer(c.output.mem), .int(total), .int(o)] + geometry(g))
+            return
+        }
         let col = try im2col(c, g, x.mem)
         try CLBlastGEMM.gemm(
             on: c.opencl, transposeA: false, transposeB: false, m: o, n: p, k: k,
