@@ -12,6 +12,8 @@ public enum ConfluxError: Error, CustomStringConvertible, Equatable {
     case unknownDevice(requested: String, available: [String])
     /// No kernel is registered for an op on a device kind.
     case noKernel(op: String, node: String, device: String, kindsWithKernel: [String])
+    /// A node asked for a device that cannot run it, and soft placement is off.
+    case impossiblePlacement(op: String, node: String, requested: String, capable: [String])
     /// A graph operation has no gradient function, or the loss does not depend on a variable.
     case noGradient(op: String, node: String, reason: String)
     /// A kernel found a value it cannot compute with, such as a label out of range.
@@ -41,6 +43,9 @@ public enum ConfluxError: Error, CustomStringConvertible, Equatable {
         case let .noKernel(op, node, device, kinds):
             let alternatives = kinds.isEmpty ? "no device kind has one" : "kernels exist for: \(kinds.joined(separator: ", "))"
             return "no kernel for \(op) '\(node)' on \(device); \(alternatives)"
+        case let .impossiblePlacement(op, node, requested, capable):
+            return "\(op) '\(node)' asked for \(requested), which cannot run it; devices that can: "
+                + capable.joined(separator: ", ")
         case let .noGradient(op, node, reason):
             return "cannot differentiate \(op) '\(node)': \(reason)"
         case let .invalidValue(op, node, reason):

@@ -24,7 +24,12 @@ public func gradients(of loss: Tensor, wrt xs: [Tensor]) throws -> [Tensor] {
             guard let gradient = GradientRegistry.functions[node.op] else {
                 throw ConfluxError.noGradient(op: node.op.rawValue, node: node.name, reason: "the op has no gradient function")
             }
-            let inputGradients = try gradient(graph.tensor(id), dy)
+            // Gradient ops are named after and colocated with the op they differentiate, as TensorFlow's
+            // `colocate_gradients_with_ops`, so a placement by layer covers the backward pass too.
+            let inputGradients = try graph.nameScope(node.name + "_grad") {
+                guard let device = node.requestedDevice else { return try gradient(graph.tensor(id), dy) }
+                return try graph.device(device) { try gradient(graph.tensor(id), dy) }
+            }
             for (input, dx) in zip(node.inputs, inputGradients) where onPath.contains(input) {
                 if let dx { pending[input, default: []].append(dx) }
             }

@@ -6,6 +6,7 @@ public final class Graph: @unchecked Sendable {
     /// The seed from which every variable's initial value is drawn, so a graph built twice starts the same.
     public let seed: UInt64
     private var scopes: [String] = []
+    private var deviceScopes: [String] = []
     private var nameCounts: [String: Int] = [:]
 
     public init(seed: UInt64 = 0) { self.seed = seed }
@@ -26,7 +27,7 @@ public final class Graph: @unchecked Sendable {
         nodes.append(
             Node(
                 id: nodes.count, name: nodeName, op: op, inputs: inputs.map(\.id), attributes: attributes,
-                shape: shape, dtype: dtype))
+                shape: shape, dtype: dtype, requestedDevice: deviceScopes.last))
         return Tensor(graph: self, id: nodes.count - 1)
     }
 
@@ -35,6 +36,20 @@ public final class Graph: @unchecked Sendable {
         scopes.append(name)
         defer { scopes.removeLast() }
         return try body()
+    }
+
+    /// Runs `body` with every node it builds asking for `device` (`opencl:0`, or a kind alone, `opencl`), as
+    /// TensorFlow's `with tf.device(...)`; an inner scope wins.
+    public func device<R>(_ device: String, _ body: () throws -> R) rethrows -> R {
+        deviceScopes.append(device)
+        defer { deviceScopes.removeLast() }
+        return try body()
+    }
+
+    /// Asks for `device` for the node of `tensor` alone, overriding any scope it was built in.
+    public func requestDevice(_ device: String?, for tensor: Tensor) {
+        precondition(tensor.graph === self, "\(tensor.name) belongs to another graph")
+        nodes[tensor.id].requestedDevice = device
     }
 
     /// The tensor of the node with id `id`.

@@ -11,4 +11,6 @@ public struct Node: Sendable {
     /// The output's shape as known when the graph is built; the batch may be `Shape.unknown`.
     public let shape: Shape
     public let dtype: DType
+    /// The device the user asked for (`opencl:0`, or a kind alone, `opencl`), if any; the placer decides.
+    public internal(set) var requestedDevice: String?
 }

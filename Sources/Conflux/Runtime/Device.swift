@@ -25,6 +25,9 @@ public final class DeviceTensor {
     }
 }
 
+/// A point in a device's compute stream: it passes once the work enqueued before it is done.
+public protocol DeviceEvent: AnyObject {}
+
 /// A place where kernels run and tensors live: `cpu:0`, `opencl:1`.
 public protocol Device: AnyObject, Sendable {
     /// The name users select it by: `cpu:0`, `opencl:0`.
@@ -42,8 +45,21 @@ public protocol Device: AnyObject, Sendable {
     func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage
     /// Copies a host tensor into device storage of the same size.
     func upload(_ host: HostTensor, to tensor: DeviceTensor) throws
-    /// Copies a device tensor back to the host.
+    /// Copies a device tensor back to the host, once everything enqueued before has run.
     func download(_ tensor: DeviceTensor) throws -> HostTensor
+
+    /// A marker after the work enqueued so far; nil when that work is already done (a synchronous device).
+    func marker() throws -> (any DeviceEvent)?
+    /// Copies a device tensor to the host once `event` has passed, without holding up the compute stream: the
+    /// transfer stream of a cross-device copy. Safe to call while another thread enqueues compute.
+    func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor
+}
+
+extension Device {
+    public func marker() throws -> (any DeviceEvent)? { nil }
+    public func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor {
+        try download(tensor)
+    }
 }
 
 extension Device {

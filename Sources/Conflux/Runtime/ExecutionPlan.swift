@@ -1,79 +1,156 @@
-/// The kernels one run executes, in order, with every buffer assigned in advance.
+/// The work of one run, laid out once per combination of fetches, targets and feed shapes: one lane of steps per
+/// device, the transfers between lanes, and every buffer assigned in advance.
 ///
-/// A plan is built once per combination of fetches, targets and feed shapes; each later run with the same
-/// combination reuses its buffers, so a training step allocates nothing. A buffer returns to the plan's free
-/// list after its last reader, so later ops of the same size reuse it.
+/// Each later run with the same combination reuses the plan's buffers, so a training step allocates nothing. A
+/// buffer returns to its device's free list after its last reader on that device, so later ops of the same size
+/// reuse it; a tensor that is sent to another device keeps its buffer, since the copy reads it asynchronously.
 struct ExecutionPlan {
-    struct Step {
-        let kernel: Kernel
-        let context: KernelContext
+    /// One step of a lane.
+    enum Step {
+        /// Run a kernel.
+        case compute(Kernel, KernelContext)
+        /// Start copying a tensor this lane produced to the host for another lane (transfer index).
+        case send(Int)
+        /// Wait for a transfer and upload it into this lane's buffer (transfer index).
+        case receive(Int)
+        /// Wait until every transfer this lane sends has read its tensor: stateful ops may then overwrite them.
+        case drainSends
     }
 
-    let feeds: [(id: Int, buffer: DeviceTensor)]
-    let steps: [Step]
-    let fetches: [DeviceTensor]
+    struct Lane {
+        let device: any Device
+        var steps: [Step] = []
+        var names: [String] = []
+    }
 
-    /// Plans the part of `graph` that `fetches` and `targets` need, cutting it at fed placeholders.
-    ///
-    /// `persistent` hands back the session-owned buffer of a variable or constant.
+    struct Transfer {
+        let pair: SendRecvPair
+        let name: String
+        let source: DeviceTensor
+        let destination: DeviceTensor
+    }
+
+    let lanes: [Lane]
+    let transfers: [Transfer]
+    let feeds: [(id: Int, device: any Device, buffer: DeviceTensor)]
+    let fetches: [(device: any Device, buffer: DeviceTensor)]
+
+    /// Plans the part of `graph` that `fetches` and `targets` need, cut at fed placeholders, on the devices of
+    /// `placement`. `persistent` hands back the session-owned buffer of a variable or constant.
     init(
-        graph: Graph, device: any Device, kernels: KernelRegistry, fetches: [Int], targets: [Int],
-        feedShapes: [Int: (Shape, DType)], persistent: (Node) throws -> DeviceTensor
+        graph: Graph, placement: Placement, devices: [String: any Device], kernels: KernelRegistry, fetches: [Int],
+        targets: [Int], feedShapes: [Int: (Shape, DType)], persistent: (Node) throws -> DeviceTensor
     ) throws {
         let order = Self.executionOrder(graph: graph, roots: fetches + targets, fed: Set(feedShapes.keys))
-        var remainingReads: [Int: Int] = [:]
-        for id in order where feedShapes[id] == nil {
-            for input in graph.nodes[id].inputs { remainingReads[input, default: 0] += 1 }
+        for id in order where placement.device(of: id) == nil {
+            throw ConfluxError.invalidArgument(
+                op: graph.nodes[id].op.rawValue, reason: "node '\(graph.nodes[id].name)' was built after the graph was placed")
         }
-        let pinned = Set(fetches)
-        var freeList: [Int: [any DeviceStorage]] = [:]
-        var buffers: [Int: DeviceTensor] = [:]
-        var feeds: [(Int, DeviceTensor)] = []
-        var steps: [Step] = []
+        let partition = Partition(graph: graph, nodes: order, placement: placement)
+        let deviceOf = { (id: Int) in placement.device(of: id)! }
+        let sent = Set(partition.transfers.map(\.tensor))
+        let pinned = Set(fetches).union(sent)
 
-        func allocate(_ shape: Shape, _ dtype: DType, for node: Node) throws -> DeviceTensor {
+        /// Reads of each (node, device) by steps of that device's lane.
+        var remainingReads: [String: Int] = [:]
+        func key(_ id: Int, _ device: String) -> String { "\(id)@\(device)" }
+        for id in order where feedShapes[id] == nil {
+            for input in graph.nodes[id].inputs { remainingReads[key(input, deviceOf(id)), default: 0] += 1 }
+        }
+
+        var freeLists: [String: [Int: [any DeviceStorage]]] = [:]
+        var buffers: [String: DeviceTensor] = [:]
+        var lanes: [String: Lane] = [:]
+        var transfers: [Transfer] = []
+        var feeds: [(Int, any Device, DeviceTensor)] = []
+        var laneOrder: [String] = []
+
+        func lane(_ device: String) -> Lane {
+            if lanes[device] == nil { laneOrder.append(device) }
+            return lanes[device] ?? Lane(device: devices[device]!)
+        }
+        func allocate(_ shape: Shape, _ dtype: DType, on device: String, for name: String) throws -> DeviceTensor {
             let bytes = shape.count * dtype.size
-            let storage = try freeList[bytes]?.popLast() ?? device.allocate(byteCount: bytes, for: node.name)
+            let storage = try freeLists[device]?[bytes]?.popLast()
+                ?? devices[device]!.allocate(byteCount: bytes, for: name)
             return DeviceTensor(shape: shape, dtype: dtype, storage: storage)
         }
+        func release(_ id: Int, on device: String) {
+            let source = graph.nodes[id].op
+            guard !pinned.contains(id) || device != deviceOf(id), source != .variable, source != .constant,
+                let buffer = buffers[key(id, device)]
+            else { return }
+            freeLists[device, default: [:]][buffer.storage.byteCount, default: []].append(buffer.storage)
+        }
+        /// Adds the sends of `id` to its lane, right after it is produced.
+        func sendAfterProducing(_ id: Int) throws {
+            for pair in partition.transfers where pair.tensor == id {
+                let source = buffers[key(id, pair.from)]!
+                let destination = try allocate(source.shape, source.dtype, on: pair.to, for: graph.nodes[id].name)
+                buffers[key(id, pair.to)] = destination
+                transfers.append(Transfer(pair: pair, name: graph.nodes[id].name, source: source, destination: destination))
+                var from = lane(pair.from)
+                from.steps.append(.send(transfers.count - 1))
+                from.names.append("send \(graph.nodes[id].name) to \(pair.to)")
+                lanes[pair.from] = from
+            }
+        }
 
+        var drained = Set<String>()
         for id in order {
             let node = graph.nodes[id]
+            let device = deviceOf(id)
             if let (shape, dtype) = feedShapes[id] {
-                let buffer = try allocate(shape, dtype, for: node)
-                feeds.append((id, buffer))
-                buffers[id] = buffer
+                let buffer = try allocate(shape, dtype, on: device, for: node.name)
+                feeds.append((id, devices[device]!, buffer))
+                buffers[key(id, device)] = buffer
+                try sendAfterProducing(id)
                 continue
             }
             if node.op == .variable || node.op == .constant {
-                buffers[id] = try persistent(node)
+                buffers[key(id, device)] = try persistent(node)
+                try sendAfterProducing(id)
                 continue
             }
             if node.op == .placeholder { throw ConfluxError.missingFeed(placeholder: node.name, shape: node.shape) }
-            let inputs = node.inputs.map { buffers[$0]! }
+            var current = lane(device)
+            for input in node.inputs where deviceOf(input) != device {
+                guard let index = transfers.firstIndex(where: { $0.pair.tensor == input && $0.pair.to == device }),
+                    !current.steps.contains(where: { if case .receive(index) = $0 { true } else { false } })
+                else { continue }
+                current.steps.append(.receive(index))
+                current.names.append("receive \(graph.nodes[input].name) from \(deviceOf(input))")
+            }
+            if OpDefinition.all[node.op]!.isStateful, drained.insert(device).inserted {
+                current.steps.append(.drainSends)
+                current.names.append("wait for outgoing transfers")
+            }
+            let inputs = node.inputs.map { buffers[key($0, device)]! }
             let context = ShapeContext(
                 op: node.op, nodeName: node.name, shapes: inputs.map(\.shape), dtypes: inputs.map(\.dtype),
                 attributes: node.attributes)
             let (shape, dtype) = try OpDefinition.all[node.op]!.inferShape(context)
-            guard let kernel = kernels.kernel(for: node.op, on: device.kind) else {
+            let kind = devices[device]!.kind
+            guard let kernel = kernels.kernel(for: node.op, on: kind) else {
                 throw ConfluxError.noKernel(
-                    op: node.op.rawValue, node: node.name, device: device.id,
+                    op: node.op.rawValue, node: node.name, device: device,
                     kindsWithKernel: kernels.kinds(for: node.op).map(\.rawValue))
             }
-            let output = try allocate(shape, dtype, for: node)
-            buffers[id] = output
-            steps.append(Step(kernel: kernel, context: KernelContext(node: node, inputs: inputs, output: output, device: device)))
+            let output = try allocate(shape, dtype, on: device, for: node.name)
+            buffers[key(id, device)] = output
+            current.steps.append(.compute(kernel, KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)))
+            current.names.append(node.name)
+            lanes[device] = current
             for input in node.inputs {
-                remainingReads[input]! -= 1
-                let source = graph.nodes[input].op
-                if remainingReads[input] == 0, !pinned.contains(input), source != .variable, source != .constant {
-                    freeList[buffers[input]!.storage.byteCount, default: []].append(buffers[input]!.storage)
-                }
+                remainingReads[key(input, device)]! -= 1
+                if remainingReads[key(input, device)] == 0 { release(input, on: device) }
             }
+            try sendAfterProducing(id)
         }
+        self.lanes = laneOrder.map { lanes[$0]! }
+        self.transfers = transfers
         self.feeds = feeds
-        self.steps = steps
-        self.fetches = fetches.map { buffers[$0]! }
+        self.fetches = fetches.map { (devices[deviceOf($0)]!, buffers[key($0, deviceOf($0))]!) }
     }
 
     /// The nodes `roots` depend on, not looking past fed nodes, in id order with stateful ops last: an update

@@ -1,11 +1,15 @@
-/// Runs parts of a graph on a device, keeping variable values between runs.
+/// Runs parts of a graph, keeping variable values between runs: on one device, or across several as a
+/// placement says.
 ///
 /// A session is used from one thread at a time.
 public final class Session {
     public let graph: Graph
-    public let device: any Device
+    public let placement: Placement
+    private let devices: [String: any Device]
     private let kernels: KernelRegistry
-    /// Variable and constant values, by node id, created on first use.
+    /// When set, every run records its kernels and transfers here.
+    public var tracer: Tracer?
+    /// Variable and constant values, by node id, created on first use on the node's device.
     private var persistent: [Int: DeviceTensor] = [:]
     private var plans: [PlanKey: ExecutionPlan] = [:]
 
@@ -15,16 +19,26 @@ public final class Session {
         let feeds: [Int: Shape]
     }
 
-    public init(graph: Graph, device: any Device, kernels: KernelRegistry) {
+    /// A session that runs every node of `graph` on `device`.
+    public convenience init(graph: Graph, device: any Device, kernels: KernelRegistry) {
+        self.init(graph: graph, placement: .all(on: device.id), devices: [device], kernels: kernels)
+    }
+
+    /// A session that runs each node on the device `placement` gives it, among `devices`.
+    public init(graph: Graph, placement: Placement, devices: [any Device], kernels: KernelRegistry) {
         self.graph = graph
-        self.device = device
+        self.placement = placement
+        self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.kernels = kernels
     }
+
+    /// The device a node runs on.
+    public func device(of tensor: Tensor) -> (any Device)? { placement.device(of: tensor.id).flatMap { devices[$0] } }
 
     /// Computes `fetches` after feeding `feeds` to placeholders, also running `targets` (such as optimizer
     /// updates); only the ops these need run.
     ///
-    /// - Throws: `missingFeed` or `feedMismatch` for a feed problem, `noKernel` if the device cannot run an op,
+    /// - Throws: `missingFeed` or `feedMismatch` for a feed problem, `noKernel` if a device cannot run an op,
     ///   a shape error if the fed shapes do not fit the graph, or an error a kernel raised.
     @discardableResult
     public func run(_ fetches: [Tensor], feeds: [Tensor: HostTensor] = [:], targets: [Tensor] = []) throws
@@ -38,9 +52,9 @@ public final class Session {
             }
         }
         let plan = try self.plan(fetches: fetches, targets: targets, feeds: feeds)
-        for (id, buffer) in plan.feeds { try device.upload(feeds[graph.tensor(id)]!, to: buffer) }
-        for step in plan.steps { try step.kernel(step.context) }
-        return try plan.fetches.map { try device.download($0) }
+        for (id, device, buffer) in plan.feeds { try device.upload(feeds[graph.tensor(id)]!, to: buffer) }
+        try Executor(plan: plan, tracer: tracer).run()
+        return try plan.fetches.map { try $0.device.download($0.buffer) }
     }
 
     /// Computes one tensor.
@@ -58,7 +72,7 @@ public final class Session {
                 placeholder: variable.name, expected: variable.shape, expectedType: .float32, got: value.shape,
                 gotType: value.dtype)
         }
-        try device.upload(value, to: persistentTensor(variable.node))
+        try deviceOf(variable.node).upload(value, to: persistentTensor(variable.node))
     }
 
     private func plan(fetches: [Tensor], targets: [Tensor], feeds: [Tensor: HostTensor]) throws -> ExecutionPlan {
@@ -68,12 +82,15 @@ public final class Session {
             feeds: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, $0.value.shape) }))
         if let plan = plans[key] { return plan }
         let plan = try ExecutionPlan(
-            graph: graph, device: device, kernels: kernels, fetches: key.fetches, targets: key.targets,
+            graph: graph, placement: placement, devices: devices, kernels: kernels, fetches: key.fetches,
+            targets: key.targets,
             feedShapes: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) }),
             persistent: persistentTensor)
         plans[key] = plan
         return plan
     }
+
+    private func deviceOf(_ node: Node) -> any Device { devices[placement.device(of: node.id)!]! }
 
     /// The session's buffer for a variable (initialised from the graph's seed) or a constant.
     private func persistentTensor(_ node: Node) throws -> DeviceTensor {
@@ -88,6 +105,7 @@ public final class Session {
         default:
             preconditionFailure("\(node.name) is neither a variable nor a constant")
         }
+        let device = deviceOf(node)
         let tensor = try device.allocate(value.shape, value.dtype, for: node.name)
         try device.upload(value, to: tensor)
         persistent[node.id] = tensor

@@ -1,0 +1,36 @@
+/// A tensor that crosses devices: sent by the device that produces it, received by one that reads it.
+public struct SendRecvPair: Hashable, Sendable, CustomStringConvertible {
+    /// The node whose output moves.
+    public let tensor: Int
+    public let from: String
+    public let to: String
+
+    public var description: String { "\(tensor): \(from) → \(to)" }
+}
+
+/// The nodes a run needs, split by device, and the transfers between them.
+public struct Partition: Sendable {
+    /// Node ids by device, each in execution order.
+    public let nodes: [String: [Int]]
+    /// One pair per (tensor, destination device), however many readers the tensor has there.
+    public let transfers: [SendRecvPair]
+
+    /// Splits `nodes` (in execution order) by `placement`, with a Send/Recv pair for every edge that crosses
+    /// devices; a node must be placed.
+    public init(graph: Graph, nodes order: [Int], placement: Placement) {
+        var nodes: [String: [Int]] = [:]
+        var transfers: [SendRecvPair] = []
+        var seen = Set<SendRecvPair>()
+        let included = Set(order)
+        for id in order {
+            let device = placement.device(of: id)!
+            nodes[device, default: []].append(id)
+            for input in graph.nodes[id].inputs where included.contains(input) {
+                let pair = SendRecvPair(tensor: input, from: placement.device(of: input)!, to: device)
+                if pair.from != pair.to, seen.insert(pair).inserted { transfers.append(pair) }
+            }
+        }
+        self.nodes = nodes
+        self.transfers = transfers
+    }
+}

@@ -1,0 +1,201 @@
+/// A device as the placer sees it: its name, kind and measured speed.
+public struct PlacementDevice: Sendable {
+    public let id: String
+    public let kind: DeviceKind
+    public let profile: DeviceProfile
+
+    public init(id: String, kind: DeviceKind, profile: DeviceProfile) {
+        self.id = id
+        self.kind = kind
+        self.profile = profile
+    }
+}
+
+/// Assigns every node of a graph to a device, after TensorFlow's placer:
+///
+/// 1. explicit requests (device scopes, per-node requests, then `--place` rules), limited to devices with a
+///    kernel for the op; with soft placement an impossible request falls back to a device that can run it;
+/// 2. colocation: a variable, its optimizer state and its update stay on one device, the device of the op that
+///    first reads it, so weights never cross devices;
+/// 3. the rest by the cost model: in topological order, each node goes where it would finish earliest, counting
+///    the device's queue, the node's run time from the device's profile, and the transfers of its inputs.
+///
+/// Placeholders and constants go where their first reader is.
+public struct Placer {
+    public let devices: [PlacementDevice]
+    public let kernels: KernelRegistry
+    public var rules: [PlacementRule]
+    /// Whether an impossible request falls back to another device (true) or is an error.
+    public var softPlacement: Bool
+
+    public init(devices: [PlacementDevice], kernels: KernelRegistry, rules: [PlacementRule] = [], softPlacement: Bool = true) {
+        precondition(!devices.isEmpty, "the placer needs at least one device")
+        self.devices = devices
+        self.kernels = kernels
+        self.rules = rules
+        self.softPlacement = softPlacement
+    }
+
+    /// Places every node of `graph`.
+    ///
+    /// - Throws: `impossiblePlacement` when soft placement is off and a request names no device that can run the
+    ///   op; `noKernel` when no device at all can.
+    public func place(_ graph: Graph) throws -> Placement {
+        var state = State(graph: graph, devices: devices)
+        let groups = colocationGroups(graph)
+        for node in graph.nodes where !isSource(node) {
+            try placeComputation(node, groups: groups, state: &state)
+        }
+        for node in graph.nodes where isSource(node) && state.devices[node.id] == nil {
+            let reader = graph.nodes.first { $0.inputs.contains(node.id) && state.devices[$0.id] != nil }
+            let device = reader.flatMap { state.devices[$0.id] } ?? devices[0].id
+            state.assign(node.id, device, reader.map { "with its first reader \($0.name)" } ?? "unused: the first device")
+        }
+        return Placement(devices: state.devices, reasons: state.reasons)
+    }
+
+    private struct State {
+        let graph: Graph
+        var devices: [Int: String] = [:]
+        var reasons: [Int: String] = [:]
+        /// When each device's queue is free, and when each node's output is ready (seconds from the start).
+        var free: [String: Double]
+        var finish: [Int: Double] = [:]
+
+        init(graph: Graph, devices: [PlacementDevice]) {
+            self.graph = graph
+            free = Dictionary(uniqueKeysWithValues: devices.map { ($0.id, 0) })
+        }
+
+        mutating func assign(_ id: Int, _ device: String, _ reason: String) {
+            devices[id] = device
+            reasons[id] = reason
+        }
+    }
+
+    private func isSource(_ node: Node) -> Bool {
+        node.op == .placeholder || node.op == .constant || node.op == .variable
+    }
+
+    private func placeComputation(_ node: Node, groups: [Int: Int], state: inout State) throws {
+        let capable = devices.filter { kernels.kernel(for: node.op, on: $0.kind) != nil }
+        guard !capable.isEmpty else {
+            throw ConfluxError.noKernel(
+                op: node.op.rawValue, node: node.name, device: devices.map(\.id).joined(separator: ", "),
+                kindsWithKernel: kernels.kinds(for: node.op).map(\.rawValue))
+        }
+        // A node colocated with an already-placed variable goes with it.
+        if let group = groups[node.id], let variable = state.graph.nodes.first(where: { groups[$0.id] == group && $0.op == .variable }),
+            let device = state.devices[variable.id], capable.contains(where: { $0.id == device })
+        {
+            commit(node, on: device, reason: "colocated with \(variable.name), whose state it updates", state: &state)
+            return
+        }
+        var candidates = capable
+        var reason: String? = nil
+        if let (request, source) = request(for: node, groups: groups, in: state.graph) {
+            let matching = devices.filter { Self.matches(request, $0) }
+            let possible = matching.filter { device in capable.contains { $0.id == device.id } }
+            if !possible.isEmpty {
+                candidates = possible
+                reason = "\(source) \(request)"
+            } else if softPlacement {
+                let why = matching.isEmpty ? "which is not a device here" : "which has no \(node.op) kernel"
+                reason = "\(source) \(request), \(why); soft placement chose"
+            } else {
+                throw ConfluxError.impossiblePlacement(
+                    op: node.op.rawValue, node: node.name, requested: request, capable: capable.map(\.id))
+            }
+        }
+        let estimates = candidates.map { ($0, estimatedFinish(node, on: $0, state: state)) }
+        let (best, finish) = estimates.min { $0.1 < $1.1 }!
+        let alternatives = estimates.filter { $0.0.id != best.id }
+            .map { "\($0.0.id) \(Self.milliseconds($0.1))" }.joined(separator: ", ")
+        let costReason = "finishes earliest, at \(Self.milliseconds(finish))" + (alternatives.isEmpty ? "" : " (\(alternatives))")
+        commit(node, on: best.id, reason: reason.map { "\($0) \(best.id)" } ?? "auto: \(costReason)", state: &state)
+        state.finish[node.id] = finish
+        state.free[best.id] = finish
+    }
+
+    /// Places `node`, and the variables it reads that are not yet placed, on `device`.
+    private func commit(_ node: Node, on device: String, reason: String, state: inout State) {
+        state.assign(node.id, device, reason)
+        for input in node.inputs where state.graph.nodes[input].op == .variable && state.devices[input] == nil {
+            state.assign(input, device, "with its first reader \(node.name), so the weights stay where they are used")
+        }
+        if state.finish[node.id] == nil {
+            let profile = devices.first { $0.id == device }!.profile
+            let start = max(state.free[device] ?? 0, inputsReady(node, on: device, state: state))
+            state.finish[node.id] = start + CostModel.seconds(node, in: state.graph, on: profile)
+            state.free[device] = state.finish[node.id]
+        }
+    }
+
+    /// When `node` would finish on `device`: after the device is free and every input has arrived.
+    private func estimatedFinish(_ node: Node, on device: PlacementDevice, state: State) -> Double {
+        let start = max(state.free[device.id] ?? 0, inputsReady(node, on: device.id, state: state))
+        return start + CostModel.seconds(node, in: state.graph, on: device.profile)
+    }
+
+    /// When all of `node`'s inputs could be on `device`, counting a transfer for each input placed elsewhere.
+    private func inputsReady(_ node: Node, on device: String, state: State) -> Double {
+        let target = devices.first { $0.id == device }!.profile
+        return node.inputs.map { input in
+            let ready = state.finish[input] ?? 0
+            guard let source = state.devices[input], source != device,
+                let profile = devices.first(where: { $0.id == source })?.profile
+            else { return ready }
+            let bytes = CostModel.concrete(state.graph.nodes[input].shape).count * 4
+            return ready + CostModel.transferSeconds(bytes: bytes, from: profile, to: target)
+        }.max() ?? 0
+    }
+
+    /// The device asked for, and who asked: the node itself, the variables it is colocated with, or a rule.
+    private func request(for node: Node, groups: [Int: Int], in graph: Graph) -> (String, String)? {
+        if let device = node.requestedDevice { return (device, "requested") }
+        if let group = groups[node.id] {
+            for member in graph.nodes where groups[member.id] == group {
+                if let device = member.requestedDevice { return (device, "colocated with \(member.name), which requested") }
+            }
+        }
+        if let rule = rules.first(where: { $0.matches(node) }) { return (rule.device, "rule \(rule.pattern)=") }
+        if let group = groups[node.id] {
+            for member in graph.nodes where groups[member.id] == group {
+                if let rule = rules.first(where: { $0.matches(member) }) {
+                    return (rule.device, "colocated with \(member.name) by rule \(rule.pattern)=")
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Colocation groups by node id: each stateful op with the variables it reads (the parameter, its optimizer
+    /// state), merged where they share a variable.
+    private func colocationGroups(_ graph: Graph) -> [Int: Int] {
+        var parent: [Int: Int] = [:]
+        func root(_ id: Int) -> Int {
+            var id = id
+            while let up = parent[id], up != id { id = up }
+            return id
+        }
+        for node in graph.nodes where OpDefinition.all[node.op]?.isStateful == true {
+            parent[node.id] = parent[node.id] ?? node.id
+            for input in node.inputs where graph.nodes[input].op == .variable {
+                parent[input] = parent[input] ?? input
+                parent[root(input)] = root(node.id)
+            }
+        }
+        return Dictionary(uniqueKeysWithValues: parent.keys.map { ($0, root($0)) })
+    }
+
+    /// True when `request` (`opencl:0`, or a kind alone, `opencl`) names `device`.
+    static func matches(_ request: String, _ device: PlacementDevice) -> Bool {
+        let wanted = request.lowercased()
+        return wanted.contains(":") ? device.id == wanted : device.kind.rawValue == wanted
+    }
+
+    private static func milliseconds(_ seconds: Double) -> String {
+        let ms = seconds * 1000
+        return ms < 0.01 ? "\(Int(ms * 1000)) µs" : "\((ms * 100).rounded() / 100) ms"
+    }
+}

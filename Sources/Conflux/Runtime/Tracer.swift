@@ -1,0 +1,52 @@
+import Foundation
+
+/// Records what each device stream did and when, and writes it as Chrome's trace-event JSON (Perfetto and
+/// chrome://tracing open it). Thread-safe.
+public final class Tracer: @unchecked Sendable {
+    public struct Span: Sendable {
+        /// `cpu:0 compute`, `opencl:0 → cpu:0 transfer`.
+        public let stream: String
+        public let name: String
+        /// Seconds since the tracer was created.
+        public let start: Double
+        public let end: Double
+    }
+
+    private let lock = NSLock()
+    private let origin = DispatchTime.now().uptimeNanoseconds
+    private var recorded: [Span] = []
+
+    public init() {}
+
+    /// Seconds since the tracer was created.
+    public func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - origin) / 1e9 }
+
+    /// Runs `body`, recording it as a span of `stream`.
+    public func record<R>(_ stream: String, _ name: @autoclosure () -> String, _ body: () throws -> R) rethrows -> R {
+        let start = now()
+        defer {
+            let span = Span(stream: stream, name: name(), start: start, end: now())
+            lock.withLock { recorded.append(span) }
+        }
+        return try body()
+    }
+
+    public var spans: [Span] { lock.withLock { recorded } }
+
+    /// The spans as a Chrome trace: one thread per stream, times in microseconds.
+    public func chromeTraceJSON() throws -> Data {
+        let spans = self.spans
+        var streams: [String] = []
+        for span in spans where !streams.contains(span.stream) { streams.append(span.stream) }
+        var events: [[String: Any]] = streams.enumerated().map { index, stream in
+            ["name": "thread_name", "ph": "M", "pid": 1, "tid": index, "args": ["name": stream]]
+        }
+        for span in spans {
+            events.append([
+                "name": span.name, "ph": "X", "pid": 1, "tid": streams.firstIndex(of: span.stream)!,
+                "ts": span.start * 1e6, "dur": max(span.end - span.start, 0) * 1e6,
+            ])
+        }
+        return try JSONSerialization.data(withJSONObject: ["traceEvents": events, "displayTimeUnit": "ms"])
+    }
+}
