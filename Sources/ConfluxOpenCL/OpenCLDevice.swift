@@ -87,24 +87,36 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     public func download(_ tensor: DeviceTensor) throws -> HostTensor {
         let runtime = try runtime()
+        let result = try host(tensor) { try runtime.read(tensor.mem, into: $0) }
+        try checkStatus()
+        return result
+    }
+
+    public func marker() throws -> (any DeviceEvent)? { try runtime().marker() }
+
+    public func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor {
+        guard let event = event as? CLEvent else { return try download(tensor) }
+        let runtime = try runtime()
+        return try host(tensor) { try runtime.read(tensor.mem, into: $0, after: event) }
+    }
+
+    /// A host tensor of `tensor`'s shape and type, filled by `read`.
+    private func host(_ tensor: DeviceTensor, _ read: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> HostTensor {
         let count = tensor.shape.count
-        let result: HostTensor
         switch tensor.dtype {
         case .float32:
             let values = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try runtime.read(tensor.mem, into: UnsafeMutableRawBufferPointer(buffer))
+                try read(UnsafeMutableRawBufferPointer(buffer))
                 initialized = count
             }
-            result = HostTensor(shape: tensor.shape, floats: values)
+            return HostTensor(shape: tensor.shape, floats: values)
         case .int32:
             let values = try [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try runtime.read(tensor.mem, into: UnsafeMutableRawBufferPointer(buffer))
+                try read(UnsafeMutableRawBufferPointer(buffer))
                 initialized = count
             }
-            result = HostTensor(shape: tensor.shape, ints: values)
+            return HostTensor(shape: tensor.shape, ints: values)
         }
-        try checkStatus()
-        return result
     }
 
     /// Two ints that kernels validating their input (cross-entropy labels) write: row + 1 and the bad value.

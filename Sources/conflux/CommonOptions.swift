@@ -6,8 +6,11 @@ import ConfluxNN
 
 /// Options every command spells the same way.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`).")
+    @Option(help: "The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`), or auto to let the placer choose per op.")
     var device = "cpu"
+
+    @Option(help: "Place layers or op types on devices, e.g. conv=opencl:0,pool=opencl:0,dense=cpu; the rest goes to --device.")
+    var place: String?
 
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
@@ -17,6 +20,13 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "A directory of IDX files (train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte, .gz or raw).")
     var data = Dataset.defaultDirectory
+}
+
+extension CommonOptions {
+    /// The `--place` rules.
+    var rules: [PlacementRule] {
+        get throws { try place.map(PlacementRule.parse) ?? [] }
+    }
 }
 
 /// The backends this executable carries, in the order their devices are listed.

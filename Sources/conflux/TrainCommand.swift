@@ -52,6 +52,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Use only the first N training and N test examples (for quick checks).")
     var limit: Int?
 
+    @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
+    var trace: String?
+
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
@@ -61,7 +64,6 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let devices = try DeviceSet(backends: backends)
-        let device = try devices.device(named: options.device)
         var train = try Dataset(directory: options.data, split: .train)
         var test = try Dataset(directory: options.data, split: .test)
         if let limit {
@@ -77,12 +79,17 @@ struct TrainCommand: ParsableCommand {
         let classifier = try Classifier(
             model: lenet5(classes: max(train.classes, 10)), imageShape: train.imageShape, optimizer: optimizer,
             seed: options.seed)
+        let placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules)
+        let used = devices.devices(of: placement)
+        let session = Session(graph: classifier.graph, placement: placement, devices: used, kernels: devices.kernels)
+        if trace != nil { session.tracer = Tracer() }
         let trainer = Trainer(
-            classifier: classifier, device: device, kernels: devices.kernels, seed: options.seed, schedule: schedule,
+            classifier: classifier, session: session, seed: options.seed, schedule: schedule,
             totalSteps: epochs * Batches(train, size: batchSize, shuffleSeed: nil).count)
 
+        let where_ = used.map { "\($0.id) (\($0.name))" }.joined(separator: " + ")
         if !options.json {
-            print("Training \(model.rawValue) on \(device.id) (\(device.name)): \(train.count) images, "
+            print("Training \(model.rawValue) on \(where_): \(train.count) images, "
                 + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))")
         }
         var results: [EpochResult] = []
@@ -98,10 +105,13 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let evaluation = try trainer.evaluate(test, batchSize: 1000)
-        let build = (device as? OpenCLDevice)?.buildStatistics
+        let build = used.compactMap { ($0 as? OpenCLDevice)?.buildStatistics }.first
+        if let trace, let tracer = session.tracer {
+            try tracer.chromeTraceJSON().write(to: URL(fileURLWithPath: trace))
+        }
         if options.json {
             print(try JSONText.encode(TrainingReport(
-                model: model.rawValue, device: device.id, optimizer: self.optimizer.rawValue,
+                model: model.rawValue, devices: used.map(\.id), optimizer: self.optimizer.rawValue,
                 learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize, seed: options.seed, epochs: results,
                 test: evaluation, programBuild: build.map(ProgramBuildReport.init))))
         } else {
@@ -119,7 +129,7 @@ struct TrainCommand: ParsableCommand {
 /// What `conflux train --json` prints.
 struct TrainingReport: Encodable {
     let model: String
-    let device: String
+    let devices: [String]
     let optimizer: String
     let learningRate: Float
     let schedule: String

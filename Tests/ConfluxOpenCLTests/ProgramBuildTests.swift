@@ -63,7 +63,7 @@ final class ProgramBuildTests: XCTestCase {
 
     func testCacheDirectoryFollowsTheEnvironment() {
         XCTAssertNil(ProgramCache(environment: ["CONFLUX_CACHE_DIR": "off"]).directory)
-        XCTAssertEqual(ProgramCache(environment: ["CONFLUX_CACHE_DIR": "/tmp/x"]).directory?.path, "/tmp/x")
+        XCTAssertEqual(ProgramCache(environment: ["CONFLUX_CACHE_DIR": "/tmp/x"]).directory?.path, "/tmp/x/opencl")
         XCTAssertEqual(
             ProgramCache(environment: ["XDG_CACHE_HOME": "/var/cache/me"]).directory?.path, "/var/cache/me/conflux/opencl")
     }

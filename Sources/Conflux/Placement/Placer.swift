@@ -27,13 +27,20 @@ public struct Placer {
     public var rules: [PlacementRule]
     /// Whether an impossible request falls back to another device (true) or is an error.
     public var softPlacement: Bool
+    /// The device of nodes no request or rule covers (`--device cpu --place conv=opencl:0`); nil lets the cost
+    /// model choose (`--device auto`).
+    public var defaultDevice: String?
 
-    public init(devices: [PlacementDevice], kernels: KernelRegistry, rules: [PlacementRule] = [], softPlacement: Bool = true) {
+    public init(
+        devices: [PlacementDevice], kernels: KernelRegistry, rules: [PlacementRule] = [], softPlacement: Bool = true,
+        defaultDevice: String? = nil
+    ) {
         precondition(!devices.isEmpty, "the placer needs at least one device")
         self.devices = devices
         self.kernels = kernels
         self.rules = rules
         self.softPlacement = softPlacement
+        self.defaultDevice = defaultDevice
     }
 
     /// Places every node of `graph`.
@@ -108,7 +115,7 @@ public struct Placer {
             }
         }
         let estimates = candidates.map { ($0, estimatedFinish(node, on: $0, state: state)) }
-        let (best, finish) = estimates.min { $0.1 < $1.1 }!
+        let (best, finish) = estimates.min { $0.1 + returnCost(node, on: $0.0, state: state) < $1.1 + returnCost(node, on: $1.0, state: state) }!
         let alternatives = estimates.filter { $0.0.id != best.id }
             .map { "\($0.0.id) \(Self.milliseconds($0.1))" }.joined(separator: ", ")
         let costReason = "finishes earliest, at \(Self.milliseconds(finish))" + (alternatives.isEmpty ? "" : " (\(alternatives))")
@@ -135,6 +142,17 @@ public struct Placer {
     private func estimatedFinish(_ node: Node, on device: PlacementDevice, state: State) -> Double {
         let start = max(state.free[device.id] ?? 0, inputsReady(node, on: device.id, state: state))
         return start + CostModel.seconds(node, in: state.graph, on: device.profile)
+    }
+
+    /// What moving away from the inputs' device costs later: greedy earliest-finish sees only this node, so
+    /// without this a cheap op between two ops of one device would hop to an idle device and pay two transfers.
+    /// Counts sending the output back to the device of its first computed input, when that is another device.
+    private func returnCost(_ node: Node, on device: PlacementDevice, state: State) -> Double {
+        guard let home = node.inputs.lazy.filter({ !self.isSource(state.graph.nodes[$0]) }).compactMap({ state.devices[$0] }).first,
+            home != device.id, let profile = devices.first(where: { $0.id == home })?.profile
+        else { return 0 }
+        let bytes = CostModel.concrete(node.shape).count * 4
+        return CostModel.transferSeconds(bytes: bytes, from: device.profile, to: profile)
     }
 
     /// When all of `node`'s inputs could be on `device`, counting a transfer for each input placed elsewhere.
@@ -166,7 +184,7 @@ public struct Placer {
                 }
             }
         }
-        return nil
+        return defaultDevice.map { ($0, "--device") }
     }
 
     /// Colocation groups by node id: each stateful op with the variables it reads (the parameter, its optimizer

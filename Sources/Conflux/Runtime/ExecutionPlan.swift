@@ -41,7 +41,7 @@ struct ExecutionPlan {
         graph: Graph, placement: Placement, devices: [String: any Device], kernels: KernelRegistry, fetches: [Int],
         targets: [Int], feedShapes: [Int: (Shape, DType)], persistent: (Node) throws -> DeviceTensor
     ) throws {
-        let order = Self.executionOrder(graph: graph, roots: fetches + targets, fed: Set(feedShapes.keys))
+        let order = graph.executionOrder(roots: fetches + targets, fed: Set(feedShapes.keys))
         for id in order where placement.device(of: id) == nil {
             throw ConfluxError.invalidArgument(
                 op: graph.nodes[id].op.rawValue, reason: "node '\(graph.nodes[id].name)' was built after the graph was placed")
@@ -151,19 +151,5 @@ struct ExecutionPlan {
         self.transfers = transfers
         self.feeds = feeds
         self.fetches = fetches.map { (devices[deviceOf($0)]!, buffers[key($0, deviceOf($0))]!) }
-    }
-
-    /// The nodes `roots` depend on, not looking past fed nodes, in id order with stateful ops last: an update
-    /// then runs after every op that reads the variable it writes.
-    private static func executionOrder(graph: Graph, roots: [Int], fed: Set<Int>) -> [Int] {
-        var needed = Set<Int>()
-        var stack = roots
-        while let id = stack.popLast() {
-            guard needed.insert(id).inserted, !fed.contains(id) else { continue }
-            stack += graph.nodes[id].inputs
-        }
-        let sorted = needed.sorted()
-        let isStateful = { (id: Int) in OpDefinition.all[graph.nodes[id].op]?.isStateful ?? false }
-        return sorted.filter { !isStateful($0) } + sorted.filter(isStateful)
     }
 }

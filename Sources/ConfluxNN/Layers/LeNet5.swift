@@ -10,8 +10,8 @@ public func lenet5(classes: Int = 10) -> Sequential {
         Conv2D("conv2", filters: 16, kernelSize: 5, padding: .valid, activation: .relu),
         Pool2D("pool2", .max, size: 2),
         Flatten(),
-        Dense("fc1", units: 120, activation: .relu),
-        Dense("fc2", units: 84, activation: .relu),
-        Dense("fc3", units: classes),
+        Dense("dense1", units: 120, activation: .relu),
+        Dense("dense2", units: 84, activation: .relu),
+        Dense("dense3", units: classes),
     ])
 }

@@ -44,14 +44,25 @@ public final class Trainer {
     ///   - schedule, totalSteps: the learning rate of step t is
     ///     `schedule.rate(base: optimizer's rate, step: t, of: totalSteps)`.
     public init(
-        classifier: Classifier, device: any Device, kernels: KernelRegistry, seed: UInt64,
-        schedule: LearningRateSchedule = .constant, totalSteps: Int = 1
+        classifier: Classifier, session: Session, seed: UInt64, schedule: LearningRateSchedule = .constant,
+        totalSteps: Int = 1
     ) {
+        precondition(session.graph === classifier.graph, "the session must run the classifier's graph")
         self.classifier = classifier
-        self.session = Session(graph: classifier.graph, device: device, kernels: kernels)
+        self.session = session
         self.seed = seed
         self.schedule = schedule
         self.totalSteps = totalSteps
+    }
+
+    /// A trainer that runs everything on `device`.
+    public convenience init(
+        classifier: Classifier, device: any Device, kernels: KernelRegistry, seed: UInt64,
+        schedule: LearningRateSchedule = .constant, totalSteps: Int = 1
+    ) {
+        self.init(
+            classifier: classifier, session: Session(graph: classifier.graph, device: device, kernels: kernels),
+            seed: seed, schedule: schedule, totalSteps: totalSteps)
     }
 
     /// One pass over `data` in shuffled batches of `batchSize`, updating the parameters after each.
@@ -60,10 +71,10 @@ public final class Trainer {
     public func trainEpoch(
         _ data: Dataset, batchSize: Int, epoch: Int, progress: (StepReport) -> Void = { _ in }
     ) throws -> EpochResult {
-        let batches = Batches(data, size: batchSize, shuffleSeed: seed &+ UInt64(epoch))
+        let batches = Prefetcher(Batches(data, size: batchSize, shuffleSeed: seed &+ UInt64(epoch)))
         let start = Date()
         var (lossSum, images, step) = (0.0, 0, 0)
-        for batch in batches {
+        while let batch = batches.next() {
             let rate = schedule.rate(base: classifier.optimizer.learningRate, step: stepsTaken, of: totalSteps)
             let loss = try session.run(
                 [classifier.loss], feeds: classifier.feeds(batch, learningRate: rate), targets: classifier.updates)[0]

@@ -10,6 +10,13 @@ enum KernelArgument {
     case float(Float)
 }
 
+/// An OpenCL event, released with its owner.
+final class CLEvent: DeviceEvent {
+    let event: cl_event
+    init(_ event: cl_event) { self.event = event }
+    deinit { clReleaseEvent(event) }
+}
+
 /// How long building a device's programs took, and how many came from the disk cache.
 public struct ProgramBuildStatistics: Sendable {
     public var programs = 0
@@ -24,7 +31,9 @@ public struct ProgramBuildStatistics: Sendable {
 final class CLRuntime {
     let device: cl_device_id
     let context: cl_context
-    var queue: cl_command_queue
+    /// The in-order compute stream, and a second queue on which cross-device copies wait for markers of the first.
+    let queue: cl_command_queue
+    let transferQueue: cl_command_queue
     /// The work-group size of reductions (`GROUP` in the kernels): a power of two the device supports.
     let groupSize: Int
     private let deviceLabel: String
@@ -55,11 +64,14 @@ final class CLRuntime {
             throw ConfluxError.openCL(call: "clCreateContext for \(label)", status: clErrorName(status))
         }
         self.context = context
-        guard let queue = clCreateCommandQueue(context, device, 0, &status) else {
+        let queues = (0..<2).map { _ in clCreateCommandQueue(context, device, 0, &status) }
+        guard let queue = queues[0], let transferQueue = queues[1] else {
+            queues.compactMap { $0 }.forEach { clReleaseCommandQueue($0) }
             clReleaseContext(context)
             throw ConfluxError.openCL(call: "clCreateCommandQueue for \(label)", status: clErrorName(status))
         }
         self.queue = queue
+        self.transferQueue = transferQueue
     }
 
     deinit {
@@ -69,6 +81,8 @@ final class CLRuntime {
         for kernel in kernels.values { clReleaseKernel(kernel) }
         for program in programs.values { clReleaseProgram(program) }
         for buffer in scratch.values { clReleaseMemObject(buffer.mem) }
+        clFinish(transferQueue)
+        clReleaseCommandQueue(transferQueue)
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
     }
@@ -106,6 +120,23 @@ final class CLRuntime {
                 "clEnqueueReadBuffer")
         }
         releaseStaging()
+    }
+
+    /// A marker after the commands enqueued on the compute stream so far.
+    func marker() throws -> CLEvent {
+        var event: cl_event?
+        try check(clEnqueueMarkerWithWaitList(queue, 0, nil, &event), "clEnqueueMarkerWithWaitList")
+        return CLEvent(event!)
+    }
+
+    /// Copies `mem` into `bytes` on the transfer queue once `event` has passed; the compute stream goes on.
+    /// Touches no staging memory, so it may run while another thread enqueues compute.
+    func read(_ mem: cl_mem, into bytes: UnsafeMutableRawBufferPointer, after event: CLEvent) throws {
+        guard bytes.count > 0 else { return }
+        var wait: cl_event? = event.event
+        try check(
+            clEnqueueReadBuffer(transferQueue, mem, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 1, &wait, nil),
+            "clEnqueueReadBuffer on the transfer queue")
     }
 
     /// Waits for every command enqueued so far.
