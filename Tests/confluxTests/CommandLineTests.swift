@@ -77,7 +77,30 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(test?["count"] as? Int, 256)
         let accuracy = try XCTUnwrap(test?["accuracy"] as? Double)
         XCTAssertTrue((0...1).contains(accuracy))
-        XCTAssertEqual(report?["device"] as? String, "cpu:0")
+        XCTAssertEqual(report?["devices"] as? [String], ["cpu:0"])
+    }
+
+    func testPlaceExplainsEveryNode() throws {
+        let output = try conflux("place", "lenet", "--place", "conv=opencl:0,pool=opencl:0,dense=cpu", "--explain")
+        XCTAssertEqual(output.status, 0, output.stderr)
+        XCTAssertTrue(output.stdout.contains("opencl:0  conv1/Conv2D (Conv2D)  rule conv=opencl:0\n"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("cpu:0  dense1/MatMul (MatMul)  rule dense=cpu: cpu:0\n"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("transfers per training step: 3, 204804 bytes at batch 64"), output.stdout)
+        let bad = try conflux("place", "lenet", "--place", "conv=tpu:0")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("no device named 'tpu:0'"), bad.stderr)
+    }
+
+    func testTraceIsAChromeTrace() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-trace-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let output = try conflux("train", "lenet", "--limit", "128", "--place", "conv=opencl:0", "--trace", file.path)
+        XCTAssertEqual(output.status, 0, output.stderr)
+        let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
+        let events = try XCTUnwrap(trace?["traceEvents"] as? [[String: Any]])
+        let streams = Set(events.compactMap { ($0["args"] as? [String: String])?["name"] })
+        XCTAssertTrue(streams.isSuperset(of: ["cpu:0 compute", "opencl:0 compute", "opencl:0 → cpu:0 transfer"]), "\(streams)")
+        XCTAssertTrue(events.contains { $0["ph"] as? String == "X" && $0["name"] as? String == "conv1/Conv2D" })
     }
 
     func testTextOutputReportsEpochsAndTestAccuracy() throws {

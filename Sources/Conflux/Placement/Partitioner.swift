@@ -5,6 +5,12 @@ public struct SendRecvPair: Hashable, Sendable, CustomStringConvertible {
     public let from: String
     public let to: String
 
+    public init(tensor: Int, from: String, to: String) {
+        self.tensor = tensor
+        self.from = from
+        self.to = to
+    }
+
     public var description: String { "\(tensor): \(from) → \(to)" }
 }
 

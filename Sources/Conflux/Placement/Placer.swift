@@ -99,16 +99,16 @@ public struct Placer {
             return
         }
         var candidates = capable
-        var reason: String? = nil
-        if let (request, source) = request(for: node, groups: groups, in: state.graph) {
+        var reason: ((String) -> String)? = nil
+        if let (request, who) = request(for: node, groups: groups, in: state.graph) {
             let matching = devices.filter { Self.matches(request, $0) }
             let possible = matching.filter { device in capable.contains { $0.id == device.id } }
             if !possible.isEmpty {
                 candidates = possible
-                reason = "\(source) \(request)"
+                reason = { chosen in chosen == request ? who : "\(who): \(chosen)" }
             } else if softPlacement {
                 let why = matching.isEmpty ? "which is not a device here" : "which has no \(node.op) kernel"
-                reason = "\(source) \(request), \(why); soft placement chose"
+                reason = { chosen in "\(who), \(why); soft placement chose \(chosen)" }
             } else {
                 throw ConfluxError.impossiblePlacement(
                     op: node.op.rawValue, node: node.name, requested: request, capable: capable.map(\.id))
@@ -119,7 +119,7 @@ public struct Placer {
         let alternatives = estimates.filter { $0.0.id != best.id }
             .map { "\($0.0.id) \(Self.milliseconds($0.1))" }.joined(separator: ", ")
         let costReason = "finishes earliest, at \(Self.milliseconds(finish))" + (alternatives.isEmpty ? "" : " (\(alternatives))")
-        commit(node, on: best.id, reason: reason.map { "\($0) \(best.id)" } ?? "auto: \(costReason)", state: &state)
+        commit(node, on: best.id, reason: reason?(best.id) ?? "auto: \(costReason)", state: &state)
         state.finish[node.id] = finish
         state.free[best.id] = finish
     }
@@ -168,23 +168,21 @@ public struct Placer {
         }.max() ?? 0
     }
 
-    /// The device asked for, and who asked: the node itself, the variables it is colocated with, or a rule.
+    /// The device asked for, and who asked, as a phrase: the node itself, the variables it is colocated with, a
+    /// rule, or the default device.
     private func request(for node: Node, groups: [Int: Int], in graph: Graph) -> (String, String)? {
-        if let device = node.requestedDevice { return (device, "requested") }
-        if let group = groups[node.id] {
-            for member in graph.nodes where groups[member.id] == group {
-                if let device = member.requestedDevice { return (device, "colocated with \(member.name), which requested") }
+        let group = groups[node.id].map { group in graph.nodes.filter { groups[$0.id] == group } } ?? []
+        if let device = node.requestedDevice { return (device, "requested \(device)") }
+        if let member = group.first(where: { $0.requestedDevice != nil }), let device = member.requestedDevice {
+            return (device, "colocated with \(member.name), which requested \(device)")
+        }
+        if let rule = rules.first(where: { $0.matches(node) }) { return (rule.device, "rule \(rule)") }
+        for member in group {
+            if let rule = rules.first(where: { $0.matches(member) }) {
+                return (rule.device, "colocated with \(member.name) by rule \(rule)")
             }
         }
-        if let rule = rules.first(where: { $0.matches(node) }) { return (rule.device, "rule \(rule.pattern)=") }
-        if let group = groups[node.id] {
-            for member in graph.nodes where groups[member.id] == group {
-                if let rule = rules.first(where: { $0.matches(member) }) {
-                    return (rule.device, "colocated with \(member.name) by rule \(rule.pattern)=")
-                }
-            }
-        }
-        return defaultDevice.map { ($0, "--device") }
+        return defaultDevice.map { ($0, "--device \($0)") }
     }
 
     /// Colocation groups by node id: each stateful op with the variables it reads (the parameter, its optimizer

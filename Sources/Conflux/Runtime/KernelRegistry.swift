@@ -4,6 +4,13 @@ public struct KernelContext {
     public let inputs: [DeviceTensor]
     public let output: DeviceTensor
     public let device: any Device
+
+    public init(node: Node, inputs: [DeviceTensor], output: DeviceTensor, device: any Device) {
+        self.node = node
+        self.inputs = inputs
+        self.output = output
+        self.device = device
+    }
 }
 
 /// The computation of one op on one kind of device; throws for values it cannot compute with.

@@ -1,0 +1,122 @@
+import Conflux
+import ConfluxCPU
+import Foundation
+import TestSupport
+import XCTest
+
+/// A test double: a device of its own kind whose kernels are the CPU's, each delayed, so that concurrency shows.
+private final class DelayedDevice: Device, @unchecked Sendable {
+    static let delayedKind = DeviceKind(rawValue: "delayed")
+    let id: String
+    let kind = DelayedDevice.delayedKind
+    let name = "delayed test device"
+    let properties: [(String, String)] = []
+    let inner = CPUDevice()
+    var allocations: Int { inner.allocations }
+
+    init(index: Int) { id = "delayed:\(index)" }
+
+    func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage {
+        try inner.allocate(byteCount: byteCount, for: tensor)
+    }
+    func upload(_ host: HostTensor, to tensor: DeviceTensor) throws { try inner.upload(host, to: tensor) }
+    /// A slow link: every copy to the host takes a while.
+    func download(_ tensor: DeviceTensor) throws -> HostTensor {
+        Thread.sleep(forTimeInterval: 0.01)
+        return try inner.download(tensor)
+    }
+
+    /// The CPU kernels, each after `delay` seconds, registered for this kind.
+    static func register(into registry: inout KernelRegistry, delay: Double) {
+        for op in OpDefinition.all.keys {
+            guard let kernel = registry.kernel(for: op, on: .cpu) else { continue }
+            registry.register(op, on: delayedKind) { context in
+                Thread.sleep(forTimeInterval: delay)
+                let device = (context.device as! DelayedDevice).inner
+                try kernel(KernelContext(node: context.node, inputs: context.inputs, output: context.output, device: device))
+            }
+        }
+    }
+}
+
+final class ExecutorTests: XCTestCase {
+    /// Two branches of delayed ops on two devices, joined on the CPU; the second branch starts from the first
+    /// op of the first, so that tensor crosses while its producer goes on computing.
+    private func branches() throws -> (Graph, Tensor, Tensor, Tensor) {
+        let g = Graph()
+        let x = try g.placeholder([64, 33])
+        let first = try g.device("delayed:0") { try sigmoid(x) }
+        let left = try g.device("delayed:0") { try tanh(relu(first)) }
+        let right = try g.device("delayed:1") { try sigmoid(tanh(relu(first))) }
+        let joined = try g.device("cpu:0") { try add(left, right) }
+        return (g, x, left, joined)
+    }
+
+    private func placedSession(_ graph: Graph, delay: Double) throws -> Session {
+        var kernels = try cpuDevices().kernels
+        DelayedDevice.register(into: &kernels, delay: delay)
+        let devices: [any Device] = [CPUDevice(), DelayedDevice(index: 0), DelayedDevice(index: 1)]
+        let profiles = devices.map {
+            PlacementDevice(id: $0.id, kind: $0.kind, profile: DeviceProfile(gflops: 1, memoryGBps: 1, transferGBps: 1, launchMicroseconds: 1))
+        }
+        let placement = try Placer(devices: profiles, kernels: kernels).place(graph)
+        return Session(graph: graph, placement: placement, devices: devices, kernels: kernels)
+    }
+
+    func testIndependentKernelsAndTransfersOverlapAndResultsStayCorrect() throws {
+        let (graph, x, left, joined) = try branches()
+        let session = try placedSession(graph, delay: 0.03)
+        let tracer = Tracer()
+        session.tracer = tracer
+        let input = randomTensor([64, 33], seed: 4)
+        let values = try session.run([joined, left], feeds: [x: input])
+
+        let reference = try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run([joined, left], feeds: [x: input])
+        XCTAssertEqual(values, reference, "the placed run computes exactly what one device computes")
+
+        let spans = tracer.spans
+        let left0 = spans.filter { $0.stream == "delayed:0 compute" && !$0.name.hasPrefix("receive") }
+        let right1 = spans.filter { $0.stream == "delayed:1 compute" && !$0.name.hasPrefix("receive") }
+        XCTAssertEqual(left0.map(\.name), ["Sigmoid", "Relu", "Tanh"])
+        XCTAssertEqual(right1.map(\.name), ["Relu_1", "Tanh_1", "Sigmoid_1"])
+        func overlap(_ a: Tracer.Span, _ b: Tracer.Span) -> Bool { a.start < b.end && b.start < a.end }
+        XCTAssertTrue(left0.contains { a in right1.contains { overlap(a, $0) } }, "the two devices compute at the same time")
+        let transfers = spans.filter { $0.stream.hasSuffix("transfer") }
+        XCTAssertEqual(
+            Set(transfers.map(\.stream)),
+            ["delayed:0 → delayed:1 transfer", "delayed:0 → cpu:0 transfer", "delayed:1 → cpu:0 transfer"])
+        // The first op's output travels to delayed:1 on delayed:0's transfer stream while delayed:0 computes Relu.
+        let copy = try XCTUnwrap(transfers.first { $0.stream == "delayed:0 → delayed:1 transfer" })
+        XCTAssertEqual(copy.name, "Sigmoid")
+        XCTAssertTrue(overlap(copy, left0[1]), "\(copy) vs \(left0[1])")
+    }
+
+    func testAKernelErrorStopsEveryLane() throws {
+        let g = Graph()
+        let logits = try g.placeholder([2, 3])
+        let labels = try g.placeholder([2], .int32)
+        let loss = try g.device("delayed:0") { try softmaxCrossEntropy(logits: logits, labels: labels) }
+        let other = try g.device("delayed:1") { try relu(logits) }
+        let total = try g.device("cpu:0") { try add(sum(loss), sum(other)) }
+        let session = try placedSession(g, delay: 0.001)
+        XCTAssertThrowsError(try session.run(total, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 9])])) {
+            XCTAssertTrue("\($0)".contains("label 9 at row 1"), "\($0)")
+        }
+        XCTAssertEqual(try session.run(total, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 1])]).shape, .scalar)
+    }
+
+    func testStatefulUpdatesWaitForTheirOutgoingCopies() throws {
+        // The variable is sent to the CPU and updated on its own device in the same run: the CPU must see the
+        // value from before the update.
+        let g = Graph()
+        let w = try g.device("delayed:0") { try g.variable([3], initializer: .constant(1)) }
+        let read = try g.device("cpu:0") { try relu(w) }
+        let update = try g.device("delayed:0") {
+            try applyMomentum(w, accumulator: g.variable([3]), gradient: g.constant(HostTensor(shape: [3], floats: [1, 1, 1])),
+                learningRate: g.constant(0.5), momentum: 0)
+        }
+        let session = try placedSession(g, delay: 0.01)
+        XCTAssertEqual(try session.run([read], targets: [update])[0].floats, [1, 1, 1])
+        XCTAssertEqual(try session.run([read], targets: [update])[0].floats, [0.5, 0.5, 0.5])
+    }
+}
