@@ -22,13 +22,14 @@ let package = Package(
         .target(name: "ConfluxCPU", dependencies: ["Conflux", "CBLAS"]),
         .target(name: "ConfluxOpenCL", dependencies: ["Conflux", "COpenCL", "CCLBlast", "Kernels"]),
         .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
-        .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib"]),
+        .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib", "CStb"]),
 
         // MARK: - System libraries
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev"])]),
         .systemLibrary(name: "CCLBlast", pkgConfig: "clblast", providers: [.apt(["libclblast-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CStb", pkgConfig: "stb", providers: [.apt(["libstb-dev"])]),
 
         // MARK: - Executables
         .executableTarget(

@@ -20,11 +20,8 @@ struct PlaceCommand: ParsableCommand {
     var batchSize = CostModel.nominalBatch
 
     func run() throws {
-        let devices = try DeviceSet(backends: backends)
-        let classifier = try Classifier(
-            model: lenet5(), imageShape: [1, 28, 28], optimizer: Adam(), seed: options.seed)
-        let graph = classifier.graph
-        let placement = try devices.placement(for: graph, device: options.device, rules: options.rules)
+        let run = try ModelSession(model, options: options)
+        let (classifier, graph, placement) = (run.classifier, run.classifier.graph, run.session.placement)
         let step = graph.executionOrder(
             roots: [classifier.loss.id] + classifier.updates.map(\.id),
             fed: [classifier.images.id, classifier.labels.id, classifier.learningRate.id])

@@ -55,15 +55,25 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
     var trace: String?
 
+    @Option(help: "Save every variable (weights and optimizer state) to FILE, a safetensors checkpoint, at the end.")
+    var save: String?
+
+    @Option(help: "Also save the checkpoint after every N epochs.")
+    var saveEvery: Int?
+
+    @Option(help: "Continue training from a checkpoint saved with --save (same model and optimizer).")
+    var resume: String?
+
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--lr must be positive") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1") }
+        if saveEvery != nil && save == nil { throw ValidationError("--save-every needs --save FILE") }
     }
 
     func run() throws {
-        let devices = try DeviceSet(backends: backends)
         var train = try Dataset(directory: options.data, split: .train)
         var test = try Dataset(directory: options.data, split: .test)
         if let limit {
@@ -76,42 +86,53 @@ struct TrainCommand: ParsableCommand {
             case .sgd: SGD(learningRate: learningRate, momentum: momentum)
             case .adam: Adam(learningRate: learningRate)
             }
-        let classifier = try Classifier(
-            model: lenet5(classes: max(train.classes, 10)), imageShape: train.imageShape, optimizer: optimizer,
-            seed: options.seed)
-        let placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules)
-        let used = devices.devices(of: placement)
-        let session = Session(graph: classifier.graph, placement: placement, devices: used, kernels: devices.kernels)
+        let run = try ModelSession(
+            model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: max(train.classes, 10))
+        let (classifier, session) = (run.classifier, run.session)
         if trace != nil { session.tracer = Tracer() }
+        let stepsPerEpoch = Batches(train, size: batchSize, shuffleSeed: nil).count
+        var completed = 0
+        if let resume {
+            let metadata = try Checkpoint.load(resume, into: session, for: classifier, weightsOnly: false)
+            completed = metadata["epochs"].flatMap { Int($0) } ?? 0
+        }
         let trainer = Trainer(
             classifier: classifier, session: session, seed: options.seed, schedule: schedule,
-            totalSteps: epochs * Batches(train, size: batchSize, shuffleSeed: nil).count)
+            totalSteps: (completed + epochs) * stepsPerEpoch, stepsTaken: completed * stepsPerEpoch)
+        let checkpoint = { (epochsDone: Int) in
+            guard let save else { return }
+            try Checkpoint.save(
+                classifier, from: session, to: save,
+                metadata: ["epochs": String(epochsDone), "model": model.rawValue, "optimizer": self.optimizer.rawValue])
+        }
 
-        let where_ = used.map { "\($0.id) (\($0.name))" }.joined(separator: " + ")
         if !options.json {
-            print("Training \(model.rawValue) on \(where_): \(train.count) images, "
-                + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))")
+            print("Training \(model.rawValue) on \(run.description): \(train.count) images, "
+                + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
+                + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
         var results: [EpochResult] = []
-        for epoch in 1...epochs {
-            var bar = ProgressBar(label: "epoch \(epoch)/\(epochs)")
+        for epoch in (completed + 1)...(completed + epochs) {
+            var bar = ProgressBar(label: "epoch \(epoch)/\(completed + epochs)")
             let result = try trainer.trainEpoch(train, batchSize: batchSize, epoch: epoch) { bar.update($0) }
             bar.finish()
             results.append(result)
             if !options.json {
                 print(String(
-                    format: "epoch %d/%d  loss %.4f  %.0f images/s  %.1f s", epoch, epochs, result.loss,
+                    format: "epoch %d/%d  loss %.4f  %.0f images/s  %.1f s", epoch, completed + epochs, result.loss,
                     result.imagesPerSecond, result.seconds))
             }
+            if let saveEvery, epoch % saveEvery == 0 { try checkpoint(epoch) }
         }
+        try checkpoint(completed + epochs)
         let evaluation = try trainer.evaluate(test, batchSize: 1000)
-        let build = used.compactMap { ($0 as? OpenCLDevice)?.buildStatistics }.first
+        let build = run.used.compactMap { ($0 as? OpenCLDevice)?.buildStatistics }.first
         if let trace, let tracer = session.tracer {
             try tracer.chromeTraceJSON().write(to: URL(fileURLWithPath: trace))
         }
         if options.json {
             print(try JSONText.encode(TrainingReport(
-                model: model.rawValue, devices: used.map(\.id), optimizer: self.optimizer.rawValue,
+                model: model.rawValue, devices: run.used.map(\.id), optimizer: self.optimizer.rawValue,
                 learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize, seed: options.seed, epochs: results,
                 test: evaluation, programBuild: build.map(ProgramBuildReport.init))))
         } else {
@@ -122,6 +143,7 @@ struct TrainCommand: ParsableCommand {
             }
             print(String(format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100,
                 evaluation.loss, evaluation.count))
+            if let save { print("saved \(save)") }
         }
     }
 }

@@ -37,8 +37,14 @@ public struct ActivationLayer: Layer {
 /// Layers applied in order.
 public struct Sequential {
     public let layers: [any Layer]
+    /// The name each layer's parameters have in a checkpoint, where it differs from the layer's name: LeNet-5's
+    /// `dense1` is PyTorch's `fc1`.
+    public let checkpointNames: [String: String]
 
-    public init(_ layers: [any Layer]) { self.layers = layers }
+    public init(_ layers: [any Layer], checkpointNames: [String: String] = [:]) {
+        self.layers = layers
+        self.checkpointNames = checkpointNames
+    }
 
     /// Builds every layer on `input`; returns the last output and every variable created, in layer order.
     public func apply(_ input: Tensor) throws -> (output: Tensor, parameters: [Tensor]) {

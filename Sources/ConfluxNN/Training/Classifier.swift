@@ -1,4 +1,5 @@
 import Conflux
+import Foundation
 
 /// A classification model built into a graph with everything training and evaluation need: image and label
 /// placeholders with an unknown batch, logits, the mean cross-entropy loss, accuracy and the optimizer's updates.
@@ -14,6 +15,13 @@ public struct Classifier {
     /// The fraction of the batch classified correctly: a scalar.
     public let accuracy: Tensor
     public let parameters: [Tensor]
+    /// The most likely class of each image: Int32 [N].
+    public let predictions: Tensor
+    /// softmax(logits): [N, classes].
+    public let probabilities: Tensor
+    /// The name of every variable in a checkpoint: parameters as PyTorch's `state_dict` names them
+    /// (`conv1.weight`), optimizer state under `optimizer.`.
+    public let checkpointNames: [Tensor: String]
     /// The scalar learning rate of the updates, fed each step.
     public let learningRate: Tensor
     public let optimizer: any Optimizer
@@ -32,8 +40,19 @@ public struct Classifier {
         self.parameters = parameters
         loss = try graph.nameScope("loss") { try mean(softmaxCrossEntropy(logits: logits, labels: labels)) }
         accuracy = try graph.nameScope("metrics") { try Conflux.accuracy(logits: logits, labels: labels) }
+        (predictions, probabilities) = try graph.nameScope("predictions") { (try argmax(logits), try softmax(logits)) }
         learningRate = try graph.placeholder(.scalar, name: "learning_rate")
         updates = try optimizer.minimize(loss, parameters: parameters, learningRate: learningRate)
+        let parameterIDs = Set(parameters.map(\.id))
+        checkpointNames = Dictionary(uniqueKeysWithValues: graph.variables.map { variable in
+            guard parameterIDs.contains(variable.id) else {
+                return (variable, "optimizer." + variable.name.replacingOccurrences(of: "/", with: "."))
+            }
+            var parts = variable.name.split(separator: "/").map(String.init)
+            parts[0] = model.checkpointNames[parts[0]] ?? parts[0]
+            if parts.last == "weights" { parts[parts.count - 1] = "weight" }
+            return (variable, parts.joined(separator: "."))
+        })
     }
 
     /// The feeds for evaluating one batch.

@@ -26,6 +26,16 @@ public struct Evaluation: Codable {
     public let loss: Double
     public let accuracy: Double
     public let count: Int
+    /// confusion[true class][predicted class]: how many images of each class went to each prediction.
+    public let confusion: [[Int]]
+
+    /// The accuracy on the images of each class (nil for a class with no image).
+    public var classAccuracy: [Double?] {
+        confusion.indices.map { c in
+            let total = confusion[c].reduce(0, +)
+            return total == 0 ? nil : Double(confusion[c][c]) / Double(total)
+        }
+    }
 }
 
 /// Trains and evaluates a classifier in one session on one device.
@@ -43,9 +53,10 @@ public final class Trainer {
     /// - Parameters:
     ///   - schedule, totalSteps: the learning rate of step t is
     ///     `schedule.rate(base: optimizer's rate, step: t, of: totalSteps)`.
+    ///   - stepsTaken: steps already taken in an earlier run this one resumes.
     public init(
         classifier: Classifier, session: Session, seed: UInt64, schedule: LearningRateSchedule = .constant,
-        totalSteps: Int = 1
+        totalSteps: Int = 1, stepsTaken: Int = 0
     ) {
         precondition(session.graph === classifier.graph, "the session must run the classifier's graph")
         self.classifier = classifier
@@ -53,6 +64,7 @@ public final class Trainer {
         self.seed = seed
         self.schedule = schedule
         self.totalSteps = totalSteps
+        self.stepsTaken = stepsTaken
     }
 
     /// A trainer that runs everything on `device`.
@@ -93,15 +105,21 @@ public final class Trainer {
             imagesPerSecond: Double(images) / max(seconds, 1e-9))
     }
 
-    /// The loss and accuracy over all of `data`, in batches of `batchSize`, without changing the parameters.
+    /// The loss, accuracy and confusion matrix over all of `data`, in batches of `batchSize`, without changing
+    /// the parameters.
     public func evaluate(_ data: Dataset, batchSize: Int) throws -> Evaluation {
-        var (lossSum, correct) = (0.0, 0.0)
+        let classes = classifier.logits.shape[1]
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        var lossSum = 0.0
         for batch in Batches(data, size: batchSize, shuffleSeed: nil) {
-            let values = try session.run([classifier.loss, classifier.accuracy], feeds: classifier.feeds(batch))
+            let values = try session.run([classifier.loss, classifier.predictions], feeds: classifier.feeds(batch))
             lossSum += Double(values[0].scalarValue) * Double(batch.count)
-            correct += Double(values[1].scalarValue) * Double(batch.count)
+            for (label, predicted) in zip(batch.labels.ints, values[1].ints) { confusion[Int(label)][Int(predicted)] += 1 }
         }
         let count = max(data.count, 1)
-        return Evaluation(loss: lossSum / Double(count), accuracy: correct / Double(count), count: data.count)
+        let correct = confusion.indices.map { confusion[$0][$0] }.reduce(0, +)
+        return Evaluation(
+            loss: lossSum / Double(count), accuracy: Double(correct) / Double(count), count: data.count,
+            confusion: confusion)
     }
 }
