@@ -3,6 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+
+# The interchange tests check Conflux's checkpoints against Python's own safetensors reader.
+venv=.build/python-venv
+if ! "$venv/bin/python" -c "import safetensors, numpy" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q safetensors numpy
+fi
+export CONFLUX_PYTHON="$PWD/$venv/bin/python"
+
 swift build --build-tests
 # The command line restarts itself on OpenBLAS's faster kernels where Debian's OpenBLAS falls back to generic ones
 # (see Sources/ConfluxCPU/OpenBLASCore.swift): run the CPU kernel tests on those kernels too.

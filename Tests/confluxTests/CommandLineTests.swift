@@ -103,6 +103,56 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(events.contains { $0["ph"] as? String == "X" && $0["name"] as? String == "conv1/Conv2D" })
     }
 
+    func testSavedWeightsEvaluateTheSameOnEveryDevice() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let weights = directory.appendingPathComponent("lenet.safetensors").path
+        let trained = try conflux("train", "lenet", "--limit", "512", "--save", weights)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stdout.contains("saved \(weights)"), trained.stdout)
+        let accuracies = try ["cpu:0", "opencl:0"].map { device -> String in
+            let output = try conflux("eval", "lenet", "--weights", weights, "--device", device, "--limit", "500")
+            XCTAssertEqual(output.status, 0, output.stderr)
+            XCTAssertTrue(output.stdout.contains("confusion matrix (rows: true class, columns: predicted)"), output.stdout)
+            XCTAssertTrue(output.stdout.contains("9 Ankle boot"), output.stdout)
+            return try XCTUnwrap(output.stdout.split(separator: "\n").first { $0.hasPrefix("accuracy ") }).description
+        }
+        XCTAssertEqual(accuracies[0], accuracies[1], "the same weights score the same on both devices")
+
+        // predict: a test image by index, and the same pixels as a PGM file.
+        let image = directory.appendingPathComponent("first.pgm")
+        let pixels = try XCTUnwrap(testImagePixels())
+        try (Data("P5 28 28 255\n".utf8) + Data(pixels)).write(to: image)
+        let predicted = try conflux("predict", "lenet", "--weights", weights, "--index", "0", image.path)
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        let lines = predicted.stdout.split(separator: "\n").map { $0.split(separator: ":", maxSplits: 1).last ?? "" }
+        XCTAssertEqual(lines.count, 2, predicted.stdout)
+        XCTAssertEqual(lines[0], lines[1], "the file and the test-set image get the same prediction")
+
+        let wrongSize = directory.appendingPathComponent("small.pgm")
+        try (Data("P5 4 4 255\n".utf8) + Data(repeating: 0, count: 16)).write(to: wrongSize)
+        let rejected = try conflux("predict", "lenet", "--weights", weights, wrongSize.path)
+        XCTAssertNotEqual(rejected.status, 0)
+        XCTAssertTrue(rejected.stderr.contains("is 4×4; the model expects 28×28 grey images"), rejected.stderr)
+        let resumed = try conflux("train", "lenet", "--limit", "256", "--resume", weights, "--json")
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("\"epoch\" : 2"), resumed.stdout)
+    }
+
+    /// The bytes of the first Fashion-MNIST test image.
+    private func testImagePixels() throws -> [UInt8]? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "gzip -dc /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz | head -c 800 | tail -c 784"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return data.count == 784 ? Array(data) : nil
+    }
+
     func testTextOutputReportsEpochsAndTestAccuracy() throws {
         let output = try conflux("train", "lenet", "--limit", "128", "--optimizer", "sgd")
         XCTAssertEqual(output.status, 0, output.stderr)
