@@ -6,7 +6,10 @@ struct ConfluxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conflux",
         abstract: "A dataflow-graph deep-learning runtime for CPUs and OpenCL devices.",
-        subcommands: [DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, PlaceCommand.self])
+        subcommands: [
+            DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, PlaceCommand.self,
+            VerifyCommand.self,
+        ])
 
     static func main() {
         OpenBLASCore.relaunchWithBetterCoreIfAvailable()

@@ -1,0 +1,95 @@
+/// The outcome of one fetch of one parity case on one device.
+public struct ParityResult: Codable, Sendable {
+    public let op: String
+    public let name: String
+    public let device: String
+    /// `output`, or `gradient 0` for the gradient with respect to the first input.
+    public let fetch: String
+    public let maxAbsoluteError: Float
+    public let maxRelativeError: Float
+    public let passed: Bool
+}
+
+/// Runs parity cases on a device and on the reference device, and compares every output and gradient.
+public struct ParityCheck {
+    public let reference: any Device
+    public let kernels: KernelRegistry
+
+    public init(reference: any Device, kernels: KernelRegistry) {
+        self.reference = reference
+        self.kernels = kernels
+    }
+
+    /// The results of `parityCase` on `device`: the output, then the gradient for each Float32 input.
+    public func run(_ parityCase: ParityCase, on device: any Device) throws -> [ParityResult] {
+        let (graph, placeholders, fetches, labels) = try Self.build(parityCase)
+        let feeds = Dictionary(uniqueKeysWithValues: zip(placeholders, parityCase.inputs))
+        let expected = try Session(graph: graph, device: reference, kernels: kernels).run(fetches, feeds: feeds)
+        let actual = try Session(graph: graph, device: device, kernels: kernels).run(fetches, feeds: feeds)
+        return zip(labels, zip(actual, expected)).map { label, pair in
+            Self.compare(pair.0, pair.1, parityCase: parityCase, device: device.id, fetch: label)
+        }
+    }
+
+    /// The optimizer updates: three steps of momentum SGD and of Adam on the same state, compared after each.
+    public func runOptimizers(on device: any Device) throws -> [ParityResult] {
+        var values: [[HostTensor]] = []
+        for target in [reference, device] {
+            let graph = Graph(seed: 8)
+            let (w, v) = (try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)),
+                          try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)))
+            let grad = try graph.constant(ParityInputs.uniform([301], seed: 9))
+            let rate = try graph.constant(0.05)
+            let momentum = try applyMomentum(w, accumulator: graph.variable([301]), gradient: grad, learningRate: rate, momentum: 0.9)
+            let adam = try applyAdam(
+                v, m: graph.variable([301]), v: graph.variable([301]), step: graph.variable(.scalar), gradient: grad,
+                learningRate: rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+            let session = Session(graph: graph, device: target, kernels: kernels)
+            for _ in 0..<3 { try session.run([], targets: [momentum, adam]) }
+            values.append(try session.run([w, v]))
+        }
+        let cases = [
+            ParityCase(.applyMomentum, "301 weights, 3 steps", inputs: [], tolerance: .rounding) { $0[0] },
+            ParityCase(.applyAdam, "301 weights, 3 steps", inputs: [], tolerance: .transcendental) { $0[0] },
+        ]
+        return (0..<2).map { Self.compare(values[1][$0], values[0][$0], parityCase: cases[$0], device: device.id, fetch: "weights") }
+    }
+
+    /// The graph of a case: placeholders, the op, and the gradients of Σ y·r with respect to each Float32 input.
+    public static func build(_ parityCase: ParityCase) throws -> (Graph, [Tensor], [Tensor], [String]) {
+        let graph = Graph(seed: 3)
+        let placeholders = try parityCase.inputs.enumerated().map { i, value in
+            try graph.placeholder(value.shape, value.dtype, name: "input\(i)")
+        }
+        let y = try parityCase.build(placeholders)
+        var fetches = [y]
+        var labels = ["output"]
+        if parityCase.gradients {
+            let count = y.shape.count
+            let projection = try graph.constant(ParityInputs.uniform([count, 1], seed: 77), name: "projection")
+            let loss = try sum(matmul(reshape(y, [1, count]), projection))
+            let differentiable = placeholders.enumerated().filter { $0.element.dtype == .float32 }
+            fetches += try gradients(of: loss, wrt: differentiable.map(\.element))
+            labels += differentiable.map { "gradient \($0.offset)" }
+        }
+        return (graph, placeholders, fetches, labels)
+    }
+
+    /// Compares `actual` with `expected` under the case's tolerance.
+    public static func compare(
+        _ actual: HostTensor, _ expected: HostTensor, parityCase: ParityCase, device: String, fetch: String
+    ) -> ParityResult {
+        let (a, e) = (actual.floats, expected.floats)
+        let scale = max(1, e.map(abs).max() ?? 0)
+        var (maxAbsolute, maxRelative, passed) = (Float(0), Float(0), actual.shape == expected.shape)
+        for (x, y) in zip(a, e) {
+            let error = abs(x - y)
+            maxAbsolute = max(maxAbsolute, error.isNaN ? .infinity : error)
+            maxRelative = max(maxRelative, error == 0 ? 0 : error / max(abs(y), Float.leastNormalMagnitude))
+            if !(error <= parityCase.tolerance.relative * abs(y) + parityCase.tolerance.absolute * scale) { passed = false }
+        }
+        return ParityResult(
+            op: parityCase.op.rawValue, name: parityCase.name, device: device, fetch: fetch,
+            maxAbsoluteError: maxAbsolute, maxRelativeError: maxRelative, passed: passed)
+    }
+}
