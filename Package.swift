@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "ConfluxCPUTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxOpenCLTests", dependencies: ["Conflux", "ConfluxOpenCL", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "ConfluxNNTests", dependencies: ["ConfluxNN", "ConfluxCPU", "TestSupport"]),
+        .testTarget(name: "ParityTests", dependencies: ["Conflux", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "confluxTests", dependencies: ["conflux", "TestSupport"]),
     ]
 )

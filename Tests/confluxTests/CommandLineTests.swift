@@ -153,6 +153,31 @@ final class CommandLineTests: XCTestCase {
         return data.count == 784 ? Array(data) : nil
     }
 
+    func testVerifyPassesAndCatchesABrokenKernel() throws {
+        let output = try conflux("verify", "--device", "opencl:0")
+        XCTAssertEqual(output.status, 0, output.stdout + output.stderr)
+        XCTAssertTrue(output.stdout.contains("pass  opencl:0  Conv2D 31×29, 1→6 channels (LeNet conv1), same: gradient 1"), output.stdout)
+        XCTAssertTrue(output.stdout.contains(" passed, 0 failed"), output.stdout)
+
+        let broken = try conflux("verify", "--device", "opencl:0", "--inject-fault", "AvgPool", "--json")
+        XCTAssertNotEqual(broken.status, 0)
+        let report = try JSONSerialization.jsonObject(with: Data(broken.stdout.utf8)) as? [String: Any]
+        let failed = (report?["results"] as? [[String: Any]])?.filter { $0["passed"] as? Bool == false } ?? []
+        XCTAssertFalse(failed.isEmpty)
+        XCTAssertTrue(failed.allSatisfy { $0["op"] as? String == "AvgPool" }, "\(failed)")
+        XCTAssertTrue(failed.contains { ($0["name"] as? String)?.hasPrefix("3×3 stride 2 on 13×13") ?? false }, "\(failed)")
+    }
+
+    func testVerifyModelFindsTheFirstDivergingOp() throws {
+        let agree = try conflux("verify", "--model", "lenet", "--device", "opencl:0")
+        XCTAssertEqual(agree.status, 0, agree.stdout + agree.stderr)
+        XCTAssertTrue(agree.stdout.contains("opencl:0 agrees with cpu:0 on every op of a lenet training step"), agree.stdout)
+        let broken = try conflux("verify", "--model", "lenet", "--device", "opencl:0", "--inject-fault", "Relu")
+        XCTAssertNotEqual(broken.status, 0)
+        XCTAssertTrue(broken.stdout.contains("opencl:0 first differs from cpu:0 at conv1/Relu (Relu)"), broken.stdout)
+        XCTAssertTrue(broken.stdout.contains("input conv1/BiasAdd: [64, 6, 28, 28] min "), broken.stdout)
+    }
+
     func testTextOutputReportsEpochsAndTestAccuracy() throws {
         let output = try conflux("train", "lenet", "--limit", "128", "--optimizer", "sgd")
         XCTAssertEqual(output.status, 0, output.stderr)

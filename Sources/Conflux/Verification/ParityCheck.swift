@@ -55,8 +55,11 @@ public struct ParityCheck {
         return (0..<2).map { Self.compare(values[1][$0], values[0][$0], parityCase: cases[$0], device: device.id, fetch: "weights") }
     }
 
-    /// The graph of a case: placeholders, the op, and the gradients of Σ y·r with respect to each Float32 input.
-    public static func build(_ parityCase: ParityCase) throws -> (Graph, [Tensor], [Tensor], [String]) {
+    /// The graph of a case: placeholders, the op, and the gradients of Σ y·r with respect to each Float32 input;
+    /// r is `projection` if given (an external reference's), else drawn from a fixed seed.
+    public static func build(_ parityCase: ParityCase, projection given: HostTensor? = nil) throws
+        -> (Graph, [Tensor], [Tensor], [String])
+    {
         let graph = Graph(seed: 3)
         let placeholders = try parityCase.inputs.enumerated().map { i, value in
             try graph.placeholder(value.shape, value.dtype, name: "input\(i)")
@@ -66,7 +69,7 @@ public struct ParityCheck {
         var labels = ["output"]
         if parityCase.gradients {
             let count = y.shape.count
-            let projection = try graph.constant(ParityInputs.uniform([count, 1], seed: 77), name: "projection")
+            let projection = try graph.constant(given ?? ParityInputs.uniform([count, 1], seed: 77), name: "projection")
             let loss = try sum(matmul(reshape(y, [1, count]), projection))
             let differentiable = placeholders.enumerated().filter { $0.element.dtype == .float32 }
             fetches += try gradients(of: loss, wrt: differentiable.map(\.element))

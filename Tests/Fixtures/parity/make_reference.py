@@ -1,0 +1,125 @@
+"""Computes PyTorch references for the parity cases of Sources/Conflux/Verification/ParityCases.swift and writes
+them to reference.safetensors: for case i (its position in ParityCases.all), `i.input0`, `i.input1`, ...,
+`i.projection` (r), `i.output` (y) and `i.grad0`, ... (the gradients of sum(y * r) with respect to each float
+input). The inputs are PyTorch's own, drawn from a fixed seed; ParityTests runs every device on them and compares.
+Padding follows TensorFlow's 'same' (the extra row or column after), as Conflux does.
+
+Run: python make_reference.py  (needs torch and safetensors). Keep CASES in the order of ParityCases.all."""
+import math
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+torch.manual_seed(0)
+
+
+def uniform(shape, low=-1.0, high=1.0):
+    return torch.rand(shape, dtype=torch.float32) * (high - low) + low
+
+
+def distinct(shape, spacing=0.05):
+    count = math.prod(shape)
+    values = (torch.arange(count, dtype=torch.float32) - count / 2 + 0.25) * spacing
+    return values[torch.randperm(count)].reshape(shape)
+
+
+def same_pads(size, kernel, stride):
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv(stride, padding):
+    def run(x, w):
+        if padding == "same":
+            top, bottom = same_pads(x.shape[2], w.shape[2], stride)
+            left, right = same_pads(x.shape[3], w.shape[3], stride)
+        elif padding == "valid":
+            top = bottom = left = right = 0
+        else:
+            top, bottom, left, right = padding
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), w, stride=stride)
+    return run
+
+
+def pool(kind, size, stride, padding):
+    def run(x):
+        pad = 0
+        if padding == "same":
+            top, bottom = same_pads(x.shape[2], size, stride)
+            left, right = same_pads(x.shape[3], size, stride)
+            assert top == bottom == left == right, "symmetric padding only"
+            pad = top
+        if kind == "max":
+            return F.max_pool2d(x, size, stride, padding=pad)
+        return F.avg_pool2d(x, size, stride, padding=pad, count_include_pad=False)
+    return run
+
+
+CASES = []
+# convolution
+for x, w, stride, padding, scale in [
+    ((1, 3, 7, 9), (4, 3, 3, 3), 1, "same", 1), ((3, 5, 13, 13), (7, 5, 5, 5), 2, "valid", 1),
+    ((2, 1, 31, 29), (6, 1, 5, 5), 1, "same", 1), ((2, 6, 14, 14), (16, 6, 5, 5), 1, "valid", 1),
+    ((3, 2, 9, 7), (5, 2, 3, 3), 3, (2, 0, 1, 2), 1), ((2, 3, 7, 9), (4, 3, 3, 3), 1, "same", 100),
+]:
+    CASES.append(([uniform(x, -scale, scale), uniform(w)], conv(stride, padding)))
+# pooling: max then average per shape, then ties and large values
+for shape, size, stride, padding in [
+    ((2, 3, 7, 9), 2, 2, "valid"), ((1, 5, 13, 13), 3, 2, "same"), ((3, 1, 31, 29), 3, 1, "valid"),
+    ((1, 6, 28, 28), 2, 2, "valid"),
+]:
+    x = distinct(shape)
+    CASES.append(([x], pool("max", size, stride, padding)))
+    CASES.append(([x], pool("avg", size, stride, padding)))
+CASES.append(([torch.ones(1, 2, 4, 6)], pool("max", 3, 1, "same")))
+CASES.append(([distinct((2, 3, 8, 8), 50)], pool("max", 2, 2, "valid")))
+# matrix
+for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
+    a, b = uniform((13, 7) if ta else (7, 13)), uniform((9, 13) if tb else (13, 9))
+    CASES.append(([a, b], lambda a, b, ta=ta, tb=tb: (a.t() if ta else a) @ (b.t() if tb else b)))
+CASES.append(None)  # the 1×400 · 400×120 case: its 48,000-weight gradient would double this file's size
+CASES.append(([uniform((3, 5, 7, 9)), uniform((5,))], lambda x, b: x + b.view(1, -1, 1, 1)))
+CASES.append(([uniform((1, 7)), uniform((7,))], lambda x, b: x + b))
+# element-wise
+x, large = distinct((3, 7, 9)), distinct((3, 7, 9), 0.5)
+CASES.append(([x, uniform((3, 7, 9))], lambda a, b: a + b))
+for f in (torch.relu, torch.tanh, torch.sigmoid):
+    CASES.append(([x], f))
+    CASES.append(([large], f))
+CASES.append(([uniform((2, 3, 5))], lambda t: t.reshape(-1, 5)))
+# softmax and losses (argmax and accuracy have no gradient to check: None)
+logits, labels = uniform((37, 11), -20, 20), torch.randint(0, 11, (37,), dtype=torch.int32)
+CASES.append(([logits], lambda t: torch.softmax(t, 1)))
+CASES.append(([uniform((5, 10), -500, 500)], lambda t: torch.softmax(t, 1)))
+CASES.append(([logits, labels], lambda t, l: F.cross_entropy(t, l.long(), reduction="none")))
+CASES.append(([uniform((1, 10), -500, 500), torch.tensor([3], dtype=torch.int32)],
+              lambda t, l: F.cross_entropy(t, l.long(), reduction="none")))
+CASES.append(None)
+CASES.append(None)
+# reductions
+big = uniform((1031, 3))
+CASES.append(([big], lambda t: t.sum().reshape(1)))
+CASES.append(([big], lambda t: t.mean().reshape(1)))
+CASES.append(([uniform((1,))], lambda t: t.sum().reshape(1)))
+
+tensors = {}
+for index, case in enumerate(CASES):
+    if case is None:
+        continue
+    inputs, function = case
+    inputs = [t.clone().requires_grad_(t.dtype == torch.float32) for t in inputs]
+    y = function(*inputs)
+    projection = uniform((y.numel(), 1))
+    (y.reshape(1, -1) @ projection).sum().backward()
+    tensors[f"{index}.projection"] = projection
+    tensors[f"{index}.output"] = y.detach().clone().contiguous()
+    for i, t in enumerate(inputs):
+        # Labels are stored as float32 (exact for small integers): Conflux's safetensors reader takes F32 only.
+        tensors[f"{index}.input{i}"] = t.detach().clone().float().contiguous()
+        if t.dtype == torch.float32:
+            tensors[f"{index}.grad{i}"] = t.grad.contiguous()
+
+save_file(tensors, "reference.safetensors", metadata={"generator": f"torch {torch.__version__}", "cases": str(len(CASES))})
+print(f"{len(tensors)} tensors for {sum(c is not None for c in CASES)} cases, torch {torch.__version__}")
