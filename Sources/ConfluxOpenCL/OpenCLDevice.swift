@@ -94,6 +94,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     public func marker() throws -> (any DeviceEvent)? { try runtime().marker() }
 
+    public func synchronize() throws { try runtime().finish() }
+
     public func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor {
         guard let event = event as? CLEvent else { return try download(tensor) }
         let runtime = try runtime()

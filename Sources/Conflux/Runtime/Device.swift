@@ -48,6 +48,9 @@ public protocol Device: AnyObject, Sendable {
     /// Copies a device tensor back to the host, once everything enqueued before has run.
     func download(_ tensor: DeviceTensor) throws -> HostTensor
 
+    /// Waits until the work enqueued so far is done (nothing to wait for on a synchronous device).
+    func synchronize() throws
+
     /// A marker after the work enqueued so far; nil when that work is already done (a synchronous device).
     func marker() throws -> (any DeviceEvent)?
     /// Copies a device tensor to the host once `event` has passed, without holding up the compute stream: the
@@ -56,6 +59,7 @@ public protocol Device: AnyObject, Sendable {
 }
 
 extension Device {
+    public func synchronize() throws {}
     public func marker() throws -> (any DeviceEvent)? { nil }
     public func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor {
         try download(tensor)

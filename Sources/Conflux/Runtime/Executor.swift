@@ -39,7 +39,11 @@ struct Executor {
         switch step {
         case let .compute(kernel, context):
             if let tracer {
-                try tracer.record("\(device.id) compute", name) { try kernel(context) }
+                // A traced kernel is waited for, so that its span is its run time and not the time to enqueue it.
+                try tracer.record("\(device.id) compute", name) {
+                    try kernel(context)
+                    try device.synchronize()
+                }
             } else {
                 try kernel(context)
             }
