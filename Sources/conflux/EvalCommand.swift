@@ -13,8 +13,7 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "A safetensors checkpoint from `conflux train --save`, or a PyTorch state_dict saved as safetensors.")
-    var weights: String
+    @OptionGroup var weights: WeightsOptions
 
     @Option(help: "Evaluate only the first N test images.")
     var limit: Int?
@@ -23,16 +22,16 @@ struct EvalCommand: ParsableCommand {
         var test = try Dataset(directory: options.data, split: .test)
         if let limit { test = test.prefix(limit) }
         let run = try ModelSession(model, options: options, imageShape: test.imageShape, classes: max(test.classes, 10))
-        try Checkpoint.load(weights, into: run.session, for: run.classifier, weightsOnly: true)
+        try weights.load(into: run)
         let trainer = Trainer(classifier: run.classifier, session: run.session, seed: options.seed)
         let evaluation = try trainer.evaluate(test, batchSize: 1000)
         if options.json {
             print(try JSONText.encode(EvaluationReport(
-                devices: run.used.map(\.id), weights: weights, evaluation: evaluation,
+                devices: run.used.map(\.id), weights: weights.weights, evaluation: evaluation,
                 classAccuracy: evaluation.classAccuracy)))
             return
         }
-        print("\(weights) on \(run.description), \(evaluation.count) test images")
+        print("\(weights.weights) on \(run.description), \(evaluation.count) test images")
         print(String(format: "accuracy %.2f%%  loss %.4f", evaluation.accuracy * 100, evaluation.loss))
         let names = ClassNames.names(for: options.data, classes: evaluation.confusion.count)
         print("\nclass                 accuracy")

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Conflux
 import ConfluxNN
 
@@ -25,4 +26,15 @@ struct ModelSession {
 
     /// "cpu:0 (name) + opencl:0 (name)"
     var description: String { used.map { "\($0.id) (\($0.name))" }.joined(separator: " + ") }
+}
+
+/// The `--weights` option of the commands that run saved models.
+struct WeightsOptions: ParsableArguments {
+    @Option(help: "A safetensors checkpoint from `conflux train --save`, or a PyTorch state_dict saved as safetensors.")
+    var weights: String
+
+    /// Loads the weights (ignoring any optimizer state) into `run`'s variables.
+    func load(into run: ModelSession) throws {
+        try Checkpoint.load(weights, into: run.session, for: run.classifier, weightsOnly: true)
+    }
 }

@@ -16,8 +16,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "A safetensors checkpoint from `conflux train --save`, or a PyTorch state_dict saved as safetensors.")
-    var weights: String
+    @OptionGroup var weights: WeightsOptions
 
     @Option(help: "Test-set images by index: 7, 0..9 (inclusive) or 1,5,9.")
     var index: String?
@@ -38,7 +37,7 @@ struct PredictCommand: ParsableCommand {
         for path in images { inputs.append((path, try ImageFile.load(path, rows: 28, cols: 28))) }
 
         let run = try ModelSession(model, options: options)
-        try Checkpoint.load(weights, into: run.session, for: run.classifier, weightsOnly: true)
+        try weights.load(into: run)
         let batch = HostTensor(shape: [inputs.count, 1, 28, 28], floats: inputs.flatMap(\.pixels))
         let probabilities = try run.session.run(run.classifier.probabilities, feeds: [run.classifier.images: batch]).floats
         let names = ClassNames.names(for: options.data, classes: 10)

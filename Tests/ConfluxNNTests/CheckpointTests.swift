@@ -6,16 +6,11 @@ import TestSupport
 import XCTest
 
 final class CheckpointTests: XCTestCase {
-    private var directory: URL!
+    private var directory: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { directory = try TemporaryDirectory() }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    private func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    private func file(_ name: String) -> String { directory.path(name) }
 
     /// The fixture written by Python's `safetensors` (Tests/Fixtures/safetensors/make_fixture.py).
     private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -1,24 +1,20 @@
 import Conflux
 import ConfluxNN
 import Foundation
+import TestSupport
 import XCTest
 
 final class IDXTests: XCTestCase {
-    private var directory: URL!
+    private var directory: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-idx-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func setUpWithError() throws { directory = try TemporaryDirectory() }
 
     /// Writes an IDX file of unsigned bytes with the given dimensions.
     private func writeIDX(_ name: String, dims: [Int], bytes: [UInt8], gzip: Bool = false) throws {
         var data = Data([0, 0, 0x08, UInt8(dims.count)])
         for d in dims { data += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
         data += bytes
-        let url = directory.appendingPathComponent(name)
+        let url = directory.url.appendingPathComponent(name)
         try data.write(to: url)
         if gzip { try run("/bin/gzip", [url.path]) }
     }
@@ -39,8 +35,8 @@ final class IDXTests: XCTestCase {
     func testReadsRawAndGzipFilesAndScalesPixels() throws {
         try writeSplit("train", images: 4, labels: 4, gzip: true)
         try writeSplit("t10k", images: 3, labels: 3, gzip: false)
-        let train = try Dataset(directory: directory.path, split: .train)
-        let test = try Dataset(directory: directory.path, split: .test)
+        let train = try Dataset(directory: directory.url.path, split: .train)
+        let test = try Dataset(directory: directory.url.path, split: .test)
         XCTAssertEqual(train.count, 4)
         XCTAssertEqual(test.count, 3)
         XCTAssertEqual(train.imageShape, [1, 2, 3])
@@ -50,14 +46,14 @@ final class IDXTests: XCTestCase {
 
     func testTruncatedFileIsReported() throws {
         try writeIDX("train-images-idx3-ubyte", dims: [4, 2, 3], bytes: [UInt8](repeating: 1, count: 20))
-        XCTAssertThrowsError(try IDXFile(path: directory.appendingPathComponent("train-images-idx3-ubyte").path, rank: 3)) {
+        XCTAssertThrowsError(try IDXFile(path: directory.url.appendingPathComponent("train-images-idx3-ubyte").path, rank: 3)) {
             XCTAssertTrue("\($0)".contains("is truncated: its 4×2×3 elements need 24 bytes but the file ends after 20"), "\($0)")
         }
     }
 
     func testCorruptGzipIsReported() throws {
         try writeIDX("t10k-labels-idx1-ubyte", dims: [300], bytes: (0..<300).map { UInt8($0 % 256) }, gzip: true)
-        let path = directory.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path
+        let path = directory.url.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path
         var data = try Data(contentsOf: URL(fileURLWithPath: path))
         data = data.prefix(data.count / 2)
         try data.write(to: URL(fileURLWithPath: path))
@@ -68,18 +64,18 @@ final class IDXTests: XCTestCase {
     }
 
     func testWrongMagicAndRankAreReported() throws {
-        let path = directory.appendingPathComponent("bad").path
+        let path = directory.url.appendingPathComponent("bad").path
         try Data("not an idx file at all".utf8).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try IDXFile(path: path, rank: 3)) { XCTAssertTrue("\($0)".contains("not an IDX file"), "\($0)") }
         try writeIDX("labels", dims: [3], bytes: [1, 2, 3])
-        XCTAssertThrowsError(try IDXFile(path: directory.appendingPathComponent("labels").path, rank: 3)) {
+        XCTAssertThrowsError(try IDXFile(path: directory.url.appendingPathComponent("labels").path, rank: 3)) {
             XCTAssertTrue("\($0)".contains("has 1 dimensions, expected 3"), "\($0)")
         }
     }
 
     func testImageAndLabelCountsMustAgree() throws {
         try writeSplit("train", images: 4, labels: 5, gzip: false)
-        XCTAssertThrowsError(try Dataset(directory: directory.path, split: .train)) {
+        XCTAssertThrowsError(try Dataset(directory: directory.url.path, split: .train)) {
             XCTAssertTrue("\($0)".contains("has 5 labels but the images file has 4 images"), "\($0)")
         }
     }
