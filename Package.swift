@@ -14,7 +14,8 @@ let package = Package(
         .executable(name: "conflux", targets: ["conflux"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         // MARK: - Libraries
@@ -23,6 +24,9 @@ let package = Package(
         .target(name: "ConfluxOpenCL", dependencies: ["Conflux", "COpenCL", "CCLBlast", "Kernels"]),
         .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
         .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib", "CStb"]),
+        .target(
+            name: "ConfluxTensorBoard",
+            dependencies: ["Conflux", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - System libraries
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -35,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN",
+                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN", "ConfluxTensorBoard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -48,6 +52,7 @@ let package = Package(
         .testTarget(name: "ConfluxCPUTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxOpenCLTests", dependencies: ["Conflux", "ConfluxOpenCL", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "ConfluxNNTests", dependencies: ["ConfluxNN", "ConfluxCPU", "TestSupport"]),
+        .testTarget(name: "ConfluxTensorBoardTests", dependencies: ["ConfluxTensorBoard", "TestSupport"]),
         .testTarget(name: "ParityTests", dependencies: ["Conflux", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "confluxTests", dependencies: ["conflux", "TestSupport"]),
     ]

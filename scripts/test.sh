@@ -4,11 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
-# The interchange tests check Conflux's checkpoints against Python's own safetensors reader.
+# The interchange tests check Conflux's checkpoints with Python's safetensors and its event files with TensorBoard.
 venv=.build/python-venv
-if ! "$venv/bin/python" -c "import safetensors, numpy" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import safetensors, numpy, tensorboard" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q safetensors numpy
+    "$venv/bin/pip" install -q safetensors numpy tensorboard
 fi
 export CONFLUX_PYTHON="$PWD/$venv/bin/python"
 

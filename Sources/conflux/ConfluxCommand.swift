@@ -8,7 +8,7 @@ struct ConfluxCommand: ParsableCommand {
         abstract: "A dataflow-graph deep-learning runtime for CPUs and OpenCL devices.",
         subcommands: [
             DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, PlaceCommand.self,
-            VerifyCommand.self,
+            VerifyCommand.self, GraphCommand.self,
         ])
 
     static func main() {

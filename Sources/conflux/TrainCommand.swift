@@ -2,6 +2,7 @@ import ArgumentParser
 import Conflux
 import ConfluxNN
 import ConfluxOpenCL
+import ConfluxTensorBoard
 import Foundation
 
 /// The models `conflux train` can build.
@@ -55,6 +56,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
     var trace: String?
 
+    @Option(help: "Write TensorBoard event files to DIR: scalars per step and epoch, weight histograms, the placed graph.")
+    var logdir: String?
+
     @Option(help: "Save every variable (weights and optimizer state) to FILE, a safetensors checkpoint, at the end.")
     var save: String?
 
@@ -106,6 +110,11 @@ struct TrainCommand: ParsableCommand {
                 metadata: ["epochs": String(epochsDone), "model": model.rawValue, "optimizer": self.optimizer.rawValue])
         }
 
+        let log = try logdir.map { try SummaryWriter(directory: $0) }
+        try log?.graph(classifier.graph, placement: session.placement)
+        let interrupt = log.map { log in FlushOnInterrupt { try? log.close() } }
+        defer { interrupt?.cancel() }
+
         if !options.json {
             print("Training \(model.rawValue) on \(run.description): \(train.count) images, "
                 + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
@@ -114,9 +123,19 @@ struct TrainCommand: ParsableCommand {
         var results: [EpochResult] = []
         for epoch in (completed + 1)...(completed + epochs) {
             var bar = ProgressBar(label: "epoch \(epoch)/\(completed + epochs)")
-            let result = try trainer.trainEpoch(train, batchSize: batchSize, epoch: epoch) { bar.update($0) }
+            let result = try trainer.trainEpoch(train, batchSize: batchSize, epoch: epoch) { report in
+                bar.update(report)
+                try? log?.scalars(report)
+            }
             bar.finish()
             results.append(result)
+            if let log {
+                try log.scalar("epoch/loss", result.loss, step: trainer.stepsTaken)
+                try log.scalar("epoch/images_per_second", result.imagesPerSecond, step: trainer.stepsTaken)
+                for (parameter, value) in zip(classifier.parameters, try session.run(classifier.parameters)) {
+                    try log.histogram(parameter.name, value.floats, step: trainer.stepsTaken)
+                }
+            }
             if !options.json {
                 print(String(
                     format: "epoch %d/%d  loss %.4f  %.0f images/s  %.1f s", epoch, completed + epochs, result.loss,
@@ -126,6 +145,8 @@ struct TrainCommand: ParsableCommand {
         }
         try checkpoint(completed + epochs)
         let evaluation = try trainer.evaluate(test, batchSize: 1000)
+        try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
+        try log?.close()
         let build = run.used.compactMap { ($0 as? OpenCLDevice)?.buildStatistics }.first
         if let trace, let tracer = session.tracer {
             try tracer.chromeTraceJSON().write(to: URL(fileURLWithPath: trace))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `conflux` executable and checks what it prints.
@@ -176,6 +177,60 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotEqual(broken.status, 0)
         XCTAssertTrue(broken.stdout.contains("opencl:0 first differs from cpu:0 at conv1/Relu (Relu)"), broken.stdout)
         XCTAssertTrue(broken.stdout.contains("input conv1/BiasAdd: [64, 6, 28, 28] min "), broken.stdout)
+    }
+
+    func testTensorBoardReadsTheLogOfATrainingRun() throws {
+        guard let python = ProcessInfo.processInfo.environment["CONFLUX_PYTHON"] else {
+            throw XCTSkip("CONFLUX_PYTHON (a Python with tensorboard) is not set; scripts/test.sh sets it")
+        }
+        let directory = try TemporaryDirectory()
+        let output = try conflux(
+            "train", "lenet", "--limit", "256", "--epochs", "2", "--place", "conv=opencl:0", "--logdir", directory.url.path,
+            "--json")
+        XCTAssertEqual(output.status, 0, output.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        let printed = try XCTUnwrap(report["epochs"] as? [[String: Any]]).flatMap { $0["stepLosses"] as? [Double] ?? [] }
+        XCTAssertEqual(printed.count, 8)
+
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fixtures/tensorboard/read_events.py").standardized.path
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: python)
+        reader.arguments = ["-W", "ignore", script, directory.url.path]
+        let pipe = Pipe()
+        reader.standardOutput = pipe
+        try reader.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        reader.waitUntilExit()
+        let read = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let scalars = try XCTUnwrap(read["scalars"] as? [String: [[Double]]])
+        XCTAssertEqual(scalars["loss"]?.map { $0[0] }, (0..<8).map(Double.init))
+        XCTAssertEqual(scalars["loss"]?.map { Float($0[1]) }, printed.map { Float($0) }, "TensorBoard shows the printed losses")
+        for tag in ["accuracy", "learning_rate", "images_per_second", "epoch/loss", "epoch/images_per_second", "test/accuracy"] {
+            XCTAssertNotNil(scalars[tag], tag)
+        }
+        let histograms = try XCTUnwrap(read["histograms"] as? [String: [Int]])
+        XCTAssertEqual(histograms["conv1/weights"], [4, 8], "a histogram per parameter per epoch")
+        XCTAssertEqual(histograms.count, 10)
+        let graph = try XCTUnwrap(read["graph"] as? [[String: Any]])
+        XCTAssertGreaterThan(graph.count, 90)
+        XCTAssertTrue(graph.allSatisfy { ($0["device"] as? String)?.hasPrefix("/device:") ?? false })
+        XCTAssertTrue(graph.contains { $0["name"] as? String == "conv1/Conv2D" && $0["device"] as? String == "/device:opencl:0" })
+        XCTAssertTrue(graph.contains { $0["name"] as? String == "dense1/MatMul" && $0["device"] as? String == "/device:cpu:0" })
+    }
+
+    func testGraphDotRendersWithGraphviz() throws {
+        let directory = try TemporaryDirectory()
+        let output = try conflux("graph", "lenet", "--place", "conv=opencl:0", "--dot", directory.path("lenet.dot"))
+        XCTAssertEqual(output.status, 0, output.stderr)
+        let dot = Process()
+        dot.executableURL = URL(fileURLWithPath: "/usr/bin/dot")
+        dot.arguments = ["-Tpng", directory.path("lenet.dot"), "-o", directory.path("lenet.png")]
+        try dot.run()
+        dot.waitUntilExit()
+        XCTAssertEqual(dot.terminationStatus, 0)
+        let text = try String(contentsOfFile: directory.path("lenet.dot"), encoding: .utf8)
+        XCTAssertTrue(text.contains("label=\"opencl:0\"") && text.contains("label=\"cpu:0\""), text)
     }
 
     func testTextOutputReportsEpochsAndTestAccuracy() throws {

@@ -5,7 +5,11 @@ import Foundation
 public struct StepReport {
     public let step: Int
     public let steps: Int
+    /// Steps taken before this one in the whole run, across epochs.
+    public let globalStep: Int
     public let loss: Float
+    /// The fraction of the batch classified correctly, before the step's update.
+    public let accuracy: Float
     /// The learning rate of the step.
     public let learningRate: Float
     /// Throughput so far in this epoch.
@@ -17,6 +21,8 @@ public struct EpochResult: Codable {
     public let epoch: Int
     /// The mean of the batch losses, weighted by batch size.
     public let loss: Double
+    /// The loss of each step.
+    public let stepLosses: [Float]
     public let seconds: Double
     public let imagesPerSecond: Double
 }
@@ -86,22 +92,25 @@ public final class Trainer {
         let batches = Prefetcher(Batches(data, size: batchSize, shuffleSeed: seed &+ UInt64(epoch)))
         let start = Date()
         var (lossSum, images, step) = (0.0, 0, 0)
+        var stepLosses: [Float] = []
         while let batch = batches.next() {
             let rate = schedule.rate(base: classifier.optimizer.learningRate, step: stepsTaken, of: totalSteps)
-            let loss = try session.run(
-                [classifier.loss], feeds: classifier.feeds(batch, learningRate: rate), targets: classifier.updates)[0]
-                .scalarValue
-            stepsTaken += 1
+            let values = try session.run(
+                [classifier.loss, classifier.accuracy], feeds: classifier.feeds(batch, learningRate: rate),
+                targets: classifier.updates)
+            let loss = values[0].scalarValue
             lossSum += Double(loss) * Double(batch.count)
             images += batch.count
             step += 1
+            stepLosses.append(loss)
             progress(StepReport(
-                step: step, steps: batches.count, loss: loss, learningRate: rate,
-                imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
+                step: step, steps: batches.count, globalStep: stepsTaken, loss: loss, accuracy: values[1].scalarValue,
+                learningRate: rate, imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
+            stepsTaken += 1
         }
         let seconds = Date().timeIntervalSince(start)
         return EpochResult(
-            epoch: epoch, loss: lossSum / Double(max(images, 1)), seconds: seconds,
+            epoch: epoch, loss: lossSum / Double(max(images, 1)), stepLosses: stepLosses, seconds: seconds,
             imagesPerSecond: Double(images) / max(seconds, 1e-9))
     }
 
