@@ -217,6 +217,10 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(graph.allSatisfy { ($0["device"] as? String)?.hasPrefix("/device:") ?? false })
         XCTAssertTrue(graph.contains { $0["name"] as? String == "conv1/Conv2D" && $0["device"] as? String == "/device:opencl:0" })
         XCTAssertTrue(graph.contains { $0["name"] as? String == "dense1/MatMul" && $0["device"] as? String == "/device:cpu:0" })
+        // The convolutions run on OpenCL and the pools on the CPU: tensors cross through Send/Recv pairs.
+        XCTAssertTrue(graph.contains { $0["op"] as? String == "_Send" && $0["device"] as? String == "/device:cpu:0" })
+        let recv = try XCTUnwrap(graph.first { $0["op"] as? String == "_Recv" && $0["device"] as? String == "/device:opencl:0" })
+        XCTAssertTrue(graph.contains { ($0["inputs"] as? [String])?.contains(recv["name"] as! String) ?? false }, "a reader of the Recv")
     }
 
     func testGraphDotRendersWithGraphviz() throws {
