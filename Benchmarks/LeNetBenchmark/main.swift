@@ -32,13 +32,18 @@ func bestTime(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
 
 let inferenceBatches = Array(Batches(test, size: 1000, shuffleSeed: nil))
 let inferenceSeconds = try bestTime(repeats: 3) {
-    for batch in inferenceBatches { _ = try trainer.session.run(classifier.logits, feeds: [classifier.images: batch.images]) }
+    for batch in inferenceBatches {
+        _ = try trainer.session.run(classifier.logits, feeds: [classifier.images: batch.images])
+    }
 }
 let single = Array(Batches(test.prefix(200), size: 1, shuffleSeed: nil))
 _ = try trainer.session.run(classifier.logits, feeds: [classifier.images: single[0].images])
 var latencies: [Double] = []
 for batch in single {
-    latencies.append(try bestTime(repeats: 1) { _ = try trainer.session.run(classifier.logits, feeds: [classifier.images: batch.images]) })
+    latencies.append(
+        try bestTime(repeats: 1) {
+            _ = try trainer.session.run(classifier.logits, feeds: [classifier.images: batch.images])
+        })
 }
 latencies.sort()
 

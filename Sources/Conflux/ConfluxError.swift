@@ -29,34 +29,35 @@ public enum ConfluxError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .shapeMismatch(op, node, shapes, reason):
+        case .shapeMismatch(let op, let node, let shapes, let reason):
             let list = shapes.map(\.description).joined(separator: ", ")
             return "\(op) '\(node)': \(reason) (input shapes \(list))"
-        case let .invalidArgument(op, reason):
+        case .invalidArgument(let op, let reason):
             return "\(op): \(reason)"
-        case let .missingFeed(placeholder, shape):
+        case .missingFeed(let placeholder, let shape):
             return "placeholder '\(placeholder)' of shape \(shape) must be fed a value for this run"
-        case let .feedMismatch(placeholder, expected, expectedType, got, gotType):
+        case .feedMismatch(let placeholder, let expected, let expectedType, let got, let gotType):
             return "placeholder '\(placeholder)' expects \(expectedType) \(expected) but was fed \(gotType) \(got)"
-        case let .unknownDevice(requested, available):
+        case .unknownDevice(let requested, let available):
             return "no device named '\(requested)'; devices found: \(available.joined(separator: ", "))"
-        case let .noKernel(op, node, device, kinds):
-            let alternatives = kinds.isEmpty ? "no device kind has one" : "kernels exist for: \(kinds.joined(separator: ", "))"
+        case .noKernel(let op, let node, let device, let kinds):
+            let alternatives =
+                kinds.isEmpty ? "no device kind has one" : "kernels exist for: \(kinds.joined(separator: ", "))"
             return "no kernel for \(op) '\(node)' on \(device); \(alternatives)"
-        case let .impossiblePlacement(op, node, requested, capable):
+        case .impossiblePlacement(let op, let node, let requested, let capable):
             return "\(op) '\(node)' asked for \(requested), which cannot run it; devices that can: "
                 + capable.joined(separator: ", ")
-        case let .noGradient(op, node, reason):
+        case .noGradient(let op, let node, let reason):
             return "cannot differentiate \(op) '\(node)': \(reason)"
-        case let .invalidValue(op, node, reason):
+        case .invalidValue(let op, let node, let reason):
             return "\(op) '\(node)': \(reason)"
-        case let .dataFile(path, reason):
+        case .dataFile(let path, let reason):
             return "\(path): \(reason)"
-        case let .openCL(call, status):
+        case .openCL(let call, let status):
             return "\(call) failed with \(status)"
-        case let .kernelBuild(program, device, log):
+        case .kernelBuild(let program, let device, let log):
             return "OpenCL program '\(program)' failed to build for \(device):\n\(log)"
-        case let .outOfMemory(device, tensor, bytes):
+        case .outOfMemory(let device, let tensor, let bytes):
             return "\(device) is out of memory allocating \(bytes) bytes for '\(tensor)'; try a smaller batch size"
         }
     }

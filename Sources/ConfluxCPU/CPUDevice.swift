@@ -60,8 +60,11 @@ public final class CPUDevice: Device, @unchecked Sendable {
     public func download(_ tensor: DeviceTensor) throws -> HostTensor {
         let count = tensor.shape.count
         switch tensor.dtype {
-        case .float32: return HostTensor(shape: tensor.shape, floats: Array(UnsafeBufferPointer(start: tensor.floats, count: count)))
-        case .int32: return HostTensor(shape: tensor.shape, ints: Array(UnsafeBufferPointer(start: tensor.ints, count: count)))
+        case .float32:
+            return HostTensor(
+                shape: tensor.shape, floats: Array(UnsafeBufferPointer(start: tensor.floats, count: count)))
+        case .int32:
+            return HostTensor(shape: tensor.shape, ints: Array(UnsafeBufferPointer(start: tensor.ints, count: count)))
         }
     }
 
@@ -86,7 +89,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
     private static func modelName() -> String {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }
-        return line.flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) }
+        return line.flatMap { $0.split(separator: ":", maxSplits: 1).last }.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
             ?? "host CPU"
     }
 }

@@ -25,12 +25,14 @@ enum CLBlastGEMM {
         let status =
             count == 1
             ? CLBlastSgemm(
-                CLBlastLayoutRowMajor, ta, tb, m, n, k, 1, a.mem, 0, a.ld, b.mem, 0, b.ld, 0, c.mem, 0, c.ld, &queue, nil)
+                CLBlastLayoutRowMajor, ta, tb, m, n, k, 1, a.mem, 0, a.ld, b.mem, 0, b.ld, 0, c.mem, 0, c.ld, &queue,
+                nil)
             : CLBlastSgemmStridedBatched(
                 CLBlastLayoutRowMajor, ta, tb, m, n, k, 1, a.mem, 0, a.ld, a.stride, b.mem, 0, b.ld, b.stride, 0,
                 c.mem, 0, c.ld, c.stride, count, &queue, nil)
         guard status == CLBlastSuccess else {
-            throw ConfluxError.openCL(call: "CLBlastSgemm(\(m)×\(n)×\(k), batch \(count))", status: "CLBlast status \(status.rawValue)")
+            throw ConfluxError.openCL(
+                call: "CLBlastSgemm(\(m)×\(n)×\(k), batch \(count))", status: "CLBlast status \(status.rawValue)")
         }
         try runtime.afterLibraryCall()
     }

@@ -47,9 +47,18 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         properties = [
             ("platform", platformName),
             ("type", Self.typeName(type)),
-            ("compute units", String(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS), as: cl_uint.self))),
-            ("global memory", mib(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self))),
-            ("local memory", "\(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE), as: cl_ulong.self) >> 10) KiB"),
+            (
+                "compute units",
+                String(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS), as: cl_uint.self))
+            ),
+            (
+                "global memory",
+                mib(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self))
+            ),
+            (
+                "local memory",
+                "\(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE), as: cl_ulong.self) >> 10) KiB"
+            ),
             ("max work-group size", String(maxWorkGroupSize)),
             ("version", version),
             ("driver", driver),
@@ -103,7 +112,9 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     }
 
     /// A host tensor of `tensor`'s shape and type, filled by `read`.
-    private func host(_ tensor: DeviceTensor, _ read: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> HostTensor {
+    private func host(_ tensor: DeviceTensor, _ read: (UnsafeMutableRawBufferPointer) throws -> Void) throws
+        -> HostTensor
+    {
         let count = tensor.shape.count
         switch tensor.dtype {
         case .float32:

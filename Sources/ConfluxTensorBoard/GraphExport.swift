@@ -7,10 +7,12 @@ public enum GraphExport {
     /// TensorBoard expects) and the `device` the placement chose (`/device:cpu:0`). Where a tensor crosses devices,
     /// a `_Send` on the producer's device and a `_Recv` on the reader's stand between them, as in TensorFlow.
     public static func graphDef(_ graph: Graph, placement: Placement?) -> Tensorboard_GraphDef {
-        let transfers = placement.map { Partition(graph: graph, nodes: graph.nodes.map(\.id), placement: $0).transfers } ?? []
-        let received = Dictionary(uniqueKeysWithValues: transfers.map { pair in
-            ("\(pair.tensor)@\(pair.to)", "\(graph.nodes[pair.tensor].name)/_Recv_on_\(pair.to)")
-        })
+        let transfers =
+            placement.map { Partition(graph: graph, nodes: graph.nodes.map(\.id), placement: $0).transfers } ?? []
+        let received = Dictionary(
+            uniqueKeysWithValues: transfers.map { pair in
+                ("\(pair.tensor)@\(pair.to)", "\(graph.nodes[pair.tensor].name)/_Recv_on_\(pair.to)")
+            })
         var nodes = graph.nodes.map { node in
             Tensorboard_NodeDef.with { def in
                 let device = placement?.device(of: node.id)
@@ -28,19 +30,21 @@ public enum GraphExport {
         for pair in transfers {
             let tensor = graph.nodes[pair.tensor]
             let send = "\(tensor.name)/_Send_to_\(pair.to)"
-            nodes.append(.with {
-                $0.name = send
-                $0.op = "_Send"
-                $0.input = [tensor.name]
-                $0.device = "/device:\(pair.from)"
-            })
-            nodes.append(.with {
-                $0.name = received["\(pair.tensor)@\(pair.to)"]!
-                $0.op = "_Recv"
-                $0.input = [send]
-                $0.device = "/device:\(pair.to)"
-                $0.attr["_output_shapes"] = outputShapes(tensor.shape)
-            })
+            nodes.append(
+                .with {
+                    $0.name = send
+                    $0.op = "_Send"
+                    $0.input = [tensor.name]
+                    $0.device = "/device:\(pair.from)"
+                })
+            nodes.append(
+                .with {
+                    $0.name = received["\(pair.tensor)@\(pair.to)"]!
+                    $0.op = "_Recv"
+                    $0.input = [send]
+                    $0.device = "/device:\(pair.to)"
+                    $0.attr["_output_shapes"] = outputShapes(tensor.shape)
+                })
         }
         return Tensorboard_GraphDef.with {
             $0.versions = Tensorboard_VersionDef.with { $0.producer = 1 }
@@ -92,7 +96,8 @@ public enum GraphExport {
     }
 
     private static func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        "\""
+            + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 }

@@ -22,7 +22,8 @@ public final class SummaryWriter: @unchecked Sendable {
             throw ConfluxError.dataFile(path: directory, reason: "cannot be created: \(error.localizedDescription)")
         }
         let host = ProcessInfo.processInfo.hostName
-        path = URL(fileURLWithPath: directory)
+        path =
+            URL(fileURLWithPath: directory)
             .appendingPathComponent("events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host)").path
         do { records = try RecordWriter(path: path) } catch {
             throw ConfluxError.dataFile(path: path, reason: "cannot be created: \(error.localizedDescription)")
@@ -37,12 +38,17 @@ public final class SummaryWriter: @unchecked Sendable {
 
     /// Records `value` under `tag` at `step`.
     public func scalar(_ tag: String, _ value: Double, step: Int) throws {
-        try write(summary(step: step) { $0.tag = tag; $0.simpleValue = Float(value) })
+        try write(
+            summary(step: step) {
+                $0.tag = tag
+                $0.simpleValue = Float(value)
+            })
     }
 
     /// Records the distribution of `values` under `tag` at `step`, in 30 equal buckets between their extremes.
     public func histogram(_ tag: String, _ values: [Float], step: Int) throws {
-        let low = Double(values.min() ?? 0), high = Double(values.max() ?? 0)
+        let low = Double(values.min() ?? 0)
+        let high = Double(values.max() ?? 0)
         let buckets = 30
         let width = max(high - low, 1e-12) / Double(buckets)
         var counts = [Double](repeating: 0, count: buckets)
@@ -56,7 +62,11 @@ public final class SummaryWriter: @unchecked Sendable {
             $0.bucketLimit = (1...buckets).map { low + Double($0) * width }
             $0.bucket = counts
         }
-        try write(summary(step: step) { $0.tag = tag; $0.histo = histogram })
+        try write(
+            summary(step: step) {
+                $0.tag = tag
+                $0.histo = histogram
+            })
     }
 
     /// Records the graph with each node's device, as TensorBoard's graph dashboard shows it.

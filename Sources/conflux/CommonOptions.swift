@@ -1,15 +1,21 @@
 import ArgumentParser
 import Conflux
 import ConfluxCPU
-import ConfluxOpenCL
 import ConfluxNN
+import ConfluxOpenCL
 
 /// Options every command spells the same way.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`), or auto to let the placer choose per op.")
+    @Option(
+        help:
+            "The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`), or auto to let the placer choose per op."
+    )
     var device = "cpu"
 
-    @Option(help: "Place layers or op types on devices, e.g. conv=opencl:0,pool=opencl:0,dense=cpu; the rest goes to --device.")
+    @Option(
+        help:
+            "Place layers or op types on devices, e.g. conv=opencl:0,pool=opencl:0,dense=cpu; the rest goes to --device."
+    )
     var place: String?
 
     @Flag(help: "Print machine-readable JSON instead of text.")

@@ -26,9 +26,11 @@ struct EvalCommand: ParsableCommand {
         let trainer = Trainer(classifier: run.classifier, session: run.session, seed: options.seed)
         let evaluation = try trainer.evaluate(test, batchSize: 1000)
         if options.json {
-            print(try JSONText.encode(EvaluationReport(
-                devices: run.used.map(\.id), weights: weights.weights, evaluation: evaluation,
-                classAccuracy: evaluation.classAccuracy)))
+            print(
+                try JSONText.encode(
+                    EvaluationReport(
+                        devices: run.used.map(\.id), weights: weights.weights, evaluation: evaluation,
+                        classAccuracy: evaluation.classAccuracy)))
             return
         }
         print("\(weights.weights) on \(run.description), \(evaluation.count) test images")
@@ -63,6 +65,7 @@ enum ClassNames {
 
     static func names(for directory: String, classes: Int) -> [String] {
         let isFashion = URL(fileURLWithPath: directory).standardized.path == Dataset.defaultDirectory && classes == 10
-        return isFashion ? fashionMNIST.enumerated().map { "\($0.offset) \($0.element)" } : (0..<classes).map(String.init)
+        return isFashion
+            ? fashionMNIST.enumerated().map { "\($0.offset) \($0.element)" } : (0..<classes).map(String.init)
     }
 }

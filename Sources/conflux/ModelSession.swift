@@ -10,9 +10,10 @@ struct ModelSession {
     /// The devices the placement uses.
     let used: [any Device]
 
-    init(_ model: ModelName, options: CommonOptions, optimizer: any Optimizer = Adam(), imageShape: Shape = [1, 28, 28],
-        classes: Int = 10) throws
-    {
+    init(
+        _ model: ModelName, options: CommonOptions, optimizer: any Optimizer = Adam(), imageShape: Shape = [1, 28, 28],
+        classes: Int = 10
+    ) throws {
         devices = try DeviceSet(backends: backends)
         let network: Sequential =
             switch model {

@@ -31,8 +31,11 @@ struct PlaceCommand: ParsableCommand {
         }
         if options.json {
             let nodes = step.map { id in
-                ["node": graph.nodes[id].name, "op": graph.nodes[id].op.rawValue, "device": placement.device(of: id)!,
-                 "reason": placement.reasons[id] ?? ""]
+                [
+                    "node": graph.nodes[id].name, "op": graph.nodes[id].op.rawValue,
+                    "device": placement.device(of: id)!,
+                    "reason": placement.reasons[id] ?? "",
+                ]
             }
             let transfers = zip(partition.transfers, bytes).map { pair, size in
                 ["tensor": graph.nodes[pair.tensor].name, "from": pair.from, "to": pair.to, "bytes": String(size)]
@@ -50,7 +53,9 @@ struct PlaceCommand: ParsableCommand {
         for (device, nodes) in partition.nodes.sorted(by: { $0.key < $1.key }) {
             print("\(device): \(nodes.count) ops")
         }
-        print("transfers per training step: \(partition.transfers.count), \(bytes.reduce(0, +)) bytes at batch \(batchSize)")
+        print(
+            "transfers per training step: \(partition.transfers.count), \(bytes.reduce(0, +)) bytes at batch \(batchSize)"
+        )
         for (pair, size) in zip(partition.transfers, bytes) {
             print("    \(graph.nodes[pair.tensor].name): \(pair.from) → \(pair.to), \(size) bytes")
         }

@@ -31,7 +31,8 @@ struct PredictCommand: ParsableCommand {
             let test = try Dataset(directory: options.data, split: .test)
             for i in try Self.indices(index, count: test.count) {
                 let size = test.rows * test.cols
-                inputs.append(("test[\(i)] (label \(test.labels[i]))", Array(test.pixels[(i * size)..<((i + 1) * size)])))
+                inputs.append(
+                    ("test[\(i)] (label \(test.labels[i]))", Array(test.pixels[(i * size)..<((i + 1) * size)])))
             }
         }
         for path in images { inputs.append((path, try ImageFile.load(path, rows: 28, cols: 28))) }
@@ -39,7 +40,8 @@ struct PredictCommand: ParsableCommand {
         let run = try ModelSession(model, options: options)
         try weights.load(into: run)
         let batch = HostTensor(shape: [inputs.count, 1, 28, 28], floats: inputs.flatMap(\.pixels))
-        let probabilities = try run.session.run(run.classifier.probabilities, feeds: [run.classifier.images: batch]).floats
+        let probabilities = try run.session.run(run.classifier.probabilities, feeds: [run.classifier.images: batch])
+            .floats
         let names = ClassNames.names(for: options.data, classes: 10)
         var results: [Prediction] = []
         for (i, input) in inputs.enumerated() {
@@ -63,7 +65,8 @@ struct PredictCommand: ParsableCommand {
         var result: [Int] = []
         for part in text.split(separator: ",") {
             let bounds = part.components(separatedBy: "..")
-            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds.last!), low <= high else {
+            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds.last!), low <= high
+            else {
                 throw ValidationError("--index: '\(part)' is not N, A..B or a comma-separated list")
             }
             guard low >= 0, high < count else {

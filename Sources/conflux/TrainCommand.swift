@@ -56,7 +56,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
     var trace: String?
 
-    @Option(help: "Write TensorBoard event files to DIR: scalars per step and epoch, weight histograms, the placed graph.")
+    @Option(
+        help: "Write TensorBoard event files to DIR: scalars per step and epoch, weight histograms, the placed graph.")
     var logdir: String?
 
     @Option(help: "Save every variable (weights and optimizer state) to FILE, a safetensors checkpoint, at the end.")
@@ -91,7 +92,8 @@ struct TrainCommand: ParsableCommand {
             case .adam: Adam(learningRate: learningRate)
             }
         let run = try ModelSession(
-            model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: max(train.classes, 10))
+            model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: max(train.classes, 10)
+        )
         let (classifier, session) = (run.classifier, run.session)
         if trace != nil { session.tracer = Tracer() }
         let stepsPerEpoch = Batches(train, size: batchSize, shuffleSeed: nil).count
@@ -116,9 +118,10 @@ struct TrainCommand: ParsableCommand {
         defer { interrupt?.cancel() }
 
         if !options.json {
-            print("Training \(model.rawValue) on \(run.description): \(train.count) images, "
-                + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
-                + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
+            print(
+                "Training \(model.rawValue) on \(run.description): \(train.count) images, "
+                    + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
+                    + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
         var results: [EpochResult] = []
         for epoch in (completed + 1)...(completed + epochs) {
@@ -137,9 +140,10 @@ struct TrainCommand: ParsableCommand {
                 }
             }
             if !options.json {
-                print(String(
-                    format: "epoch %d/%d  loss %.4f  %.0f images/s  %.1f s", epoch, completed + epochs, result.loss,
-                    result.imagesPerSecond, result.seconds))
+                print(
+                    String(
+                        format: "epoch %d/%d  loss %.4f  %.0f images/s  %.1f s", epoch, completed + epochs, result.loss,
+                        result.imagesPerSecond, result.seconds))
             }
             if let saveEvery, epoch % saveEvery == 0 { try checkpoint(epoch) }
         }
@@ -152,18 +156,25 @@ struct TrainCommand: ParsableCommand {
             try tracer.chromeTraceJSON().write(to: URL(fileURLWithPath: trace))
         }
         if options.json {
-            print(try JSONText.encode(TrainingReport(
-                model: model.rawValue, devices: run.used.map(\.id), optimizer: self.optimizer.rawValue,
-                learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize, seed: options.seed, epochs: results,
-                test: evaluation, programBuild: build.map(ProgramBuildReport.init))))
+            print(
+                try JSONText.encode(
+                    TrainingReport(
+                        model: model.rawValue, devices: run.used.map(\.id), optimizer: self.optimizer.rawValue,
+                        learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
+                        seed: options.seed, epochs: results,
+                        test: evaluation, programBuild: build.map(ProgramBuildReport.init))))
         } else {
             if let build {
-                print(String(
-                    format: "OpenCL programs: %d built in %.2f s (%d from the disk cache)", build.programs, build.seconds,
-                    build.fromCache))
+                print(
+                    String(
+                        format: "OpenCL programs: %d built in %.2f s (%d from the disk cache)", build.programs,
+                        build.seconds,
+                        build.fromCache))
             }
-            print(String(format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100,
-                evaluation.loss, evaluation.count))
+            print(
+                String(
+                    format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100,
+                    evaluation.loss, evaluation.count))
             if let save { print("saved \(save)") }
         }
     }

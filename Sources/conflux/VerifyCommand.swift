@@ -26,17 +26,24 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
 
-    @Option(help: ArgumentHelp("Break one op's kernel on the checked devices (proves the check catches it).", visibility: .hidden))
+    @Option(
+        help: ArgumentHelp(
+            "Break one op's kernel on the checked devices (proves the check catches it).", visibility: .hidden))
     var injectFault: String?
 
     func run() throws {
         let devices = try DeviceSet(backends: backends)
         let reference = try devices.device(named: against)
-        let targets = try device.map { [try devices.device(named: $0)] } ?? devices.devices.filter { $0.id != reference.id }
-        guard !targets.isEmpty else { throw ValidationError("no device to check against \(reference.id); see `conflux devices`") }
+        let targets =
+            try device.map { [try devices.device(named: $0)] } ?? devices.devices.filter { $0.id != reference.id }
+        guard !targets.isEmpty else {
+            throw ValidationError("no device to check against \(reference.id); see `conflux devices`")
+        }
         var kernels = devices.kernels
         if let injectFault {
-            for kind in Set(targets.map(\.kind.rawValue)) { kernels = kernels.injectingFault(into: OpType(rawValue: injectFault), on: DeviceKind(rawValue: kind)) }
+            for kind in Set(targets.map(\.kind.rawValue)) {
+                kernels = kernels.injectingFault(into: OpType(rawValue: injectFault), on: DeviceKind(rawValue: kind))
+            }
         }
         if let model {
             try divergence(model, targets: targets, reference: reference, kernels: kernels)
@@ -56,7 +63,8 @@ struct VerifyCommand: ParsableCommand {
         }
         let failed = results.filter { !$0.passed }
         if json {
-            Swift.print(try JSONText.encode(VerifyReport(reference: reference.id, results: results, failed: failed.count)))
+            Swift.print(
+                try JSONText.encode(VerifyReport(reference: reference.id, results: results, failed: failed.count)))
         } else {
             Swift.print("\n\(results.count - failed.count) passed, \(failed.count) failed")
         }
@@ -64,29 +72,36 @@ struct VerifyCommand: ParsableCommand {
     }
 
     private static func print(_ result: ParityResult) {
-        Swift.print(String(
-            format: "%@  %@  %@ %@: %@  max abs %.2e  max rel %.2e", result.passed ? "pass" : "FAIL", result.device,
-            result.op, result.name, result.fetch, result.maxAbsoluteError, result.maxRelativeError))
+        Swift.print(
+            String(
+                format: "%@  %@  %@ %@: %@  max abs %.2e  max rel %.2e", result.passed ? "pass" : "FAIL", result.device,
+                result.op, result.name, result.fetch, result.maxAbsoluteError, result.maxRelativeError))
     }
 
     /// One training step of `model` on each target beside the reference, from the same weights and batch.
-    private func divergence(_ model: ModelName, targets: [any Device], reference: any Device, kernels: KernelRegistry) throws {
+    private func divergence(_ model: ModelName, targets: [any Device], reference: any Device, kernels: KernelRegistry)
+        throws
+    {
         let data = try Dataset(directory: Dataset.defaultDirectory, split: .test).prefix(64)
-        let classifier = try Classifier(model: lenet5(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.01), seed: 0)
+        let classifier = try Classifier(
+            model: lenet5(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.01), seed: 0)
         var batches = Batches(data, size: 64, shuffleSeed: nil)
         guard let batch = batches.next() else { throw ValidationError("the test set is empty") }
         let step = try gradients(of: classifier.loss, wrt: classifier.parameters)
         var diverged = false
         for target in targets {
             let found = try Divergence.first(
-                in: classifier.graph, roots: [classifier.loss] + step, feeds: classifier.feeds(batch), reference: reference,
+                in: classifier.graph, roots: [classifier.loss] + step, feeds: classifier.feeds(batch),
+                reference: reference,
                 device: target, kernels: kernels)
             guard let found else {
                 Swift.print("\(target.id) agrees with \(reference.id) on every op of a \(model.rawValue) training step")
                 continue
             }
             diverged = true
-            Swift.print("\(target.id) first differs from \(reference.id) at \(found.node) (\(found.op)): max abs error \(found.maxAbsoluteError)")
+            Swift.print(
+                "\(target.id) first differs from \(reference.id) at \(found.node) (\(found.op)): max abs error \(found.maxAbsoluteError)"
+            )
             for (name, statistics) in found.inputs { Swift.print("    input \(name): \(statistics)") }
         }
         if diverged { throw ExitCode.failure }

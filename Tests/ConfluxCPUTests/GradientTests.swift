@@ -13,7 +13,9 @@ final class GradientTests: XCTestCase {
     }
 
     func testAddAndBiasAdd() throws {
-        try GradientCheck.check([randomTensor([3, 5], seed: 1), randomTensor([3, 5], seed: 2)]) { try add($0[0], $0[1]) }
+        try GradientCheck.check([randomTensor([3, 5], seed: 1), randomTensor([3, 5], seed: 2)]) {
+            try add($0[0], $0[1])
+        }
         try GradientCheck.check([randomTensor([2, 3, 3, 5], seed: 3), randomTensor([3], seed: 4)]) {
             try biasAdd($0[0], $0[1])
         }

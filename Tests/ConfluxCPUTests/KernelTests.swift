@@ -13,9 +13,12 @@ final class KernelTests: XCTestCase {
     func testConv2DForwardOnRandomShapes() throws {
         var generator = SeededGenerator(seed: 42)
         for trial in 0..<12 {
-            let n = Int.random(in: 1...3, using: &generator), c = Int.random(in: 1...5, using: &generator)
-            let h = Int.random(in: 5...13, using: &generator), w = Int.random(in: 5...13, using: &generator)
-            let o = Int.random(in: 1...7, using: &generator), k = Int.random(in: 1...5, using: &generator)
+            let n = Int.random(in: 1...3, using: &generator)
+            let c = Int.random(in: 1...5, using: &generator)
+            let h = Int.random(in: 5...13, using: &generator)
+            let w = Int.random(in: 5...13, using: &generator)
+            let o = Int.random(in: 1...7, using: &generator)
+            let k = Int.random(in: 1...5, using: &generator)
             let stride = Int.random(in: 1...3, using: &generator)
             let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 2, left: 0, right: 1)][trial % 3]
             let x = randomTensor([n, c, h, w], seed: UInt64(trial))
@@ -24,10 +27,12 @@ final class KernelTests: XCTestCase {
             let (px, pf) = (try harness.graph.placeholder(x.shape), try harness.graph.placeholder(f.shape))
             let y = try conv2d(px, pf, stride: stride, padding: padding)
             let pads = y.node.attributes.ints("pads")
-            let (expected, shape) = Reference.conv2d(x.floats, x.shape, f.floats, f.shape, stride: (stride, stride), pads: pads)
+            let (expected, shape) = Reference.conv2d(
+                x.floats, x.shape, f.floats, f.shape, stride: (stride, stride), pads: pads)
             XCTAssertEqual(y.shape, shape, "trial \(trial)")
             let actual = try harness.values([y], [px: x, pf: f])[0]
-            assertClose(actual, expected, relative: 0, absolute: sumTolerance, "conv2d trial \(trial) \(x.shape) \(f.shape)")
+            assertClose(
+                actual, expected, relative: 0, absolute: sumTolerance, "conv2d trial \(trial) \(x.shape) \(f.shape)")
         }
     }
 
@@ -36,8 +41,10 @@ final class KernelTests: XCTestCase {
         // must be the exact adjoints of the reference forward.
         var generator = SeededGenerator(seed: 7)
         for trial in 0..<8 {
-            let c = Int.random(in: 1...4, using: &generator), o = Int.random(in: 1...5, using: &generator)
-            let k = Int.random(in: 1...4, using: &generator), stride = Int.random(in: 1...2, using: &generator)
+            let c = Int.random(in: 1...4, using: &generator)
+            let o = Int.random(in: 1...5, using: &generator)
+            let k = Int.random(in: 1...4, using: &generator)
+            let stride = Int.random(in: 1...2, using: &generator)
             let x = randomTensor([2, c, 9, 7], seed: UInt64(trial))
             let f = randomTensor([o, c, k, k], seed: UInt64(50 + trial))
             let harness = try CPUHarness()
@@ -79,7 +86,8 @@ final class KernelTests: XCTestCase {
             let avgY = try avgPool2d(px, size: size, stride: stride, padding: padding)
             let pads = maxY.node.attributes.ints("pads")
             let values = try harness.values([maxY, avgY], [px: x])
-            let (expectedMax, outShape) = Reference.pool(x.floats, shape, size: size, stride: stride, pads: pads, max: true)
+            let (expectedMax, outShape) = Reference.pool(
+                x.floats, shape, size: size, stride: stride, pads: pads, max: true)
             let (expectedAvg, _) = Reference.pool(x.floats, shape, size: size, stride: stride, pads: pads, max: false)
             XCTAssertEqual(maxY.shape, outShape)
             assertClose(values[0], expectedMax, relative: 0, absolute: 0, "max-pool \(shape)")
@@ -92,7 +100,8 @@ final class KernelTests: XCTestCase {
         let x = HostTensor(shape: [1, 1, 2, 4], floats: [3, 3, 1, 2, 3, 0, 2, 2])
         let px = try harness.graph.placeholder(x.shape)
         let y = try maxPool2d(px, size: 2)
-        let dx = try maxPoolGrad(px, harness.graph.constant(HostTensor(shape: [1, 1, 1, 2], floats: [5, 7])), like: y.node)
+        let dx = try maxPoolGrad(
+            px, harness.graph.constant(HostTensor(shape: [1, 1, 1, 2], floats: [5, 7])), like: y.node)
         XCTAssertEqual(try harness.values([dx], [px: x])[0], [5, 0, 0, 7, 0, 0, 0, 0])
     }
 
@@ -106,7 +115,8 @@ final class KernelTests: XCTestCase {
             let y = try matmul(pa, pb, transposeA: ta, transposeB: tb)
             XCTAssertEqual(y.shape, [m, n])
             assertClose(
-                try harness.values([y], [pa: a, pb: b])[0], Reference.matmul(a.floats, a.shape, b.floats, b.shape, ta, tb),
+                try harness.values([y], [pa: a, pb: b])[0],
+                Reference.matmul(a.floats, a.shape, b.floats, b.shape, ta, tb),
                 relative: 0, absolute: sumTolerance, "matmul transposeA \(ta) transposeB \(tb)")
         }
     }
@@ -124,8 +134,11 @@ final class KernelTests: XCTestCase {
         let v = try harness.values(fetches, [px: x, pb: b])
         let xs = x.floats
         assertClose(v[0], xs.map { max($0, 0) }, relative: 0, absolute: 0, "relu")
-        assertClose(v[1], xs.map { Float(Foundation.tanh(Double($0))) }, relative: 0, absolute: transcendentalTolerance, "tanh")
-        assertClose(v[2], xs.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }, relative: 0, absolute: transcendentalTolerance, "sigmoid")
+        assertClose(
+            v[1], xs.map { Float(Foundation.tanh(Double($0))) }, relative: 0, absolute: transcendentalTolerance, "tanh")
+        assertClose(
+            v[2], xs.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }, relative: 0,
+            absolute: transcendentalTolerance, "sigmoid")
         assertClose(v[3], xs.map { 2 * $0 }, relative: 0, absolute: 0, "add")
         let channel = { (i: Int) in (i / 21) % 5 }
         assertClose(v[4], xs.indices.map { xs[$0] + b.floats[channel($0)] }, relative: 0, absolute: 0, "biasAdd")
@@ -146,7 +159,9 @@ final class KernelTests: XCTestCase {
         let labels = HostTensor(shape: [rows], ints: labelValues)
         let v = try harness.values(fetches, [pl: logits, plab: labels])
         let argmaxes = try harness.session.run(argmax(pl), feeds: [pl: logits]).ints
-        var expectedSoftmax: [Float] = [], expectedLoss: [Float] = [], correct = 0
+        var expectedSoftmax: [Float] = []
+        var expectedLoss: [Float] = []
+        var correct = 0
         for r in 0..<rows {
             let row = logits.floats[(r * classes)..<((r + 1) * classes)]
             let p = Reference.softmax(row)
@@ -181,7 +196,8 @@ final class KernelTests: XCTestCase {
         let w = try g.variable([3], initializer: .constant(1))
         let accum = try g.variable([3])
         let grad = try g.constant(HostTensor(shape: [3], floats: [0.5, -1, 2]))
-        let step = try applyMomentum(w, accumulator: accum, gradient: grad, learningRate: g.constant(0.1), momentum: 0.9)
+        let step = try applyMomentum(
+            w, accumulator: accum, gradient: grad, learningRate: g.constant(0.1), momentum: 0.9)
         try harness.session.run([], targets: [step])
         try harness.session.run([], targets: [step])
         // accum: g, then 1.9·g; w = 1 - 0.1·g - 0.19·g = 1 - 0.29·g
@@ -190,7 +206,8 @@ final class KernelTests: XCTestCase {
         let v = try g.variable([3], initializer: .constant(1))
         let (m, s, t) = (try g.variable([3]), try g.variable([3]), try g.variable(.scalar))
         let adam = try applyAdam(
-            v, m: m, v: s, step: t, gradient: grad, learningRate: g.constant(0.01), beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+            v, m: m, v: s, step: t, gradient: grad, learningRate: g.constant(0.01), beta1: 0.9, beta2: 0.999,
+            epsilon: 1e-8)
         try harness.session.run([], targets: [adam])
         // With bias correction the first step moves every weight by lr·sign(g).
         assertClose(try harness.values([v])[0], [0.99, 1.01, 0.99], relative: 1e-5, absolute: 1e-6, "adam")

@@ -14,16 +14,27 @@ enum Reference {
         let (o, kh, kw) = (ws[0], ws[2], ws[3])
         let (oh, ow) = outSize(xs, kernel: (kh, kw), stride: stride, pads: pads)
         var y = [Float](repeating: 0, count: n * o * oh * ow)
-        for b in 0..<n { for f in 0..<o { for i in 0..<oh { for j in 0..<ow {
-            var total: Float = 0
-            for ch in 0..<c { for p in 0..<kh { for q in 0..<kw {
-                let (r, s) = (i * stride.0 - pads[0] + p, j * stride.1 - pads[2] + q)
-                if r >= 0 && r < h && s >= 0 && s < wd {
-                    total += x[((b * c + ch) * h + r) * wd + s] * w[((f * c + ch) * kh + p) * kw + q]
+        for b in 0..<n {
+            for f in 0..<o {
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        var total: Float = 0
+                        for ch in 0..<c {
+                            for p in 0..<kh {
+                                for q in 0..<kw {
+                                    let (r, s) = (i * stride.0 - pads[0] + p, j * stride.1 - pads[2] + q)
+                                    if r >= 0 && r < h && s >= 0 && s < wd {
+                                        total +=
+                                            x[((b * c + ch) * h + r) * wd + s] * w[((f * c + ch) * kh + p) * kw + q]
+                                    }
+                                }
+                            }
+                        }
+                        y[((b * o + f) * oh + i) * ow + j] = total
+                    }
                 }
-            }}}
-            y[((b * o + f) * oh + i) * ow + j] = total
-        }}}}
+            }
+        }
         return (y, [n, o, oh, ow])
     }
 
@@ -34,14 +45,20 @@ enum Reference {
         let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3])
         let (oh, ow) = outSize(xs, kernel: (size, size), stride: (stride, stride), pads: pads)
         var y = [Float](repeating: 0, count: n * c * oh * ow)
-        for plane in 0..<(n * c) { for i in 0..<oh { for j in 0..<ow {
-            var values: [Float] = []
-            for p in 0..<size { for q in 0..<size {
-                let (r, s) = (i * stride - pads[0] + p, j * stride - pads[2] + q)
-                if r >= 0 && r < h && s >= 0 && s < w { values.append(x[(plane * h + r) * w + s]) }
-            }}
-            y[(plane * oh + i) * ow + j] = isMax ? values.max()! : values.reduce(0, +) / Float(values.count)
-        }}}
+        for plane in 0..<(n * c) {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var values: [Float] = []
+                    for p in 0..<size {
+                        for q in 0..<size {
+                            let (r, s) = (i * stride - pads[0] + p, j * stride - pads[2] + q)
+                            if r >= 0 && r < h && s >= 0 && s < w { values.append(x[(plane * h + r) * w + s]) }
+                        }
+                    }
+                    y[(plane * oh + i) * ow + j] = isMax ? values.max()! : values.reduce(0, +) / Float(values.count)
+                }
+            }
+        }
         return (y, [n, c, oh, ow])
     }
 
@@ -49,9 +66,14 @@ enum Reference {
         let (m, k) = ta ? (ash[1], ash[0]) : (ash[0], ash[1])
         let n = tb ? bsh[0] : bsh[1]
         var y = [Float](repeating: 0, count: m * n)
-        for i in 0..<m { for j in 0..<n { for p in 0..<k {
-            y[i * n + j] += (ta ? a[p * ash[1] + i] : a[i * ash[1] + p]) * (tb ? b[j * bsh[1] + p] : b[p * bsh[1] + j])
-        }}}
+        for i in 0..<m {
+            for j in 0..<n {
+                for p in 0..<k {
+                    y[i * n + j] +=
+                        (ta ? a[p * ash[1] + i] : a[i * ash[1] + p]) * (tb ? b[j * bsh[1] + p] : b[p * bsh[1] + j])
+                }
+            }
+        }
         return y
     }
 

@@ -16,7 +16,8 @@ final class CheckpointTests: XCTestCase {
     private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../Fixtures/safetensors/pytorch_lenet.safetensors").standardized.path
 
-    private func lenet(optimizer: any Optimizer = SGD(learningRate: 0.1, momentum: 0.9)) throws -> (Classifier, Session) {
+    private func lenet(optimizer: any Optimizer = SGD(learningRate: 0.1, momentum: 0.9)) throws -> (Classifier, Session)
+    {
         let classifier = try Classifier(model: lenet5(), imageShape: [1, 28, 28], optimizer: optimizer, seed: 5)
         return (classifier, Session(graph: classifier.graph, device: CPUDevice(), kernels: try cpuDevices().kernels))
     }
@@ -24,10 +25,12 @@ final class CheckpointTests: XCTestCase {
     func testNamesFollowPyTorchStateDict() throws {
         let (classifier, _) = try lenet()
         let names = classifier.parameters.map { classifier.checkpointNames[$0]! }
-        XCTAssertEqual(names, [
-            "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight",
-            "fc2.bias", "fc3.weight", "fc3.bias",
-        ])
+        XCTAssertEqual(
+            names,
+            [
+                "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight",
+                "fc2.bias", "fc3.weight", "fc3.bias",
+            ])
         XCTAssertEqual(classifier.parameters[4].shape, [120, 400], "fc1 is [out, in] as in PyTorch")
         let state = classifier.graph.variables.filter { !classifier.parameters.contains($0) }
         XCTAssertTrue(state.allSatisfy { classifier.checkpointNames[$0]!.hasPrefix("optimizer.") })
@@ -55,10 +58,12 @@ final class CheckpointTests: XCTestCase {
         try Checkpoint.save(classifier, from: session, to: file("a.safetensors"), metadata: ["epochs": "1"])
 
         let (restored, restoredSession) = try lenet()
-        let metadata = try Checkpoint.load(file("a.safetensors"), into: restoredSession, for: restored, weightsOnly: false)
+        let metadata = try Checkpoint.load(
+            file("a.safetensors"), into: restoredSession, for: restored, weightsOnly: false)
         XCTAssertEqual(metadata["epochs"], "1")
         XCTAssertEqual(
-            try restoredSession.run(restored.graph.variables).map(\.floats), try session.run(classifier.graph.variables).map(\.floats))
+            try restoredSession.run(restored.graph.variables).map(\.floats),
+            try session.run(classifier.graph.variables).map(\.floats))
     }
 
     func testPythonReadsWhatConfluxWrote() throws {
@@ -67,7 +72,9 @@ final class CheckpointTests: XCTestCase {
         }
         let (classifier, session) = try lenet()
         try Checkpoint.save(classifier, from: session, to: file("b.safetensors"))
-        let script = URL(fileURLWithPath: fixture).deletingLastPathComponent().appendingPathComponent("read_checkpoint.py").path
+        let script = URL(fileURLWithPath: fixture).deletingLastPathComponent().appendingPathComponent(
+            "read_checkpoint.py"
+        ).path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script, file("b.safetensors")]
@@ -105,9 +112,10 @@ final class CheckpointTests: XCTestCase {
         return try write(data)
     }
 
-    private func assertRejected(_ path: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertRejected(_ path: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line)
+    {
         XCTAssertThrowsError(try SafeTensors.read(path), file: file, line: line) { error in
-            guard case let .dataFile(reported, reason) = error as? ConfluxError else {
+            guard case .dataFile(let reported, let reason) = error as? ConfluxError else {
                 return XCTFail("\(error)", file: file, line: line)
             }
             XCTAssertEqual(reported, path, file: file, line: line)
@@ -121,17 +129,27 @@ final class CheckpointTests: XCTestCase {
         withUnsafeBytes(of: UInt64(1 << 40).littleEndian) { huge.append(contentsOf: $0) }
         assertRejected(try write(huge + Data("{}".utf8)), "header length 1099511627776 runs past the end")
         assertRejected(try craft("[1, 2]", dataBytes: 0), "header is not a JSON object")
-        assertRejected(try craft(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 4), "tensor 'w' data ends at 8")
         assertRejected(
-            try craft(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            try craft(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, dataBytes: 4),
+            "tensor 'w' data ends at 8")
+        assertRejected(
+            try craft(
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
                 dataBytes: 12), "tensor 'b' overlaps")
-        assertRejected(try craft(#"{"w":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4), "tensor 'w' has unknown dtype 'Q7'")
-        assertRejected(try craft(#"{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, dataBytes: 4), "tensor 'w' is F16")
-        assertRejected(try craft(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8), "tensor 'w' of shape [3] needs 12 bytes")
+        assertRejected(
+            try craft(#"{"w":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4),
+            "tensor 'w' has unknown dtype 'Q7'")
+        assertRejected(
+            try craft(#"{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, dataBytes: 4), "tensor 'w' is F16")
+        assertRejected(
+            try craft(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8),
+            "tensor 'w' of shape [3] needs 12 bytes")
         assertRejected(
             try craft(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, dataBytes: 8),
             "tensor 'w' of shape")
-        assertRejected(try craft(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 8), "4 bytes after the last tensor")
+        assertRejected(
+            try craft(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 8),
+            "4 bytes after the last tensor")
         assertRejected(file("missing.safetensors"), "no such file")
     }
 
@@ -140,27 +158,36 @@ final class CheckpointTests: XCTestCase {
         var (tensors, _) = try SafeTensors.read(fixture)
         tensors["fc3.bias"] = nil
         try SafeTensors.write(tensors, to: file("missing.safetensors"))
-        XCTAssertThrowsError(try Checkpoint.load(file("missing.safetensors"), into: session, for: classifier, weightsOnly: true)) {
+        XCTAssertThrowsError(
+            try Checkpoint.load(file("missing.safetensors"), into: session, for: classifier, weightsOnly: true)
+        ) {
             XCTAssertTrue("\($0)".contains("has no tensor 'fc3.bias'"), "\($0)")
         }
         tensors["fc3.bias"] = .zeros([10])
         tensors["fc4.weight"] = .zeros([2])
         try SafeTensors.write(tensors, to: file("extra.safetensors"))
-        XCTAssertThrowsError(try Checkpoint.load(file("extra.safetensors"), into: session, for: classifier, weightsOnly: true)) {
+        XCTAssertThrowsError(
+            try Checkpoint.load(file("extra.safetensors"), into: session, for: classifier, weightsOnly: true)
+        ) {
             XCTAssertTrue("\($0)".contains("has a tensor 'fc4.weight' that the model does not have"), "\($0)")
         }
         tensors["fc4.weight"] = nil
         tensors["fc1.weight"] = .zeros([400, 120])
         try SafeTensors.write(tensors, to: file("transposed.safetensors"))
-        XCTAssertThrowsError(try Checkpoint.load(file("transposed.safetensors"), into: session, for: classifier, weightsOnly: true)) {
-            XCTAssertTrue("\($0)".contains("tensor 'fc1.weight' has shape [400, 120] but the model's is [120, 400]"), "\($0)")
+        XCTAssertThrowsError(
+            try Checkpoint.load(file("transposed.safetensors"), into: session, for: classifier, weightsOnly: true)
+        ) {
+            XCTAssertTrue(
+                "\($0)".contains("tensor 'fc1.weight' has shape [400, 120] but the model's is [120, 400]"), "\($0)")
         }
     }
 
     func testMutatedAndTruncatedFilesNeverCrash() throws {
         // A small valid file: the fixture's conv1 tensors alone.
         let (tensors, _) = try SafeTensors.read(fixture)
-        try SafeTensors.write(["conv1.weight": tensors["conv1.weight"]!, "conv1.bias": tensors["conv1.bias"]!], to: file("small.safetensors"))
+        try SafeTensors.write(
+            ["conv1.weight": tensors["conv1.weight"]!, "conv1.bias": tensors["conv1.bias"]!],
+            to: file("small.safetensors"))
         let valid = try Data(contentsOf: URL(fileURLWithPath: file("small.safetensors")))
         var generator = SeededGenerator(seed: 2024)
         var (loaded, rejected) = (0, 0)
@@ -170,11 +197,13 @@ final class CheckpointTests: XCTestCase {
             case 0: bytes = bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator))
             case 1:
                 for _ in 0..<Int.random(in: 1...4, using: &generator) {
-                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(
+                        in: 0...255, using: &generator)
                 }
             case 2:
                 let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8
-                bytes[Int.random(in: 8..<(8 + headerLength), using: &generator)] = UInt8.random(in: 32...126, using: &generator)
+                bytes[Int.random(in: 8..<(8 + headerLength), using: &generator)] = UInt8.random(
+                    in: 32...126, using: &generator)
             default:
                 bytes[Int.random(in: 0..<8, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
             }

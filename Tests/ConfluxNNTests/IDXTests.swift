@@ -28,8 +28,11 @@ final class IDXTests: XCTestCase {
     }
 
     private func writeSplit(_ split: String, images: Int, labels: Int, gzip: Bool) throws {
-        try writeIDX("\(split)-images-idx3-ubyte", dims: [images, 2, 3], bytes: (0..<(images * 6)).map { UInt8($0 * 40 % 256) }, gzip: gzip)
-        try writeIDX("\(split)-labels-idx1-ubyte", dims: [labels], bytes: (0..<labels).map { UInt8($0 % 10) }, gzip: gzip)
+        try writeIDX(
+            "\(split)-images-idx3-ubyte", dims: [images, 2, 3], bytes: (0..<(images * 6)).map { UInt8($0 * 40 % 256) },
+            gzip: gzip)
+        try writeIDX(
+            "\(split)-labels-idx1-ubyte", dims: [labels], bytes: (0..<labels).map { UInt8($0 % 10) }, gzip: gzip)
     }
 
     func testReadsRawAndGzipFilesAndScalesPixels() throws {
@@ -46,8 +49,11 @@ final class IDXTests: XCTestCase {
 
     func testTruncatedFileIsReported() throws {
         try writeIDX("train-images-idx3-ubyte", dims: [4, 2, 3], bytes: [UInt8](repeating: 1, count: 20))
-        XCTAssertThrowsError(try IDXFile(path: directory.url.appendingPathComponent("train-images-idx3-ubyte").path, rank: 3)) {
-            XCTAssertTrue("\($0)".contains("is truncated: its 4×2×3 elements need 24 bytes but the file ends after 20"), "\($0)")
+        XCTAssertThrowsError(
+            try IDXFile(path: directory.url.appendingPathComponent("train-images-idx3-ubyte").path, rank: 3)
+        ) {
+            XCTAssertTrue(
+                "\($0)".contains("is truncated: its 4×2×3 elements need 24 bytes but the file ends after 20"), "\($0)")
         }
     }
 
@@ -66,7 +72,9 @@ final class IDXTests: XCTestCase {
     func testWrongMagicAndRankAreReported() throws {
         let path = directory.url.appendingPathComponent("bad").path
         try Data("not an idx file at all".utf8).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try IDXFile(path: path, rank: 3)) { XCTAssertTrue("\($0)".contains("not an IDX file"), "\($0)") }
+        XCTAssertThrowsError(try IDXFile(path: path, rank: 3)) {
+            XCTAssertTrue("\($0)".contains("not an IDX file"), "\($0)")
+        }
         try writeIDX("labels", dims: [3], bytes: [1, 2, 3])
         XCTAssertThrowsError(try IDXFile(path: directory.url.appendingPathComponent("labels").path, rank: 3)) {
             XCTAssertTrue("\($0)".contains("has 1 dimensions, expected 3"), "\($0)")

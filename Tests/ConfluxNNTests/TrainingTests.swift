@@ -14,7 +14,8 @@ final class TrainingTests: XCTestCase {
         let devices = try cpuDevices()
         let classifier = try Classifier(
             model: lenet5(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.05, momentum: 0.9), seed: seed)
-        let trainer = Trainer(classifier: classifier, device: device ?? CPUDevice(), kernels: devices.kernels, seed: seed)
+        let trainer = Trainer(
+            classifier: classifier, device: device ?? CPUDevice(), kernels: devices.kernels, seed: seed)
         var losses: [Float] = []
         _ = try trainer.trainEpoch(data, batchSize: 32, epoch: 1) { losses.append($0.loss) }
         return losses

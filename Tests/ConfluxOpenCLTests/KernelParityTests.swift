@@ -21,7 +21,8 @@ final class KernelParityTests: XCTestCase {
             for (i, (x, w, stride, padding)) in cases.enumerated() {
                 try DeviceParity.check(
                     [randomTensor(x, seed: UInt64(i)), randomTensor(w, seed: UInt64(10 + i))], on: device,
-                    relative: summation.relative, absolute: summation.absolute, "conv2d \(x) \(w) stride \(stride) \(padding)"
+                    relative: summation.relative, absolute: summation.absolute,
+                    "conv2d \(x) \(w) stride \(stride) \(padding)"
                 ) { try conv2d($0[0], $0[1], stride: stride, padding: padding) }
             }
         }
@@ -35,10 +36,13 @@ final class KernelParityTests: XCTestCase {
         for device in try openCLDevices() {
             for (i, (shape, size, stride, padding)) in cases.enumerated() {
                 let x = distinctTensor(shape, seed: UInt64(i))
-                try DeviceParity.check([x], on: device, relative: 0, absolute: 0, "max-pool \(shape) \(size)/\(stride)") {
+                try DeviceParity.check([x], on: device, relative: 0, absolute: 0, "max-pool \(shape) \(size)/\(stride)")
+                {
                     try maxPool2d($0[0], size: size, stride: stride, padding: padding)
                 }
-                try DeviceParity.check([x], on: device, relative: 1e-5, absolute: 1e-5, "avg-pool \(shape) \(size)/\(stride)") {
+                try DeviceParity.check(
+                    [x], on: device, relative: 1e-5, absolute: 1e-5, "avg-pool \(shape) \(size)/\(stride)"
+                ) {
                     try avgPool2d($0[0], size: size, stride: stride, padding: padding)
                 }
             }
@@ -55,23 +59,33 @@ final class KernelParityTests: XCTestCase {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = randomTensor(ta ? [13, 7] : [7, 13], seed: 1)
                 let b = randomTensor(tb ? [9, 13] : [13, 9], seed: 2)
-                try DeviceParity.check([a, b], on: device, relative: summation.relative, absolute: summation.absolute,
-                    "matmul \(ta) \(tb)") { try matmul($0[0], $0[1], transposeA: ta, transposeB: tb) }
+                try DeviceParity.check(
+                    [a, b], on: device, relative: summation.relative, absolute: summation.absolute,
+                    "matmul \(ta) \(tb)"
+                ) { try matmul($0[0], $0[1], transposeA: ta, transposeB: tb) }
             }
             let x = distinctTensor([3, 5, 7, 9], seed: 3)
             let bias = randomTensor([5], seed: 4)
-            try DeviceParity.check([x, bias], on: device, relative: summation.relative, absolute: summation.absolute, "bias-add") {
+            try DeviceParity.check(
+                [x, bias], on: device, relative: summation.relative, absolute: summation.absolute, "bias-add"
+            ) {
                 try biasAdd($0[0], $0[1])
             }
             try DeviceParity.check([x, x], on: device, relative: 0, absolute: 0, "add") { try add($0[0], $0[1]) }
             try DeviceParity.check([x], on: device, relative: 0, absolute: 0, "relu") { try relu($0[0]) }
-            try DeviceParity.check([x], on: device, relative: transcendental.relative, absolute: transcendental.absolute, "tanh") {
+            try DeviceParity.check(
+                [x], on: device, relative: transcendental.relative, absolute: transcendental.absolute, "tanh"
+            ) {
                 try tanh($0[0])
             }
-            try DeviceParity.check([x], on: device, relative: transcendental.relative, absolute: transcendental.absolute, "sigmoid") {
+            try DeviceParity.check(
+                [x], on: device, relative: transcendental.relative, absolute: transcendental.absolute, "sigmoid"
+            ) {
                 try sigmoid($0[0])
             }
-            try DeviceParity.check([x], on: device, relative: 0, absolute: 0, "reshape") { try reshape($0[0], [15, Shape.unknown]) }
+            try DeviceParity.check([x], on: device, relative: 0, absolute: 0, "reshape") {
+                try reshape($0[0], [15, Shape.unknown])
+            }
         }
     }
 
@@ -79,16 +93,24 @@ final class KernelParityTests: XCTestCase {
         for device in try openCLDevices() {
             let logits = randomTensor([37, 11], seed: 5, in: -20...20)
             let labels = HostTensor(shape: [37], ints: (0..<37).map { Int32($0 * 7 % 11) })
-            try DeviceParity.check([logits], on: device, relative: transcendental.relative, absolute: transcendental.absolute,
-                "softmax") { try softmax($0[0]) }
+            try DeviceParity.check(
+                [logits], on: device, relative: transcendental.relative, absolute: transcendental.absolute,
+                "softmax"
+            ) { try softmax($0[0]) }
             try DeviceParity.check([logits, labels], on: device, relative: 1e-5, absolute: 1e-5, "cross-entropy") {
                 try softmaxCrossEntropy(logits: $0[0], labels: $0[1])
             }
             // A reduction over more elements than one work-group, and an odd count.
             let big = randomTensor([1031, 3], seed: 6)
-            try DeviceParity.check([big], on: device, relative: 1e-5, absolute: 1e-4, "sum") { try reshape(sum($0[0]), [1]) }
-            try DeviceParity.check([big], on: device, relative: 1e-5, absolute: 1e-6, "mean") { try reshape(mean($0[0]), [1]) }
-            try DeviceParity.check([logits, labels], on: device, gradients: false, relative: 0, absolute: 0, "accuracy") {
+            try DeviceParity.check([big], on: device, relative: 1e-5, absolute: 1e-4, "sum") {
+                try reshape(sum($0[0]), [1])
+            }
+            try DeviceParity.check([big], on: device, relative: 1e-5, absolute: 1e-6, "mean") {
+                try reshape(mean($0[0]), [1])
+            }
+            try DeviceParity.check(
+                [logits, labels], on: device, gradients: false, relative: 0, absolute: 0, "accuracy"
+            ) {
                 try reshape(accuracy(logits: $0[0], labels: $0[1]), [1])
             }
             try DeviceParity.check([logits], on: device, gradients: false, relative: 0, absolute: 0, "argmax") {
@@ -110,7 +132,8 @@ final class KernelParityTests: XCTestCase {
                 let momentum = try applyMomentum(
                     w, accumulator: graph.variable([301]), gradient: grad, learningRate: rate, momentum: 0.9)
                 let adam = try applyAdam(
-                    v, m: graph.variable([301]), v: graph.variable([301]), step: graph.variable(.scalar), gradient: grad,
+                    v, m: graph.variable([301]), v: graph.variable([301]), step: graph.variable(.scalar),
+                    gradient: grad,
                     learningRate: rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
                 let session = Session(graph: graph, device: target, kernels: devices.kernels)
                 for _ in 0..<3 { try session.run([], targets: [momentum, adam]) }
@@ -128,10 +151,13 @@ final class KernelParityTests: XCTestCase {
             let labels = try graph.placeholder([2], .int32)
             let loss = try mean(softmaxCrossEntropy(logits: logits, labels: labels))
             let session = Session(graph: graph, device: device, kernels: devices.kernels)
-            XCTAssertThrowsError(try session.run(loss, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 5])])) {
+            XCTAssertThrowsError(
+                try session.run(loss, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 5])])
+            ) {
                 XCTAssertTrue("\($0)".contains("label 5 at row 1 is outside"), "\($0)")
             }
-            let fine = try session.run(loss, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 2])])
+            let fine = try session.run(
+                loss, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 2])])
             XCTAssertEqual(fine.scalarValue, log(3), accuracy: 1e-6, "the error is cleared after it is reported")
         }
     }

@@ -18,7 +18,8 @@ final class LeNetParityTests: XCTestCase {
         let placement = try devices.placement(
             for: classifier.graph, device: device, rules: rules.map(PlacementRule.parse) ?? [])
         let session = Session(
-            graph: classifier.graph, placement: placement, devices: devices.devices(of: placement), kernels: devices.kernels)
+            graph: classifier.graph, placement: placement, devices: devices.devices(of: placement),
+            kernels: devices.kernels)
         let trainer = Trainer(classifier: classifier, session: session, seed: 0)
         var losses: [Float] = []
         _ = try trainer.trainEpoch(data, batchSize: 64, epoch: 1) { losses.append($0.loss) }
@@ -29,7 +30,9 @@ final class LeNetParityTests: XCTestCase {
         let reference = try losses(device: "cpu:0")
         XCTAssertEqual(reference.count, 50)
         for device in try openCLDevices() {
-            assertClose(try losses(device: device.id), reference, relative: lossTolerance, absolute: 0, "losses on \(device.id)")
+            assertClose(
+                try losses(device: device.id), reference, relative: lossTolerance, absolute: 0, "losses on \(device.id)"
+            )
         }
     }
 
@@ -37,7 +40,8 @@ final class LeNetParityTests: XCTestCase {
         let reference = try losses(device: "cpu:0")
         for device in try openCLDevices() {
             let mixed = try losses(device: "cpu", rules: "conv=\(device.id),pool=\(device.id),dense=cpu")
-            assertClose(mixed, reference, relative: lossTolerance, absolute: 0, "convolutions and pools on \(device.id)")
+            assertClose(
+                mixed, reference, relative: lossTolerance, absolute: 0, "convolutions and pools on \(device.id)")
         }
     }
 }
@@ -47,7 +51,8 @@ extension LeNetParityTests {
         let data = try Dataset(directory: Dataset.defaultDirectory, split: .test).prefix(32 * 5)
         for device in try openCLDevices() {
             let classifier = try Classifier(model: lenet5(), imageShape: data.imageShape, optimizer: Adam(), seed: 1)
-            let trainer = Trainer(classifier: classifier, device: device, kernels: try allDevices.get().kernels, seed: 1)
+            let trainer = Trainer(
+                classifier: classifier, device: device, kernels: try allDevices.get().kernels, seed: 1)
             var counts: [Int] = []
             _ = try trainer.trainEpoch(data, batchSize: 32, epoch: 1) { _ in counts.append(device.allocations) }
             XCTAssertEqual(Set(counts).count, 1, "allocations per step on \(device.id): \(counts)")

@@ -23,7 +23,9 @@ final class ProgramBuildTests: XCTestCase {
         let runtime = try device().makeRuntime(cache: ProgramCache(directory: nil))
         XCTAssertThrowsError(try runtime.build(name: "broken", source: "__kernel void f() { undeclared_thing = 1; }")) {
             error in
-            guard case let .kernelBuild(program, _, log) = error as? ConfluxError else { return XCTFail("\(error)") }
+            guard case .kernelBuild(let program, _, let log) = error as? ConfluxError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(program, "broken")
             XCTAssertTrue(log.contains("undeclared_thing"), log)
         }
@@ -55,7 +57,8 @@ final class ProgramBuildTests: XCTestCase {
         let runtime = try device().makeRuntime(cache: cache)
         _ = try runtime.build(name: "probe", source: source)
         XCTAssertEqual(runtime.buildStatistics.fromCache, 0)
-        XCTAssertNotEqual(try Data(contentsOf: path), Data("this is not a program binary".utf8), "the file is rewritten")
+        XCTAssertNotEqual(
+            try Data(contentsOf: path), Data("this is not a program binary".utf8), "the file is rewritten")
         let again = try device().makeRuntime(cache: cache)
         _ = try again.build(name: "probe", source: source)
         XCTAssertEqual(again.buildStatistics.fromCache, 1)
@@ -65,6 +68,7 @@ final class ProgramBuildTests: XCTestCase {
         XCTAssertNil(ProgramCache(environment: ["CONFLUX_CACHE_DIR": "off"]).directory)
         XCTAssertEqual(ProgramCache(environment: ["CONFLUX_CACHE_DIR": "/tmp/x"]).directory?.path, "/tmp/x/opencl")
         XCTAssertEqual(
-            ProgramCache(environment: ["XDG_CACHE_HOME": "/var/cache/me"]).directory?.path, "/var/cache/me/conflux/opencl")
+            ProgramCache(environment: ["XDG_CACHE_HOME": "/var/cache/me"]).directory?.path,
+            "/var/cache/me/conflux/opencl")
     }
 }

@@ -33,7 +33,8 @@ private final class DelayedDevice: Device, @unchecked Sendable {
             registry.register(op, on: delayedKind) { context in
                 Thread.sleep(forTimeInterval: delay)
                 let device = (context.device as! DelayedDevice).inner
-                try kernel(KernelContext(node: context.node, inputs: context.inputs, output: context.output, device: device))
+                try kernel(
+                    KernelContext(node: context.node, inputs: context.inputs, output: context.output, device: device))
             }
         }
     }
@@ -57,7 +58,9 @@ final class ExecutorTests: XCTestCase {
         DelayedDevice.register(into: &kernels, delay: delay)
         let devices: [any Device] = [CPUDevice(), DelayedDevice(index: 0), DelayedDevice(index: 1)]
         let profiles = devices.map {
-            PlacementDevice(id: $0.id, kind: $0.kind, profile: DeviceProfile(gflops: 1, memoryGBps: 1, transferGBps: 1, launchMicroseconds: 1))
+            PlacementDevice(
+                id: $0.id, kind: $0.kind,
+                profile: DeviceProfile(gflops: 1, memoryGBps: 1, transferGBps: 1, launchMicroseconds: 1))
         }
         let placement = try Placer(devices: profiles, kernels: kernels).place(graph)
         return Session(graph: graph, placement: placement, devices: devices, kernels: kernels)
@@ -71,7 +74,8 @@ final class ExecutorTests: XCTestCase {
         let input = randomTensor([64, 33], seed: 4)
         let values = try session.run([joined, left], feeds: [x: input])
 
-        let reference = try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run([joined, left], feeds: [x: input])
+        let reference = try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run(
+            [joined, left], feeds: [x: input])
         XCTAssertEqual(values, reference, "the placed run computes exactly what one device computes")
 
         let spans = tracer.spans
@@ -80,7 +84,8 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(left0.map(\.name), ["Sigmoid", "Relu", "Tanh"])
         XCTAssertEqual(right1.map(\.name), ["Relu_1", "Tanh_1", "Sigmoid_1"])
         func overlap(_ a: Tracer.Span, _ b: Tracer.Span) -> Bool { a.start < b.end && b.start < a.end }
-        XCTAssertTrue(left0.contains { a in right1.contains { overlap(a, $0) } }, "the two devices compute at the same time")
+        XCTAssertTrue(
+            left0.contains { a in right1.contains { overlap(a, $0) } }, "the two devices compute at the same time")
         let transfers = spans.filter { $0.stream.hasSuffix("transfer") }
         XCTAssertEqual(
             Set(transfers.map(\.stream)),
@@ -99,10 +104,14 @@ final class ExecutorTests: XCTestCase {
         let other = try g.device("delayed:1") { try relu(logits) }
         let total = try g.device("cpu:0") { try add(sum(loss), sum(other)) }
         let session = try placedSession(g, delay: 0.001)
-        XCTAssertThrowsError(try session.run(total, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 9])])) {
+        XCTAssertThrowsError(
+            try session.run(total, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 9])])
+        ) {
             XCTAssertTrue("\($0)".contains("label 9 at row 1"), "\($0)")
         }
-        XCTAssertEqual(try session.run(total, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 1])]).shape, .scalar)
+        XCTAssertEqual(
+            try session.run(total, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 1])]).shape,
+            .scalar)
     }
 
     func testStatefulUpdatesWaitForTheirOutgoingCopies() throws {
@@ -112,7 +121,8 @@ final class ExecutorTests: XCTestCase {
         let w = try g.device("delayed:0") { try g.variable([3], initializer: .constant(1)) }
         let read = try g.device("cpu:0") { try relu(w) }
         let update = try g.device("delayed:0") {
-            try applyMomentum(w, accumulator: g.variable([3]), gradient: g.constant(HostTensor(shape: [3], floats: [1, 1, 1])),
+            try applyMomentum(
+                w, accumulator: g.variable([3]), gradient: g.constant(HostTensor(shape: [3], floats: [1, 1, 1])),
                 learningRate: g.constant(0.5), momentum: 0)
         }
         let session = try placedSession(g, delay: 0.01)

@@ -5,7 +5,8 @@ import XCTest
 /// The placer on hand-built graphs with synthetic device profiles: no device is measured or run here.
 final class PlacerTests: XCTestCase {
     private let cpu = PlacementDevice(
-        id: "cpu:0", kind: .cpu, profile: DeviceProfile(gflops: 50, memoryGBps: 10, transferGBps: 8, launchMicroseconds: 1))
+        id: "cpu:0", kind: .cpu,
+        profile: DeviceProfile(gflops: 50, memoryGBps: 10, transferGBps: 8, launchMicroseconds: 1))
     private func gpu(fast: Bool) -> PlacementDevice {
         PlacementDevice(
             id: "opencl:0", kind: .opencl,
@@ -65,9 +66,12 @@ final class PlacerTests: XCTestCase {
         let registry = try kernels(missingOnOpenCL: [.tanh])
         let soft = try Placer(devices: [cpu, gpu(fast: true)], kernels: registry).place(g)
         XCTAssertEqual(soft.device(of: y.id), "cpu:0")
-        XCTAssertTrue(soft.reasons[y.id]!.contains("requested opencl:0, which has no Tanh kernel; soft placement chose cpu:0"),
+        XCTAssertTrue(
+            soft.reasons[y.id]!.contains("requested opencl:0, which has no Tanh kernel; soft placement chose cpu:0"),
             soft.reasons[y.id]!)
-        XCTAssertThrowsError(try Placer(devices: [cpu, gpu(fast: true)], kernels: registry, softPlacement: false).place(g)) {
+        XCTAssertThrowsError(
+            try Placer(devices: [cpu, gpu(fast: true)], kernels: registry, softPlacement: false).place(g)
+        ) {
             XCTAssertEqual("\($0)", "Tanh 'Tanh' asked for opencl:0, which cannot run it; devices that can: cpu:0")
         }
     }
@@ -96,17 +100,22 @@ final class PlacerTests: XCTestCase {
         let loss = try mean(logits)
         let grads = try gradients(of: loss, wrt: [w, v])
         let rate = try g.constant(0.1)
-        let slots = [try g.variable(w.shape, name: "conv1/weights/momentum"), try g.variable(v.shape, name: "dense1/weights/momentum")]
+        let slots = [
+            try g.variable(w.shape, name: "conv1/weights/momentum"),
+            try g.variable(v.shape, name: "dense1/weights/momentum"),
+        ]
         let updates = try zip([w, v], zip(grads, slots)).map { p, gs in
             try applyMomentum(p, accumulator: gs.1, gradient: gs.0, learningRate: rate, momentum: 0.9)
         }
         let rules = try PlacementRule.parse("conv=opencl:0,dense=cpu")
         let placement = try Placer(devices: [cpu, gpu(fast: false)], kernels: kernels(), rules: rules).place(g)
         for tensor in [w, y, slots[0], updates[0], grads[0]] {
-            XCTAssertEqual(placement.device(of: tensor.id), "opencl:0", "\(tensor.name): \(placement.reasons[tensor.id] ?? "")")
+            XCTAssertEqual(
+                placement.device(of: tensor.id), "opencl:0", "\(tensor.name): \(placement.reasons[tensor.id] ?? "")")
         }
         for tensor in [v, logits, slots[1], updates[1]] {
-            XCTAssertEqual(placement.device(of: tensor.id), "cpu:0", "\(tensor.name): \(placement.reasons[tensor.id] ?? "")")
+            XCTAssertEqual(
+                placement.device(of: tensor.id), "cpu:0", "\(tensor.name): \(placement.reasons[tensor.id] ?? "")")
         }
         // Weights never cross: no transfer carries a variable.
         let order = g.executionOrder(roots: [loss.id] + updates.map(\.id), fed: [x.id])
@@ -123,7 +132,9 @@ final class PlacerTests: XCTestCase {
         let placement = try Placer(devices: [cpu, gpu(fast: true)], kernels: kernels()).place(g)
         let order = g.executionOrder(roots: readers.map(\.id) + [back.id], fed: [x.id])
         let transfers = Partition(graph: g, nodes: order, placement: placement).transfers
-        XCTAssertEqual(transfers.filter { $0.tensor == shared.id }, [SendRecvPair(tensor: shared.id, from: "opencl:0", to: "cpu:0")])
+        XCTAssertEqual(
+            transfers.filter { $0.tensor == shared.id },
+            [SendRecvPair(tensor: shared.id, from: "opencl:0", to: "cpu:0")])
         XCTAssertEqual(transfers.count, 2, "\(transfers)")
     }
 
@@ -132,7 +143,9 @@ final class PlacerTests: XCTestCase {
         XCTAssertEqual(rules.map(\.description), ["conv=opencl:0", "pool=opencl:0", "MatMul=cpu"])
         let g = Graph()
         let x = try g.placeholder([1, 2])
-        let names = ["conv1/Conv2D", "gradients/conv12/Conv2D_grad/Conv2DBackpropFilter", "pool2/MaxPool", "convex/Relu"]
+        let names = [
+            "conv1/Conv2D", "gradients/conv12/Conv2D_grad/Conv2DBackpropFilter", "pool2/MaxPool", "convex/Relu",
+        ]
         for name in names { try g.addNode(.relu, [x], name: name) }
         XCTAssertEqual(g.nodes.dropFirst().map { rules[0].matches($0) }, [true, true, false, false])
         XCTAssertTrue(rules[2].matches(try matmul(x, x, transposeB: true).node))

@@ -17,7 +17,8 @@ final class SessionTests: XCTestCase {
         let harness = try CPUHarness()
         let w = try harness.graph.variable([2], initializer: .constant(1))
         let update = try applyMomentum(
-            w, accumulator: harness.graph.variable([2]), gradient: harness.graph.constant(HostTensor(shape: [2], floats: [1, 2])),
+            w, accumulator: harness.graph.variable([2]),
+            gradient: harness.graph.constant(HostTensor(shape: [2], floats: [1, 2])),
             learningRate: harness.graph.constant(1), momentum: 0)
         for _ in 0..<3 { try harness.session.run([], targets: [update]) }
         XCTAssertEqual(try harness.values([w])[0], [-2, -5])

@@ -9,7 +9,8 @@ final class ShapeInferenceTests: XCTestCase {
         XCTAssertEqual(try conv2d(x, w, padding: .same).shape, [Shape.unknown, 6, 28, 28])
         XCTAssertEqual(try conv2d(x, w, padding: .valid).shape, [Shape.unknown, 6, 24, 24])
         XCTAssertEqual(try conv2d(x, w, stride: 2, padding: .same).shape, [Shape.unknown, 6, 14, 14])
-        XCTAssertEqual(try conv2d(x, w, stride: 3, padding: .explicit(top: 1, bottom: 0, left: 2, right: 2)).shape,
+        XCTAssertEqual(
+            try conv2d(x, w, stride: 3, padding: .explicit(top: 1, bottom: 0, left: 2, right: 2)).shape,
             [Shape.unknown, 6, 9, 10])
         XCTAssertEqual(try maxPool2d(x, size: 2).shape, [Shape.unknown, 3, 14, 14])
         XCTAssertEqual(try avgPool2d(x, size: 3, stride: 2, padding: .same).shape, [Shape.unknown, 3, 14, 14])
@@ -28,7 +29,9 @@ final class ShapeInferenceTests: XCTestCase {
         let w = try g.variable([6, 1, 5, 5])
         XCTAssertThrowsError(try conv2d(x, w)) { error in
             XCTAssertEqual(
-                "\(error)", "Conv2D 'Conv2D': input has 3 channels but the filter expects 1 (input shapes [?, 3, 28, 28], [6, 1, 5, 5])")
+                "\(error)",
+                "Conv2D 'Conv2D': input has 3 channels but the filter expects 1 (input shapes [?, 3, 28, 28], [6, 1, 5, 5])"
+            )
         }
     }
 
@@ -37,7 +40,9 @@ final class ShapeInferenceTests: XCTestCase {
         let a = try g.placeholder([4, 3])
         let b = try g.placeholder([4, 5])
         XCTAssertThrowsError(try matmul(a, b)) { error in
-            guard case let .shapeMismatch(op, _, shapes, reason) = error as? ConfluxError else { return XCTFail("\(error)") }
+            guard case .shapeMismatch(let op, _, let shapes, let reason) = error as? ConfluxError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(op, "MatMul")
             XCTAssertEqual(shapes, [[4, 3], [4, 5]])
             XCTAssertTrue(reason.contains("3 and 4"), reason)

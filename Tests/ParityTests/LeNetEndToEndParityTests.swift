@@ -27,18 +27,27 @@ final class LeNetEndToEndParityTests: XCTestCase {
         let devices = try allDevices.get()
         let classifier = try Classifier(
             model: lenet5(), imageShape: [1, 28, 28], optimizer: SGD(learningRate: 0.01, momentum: 0.9), seed: 0)
-        let placement = try devices.placement(for: classifier.graph, device: device, rules: rules.map(PlacementRule.parse) ?? [])
+        let placement = try devices.placement(
+            for: classifier.graph, device: device, rules: rules.map(PlacementRule.parse) ?? [])
         let session = Session(
-            graph: classifier.graph, placement: placement, devices: devices.devices(of: placement), kernels: devices.kernels)
-        return Run(classifier: classifier, session: session, trainer: Trainer(classifier: classifier, session: session, seed: 0))
+            graph: classifier.graph, placement: placement, devices: devices.devices(of: placement),
+            kernels: devices.kernels)
+        return Run(
+            classifier: classifier, session: session,
+            trainer: Trainer(classifier: classifier, session: session, seed: 0))
     }
 
-    private var data: Dataset { get throws { try Dataset(directory: Dataset.defaultDirectory, split: .test).prefix(100 * 64) } }
+    private var data: Dataset {
+        get throws { try Dataset(directory: Dataset.defaultDirectory, split: .test).prefix(100 * 64) }
+    }
 
     private var placements: [(String, String, String?)] {
         get throws {
             try openCLDevices().flatMap { device in
-                [(device.id, device.id, nil), ("mixed \(device.id)/cpu:0", "cpu", "conv=\(device.id),pool=\(device.id),dense=cpu")]
+                [
+                    (device.id, device.id, nil),
+                    ("mixed \(device.id)/cpu:0", "cpu", "conv=\(device.id),pool=\(device.id),dense=cpu"),
+                ]
             }
         }
     }
@@ -56,14 +65,22 @@ final class LeNetEndToEndParityTests: XCTestCase {
         for (label, device, rules) in try placements {
             let other = try run(device: device, rules: rules)
             let actual = try losses(other)
-            assertClose(Array(actual.prefix(50)), Array(expected.prefix(50)), relative: earlyLossTolerance, absolute: 0, "steps 1-50 on \(label)")
+            assertClose(
+                Array(actual.prefix(50)), Array(expected.prefix(50)), relative: earlyLossTolerance, absolute: 0,
+                "steps 1-50 on \(label)")
             assertClose(actual, expected, relative: lateLossTolerance, absolute: 0, "steps 1-100 on \(label)")
             let drift = zip(actual, expected).map { abs($0 - $1) / $1 }
-            print("LeNet free run on \(label): largest relative loss difference \(drift.prefix(50).max()!) in steps 1-50, "
-                + "\(drift.max()!) in steps 1-100")
-            let finalWeights = ParityCase(.variable, "final weights", inputs: [], tolerance: finalWeightTolerance) { $0[0] }
-            for (parameter, (a, e)) in zip(other.classifier.parameters, zip(try other.session.run(other.classifier.parameters),
-                try reference.session.run(reference.classifier.parameters)))
+            print(
+                "LeNet free run on \(label): largest relative loss difference \(drift.prefix(50).max()!) in steps 1-50, "
+                    + "\(drift.max()!) in steps 1-100")
+            let finalWeights = ParityCase(.variable, "final weights", inputs: [], tolerance: finalWeightTolerance) {
+                $0[0]
+            }
+            for (parameter, (a, e)) in zip(
+                other.classifier.parameters,
+                zip(
+                    try other.session.run(other.classifier.parameters),
+                    try reference.session.run(reference.classifier.parameters)))
             {
                 let result = ParityCheck.compare(a, e, parityCase: finalWeights, device: label, fetch: parameter.name)
                 XCTAssertTrue(result.passed, "\(parameter.name) on \(label) differs by \(result.maxAbsoluteError)")

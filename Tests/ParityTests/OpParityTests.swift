@@ -32,7 +32,9 @@ final class OpParityTests: XCTestCase {
             print(String(format: "%@  %@  %.2e / %.2e  (%d fetches)", status, key, absolute, relative, results.count))
         }
         for result in table where !result.passed {
-            XCTFail("\(result.op) \(result.name) on \(result.device): \(result.fetch) differs by \(result.maxAbsoluteError)")
+            XCTFail(
+                "\(result.op) \(result.name) on \(result.device): \(result.fetch) differs by \(result.maxAbsoluteError)"
+            )
         }
     }
 
@@ -40,8 +42,11 @@ final class OpParityTests: XCTestCase {
         let kernels = try allDevices.get().kernels
         let shared = Set(OpDefinition.all.keys.filter { kernels.kinds(for: $0).count > 1 })
         let covered = Set(ParityCases.all.map(\.op) + [.applyMomentum, .applyAdam])
-            .union(Self.checkedThroughGradients.filter { covered in ParityCases.all.contains { $0.op == covered.value } }.keys)
-        XCTAssertEqual(shared.subtracting(covered).map(\.rawValue).sorted(), [], "ops on several device kinds without a case")
+            .union(
+                Self.checkedThroughGradients.filter { covered in ParityCases.all.contains { $0.op == covered.value } }
+                    .keys)
+        XCTAssertEqual(
+            shared.subtracting(covered).map(\.rawValue).sorted(), [], "ops on several device kinds without a case")
     }
 
     func testAWrongKernelFailsAndIsNamed() throws {
@@ -53,7 +58,8 @@ final class OpParityTests: XCTestCase {
             let failures = results.filter { !$0.passed }
             XCTAssertFalse(failures.isEmpty)
             XCTAssertTrue(failures.allSatisfy { $0.op == "MaxPool" })
-            XCTAssertTrue(failures.contains { $0.name.hasPrefix("2×2 stride 2 on 7×9") && $0.fetch == "output" }, "\(failures)")
+            XCTAssertTrue(
+                failures.contains { $0.name.hasPrefix("2×2 stride 2 on 7×9") && $0.fetch == "output" }, "\(failures)")
         }
     }
 }

@@ -12,7 +12,8 @@ final class PyTorchReferenceTests: XCTestCase {
 
     func testEveryDeviceMatchesPyTorch() throws {
         let (reference, metadata) = try SafeTensors.read(fixture)
-        XCTAssertEqual(metadata["cases"], String(ParityCases.all.count), "the fixture mirrors ParityCases.all; regenerate it")
+        XCTAssertEqual(
+            metadata["cases"], String(ParityCases.all.count), "the fixture mirrors ParityCases.all; regenerate it")
         let devices = try allDevices.get()
         var checked = 0
         var worst: [String: Float] = [:]
@@ -20,22 +21,31 @@ final class PyTorchReferenceTests: XCTestCase {
             guard let expectedOutput = reference["\(index).output"] else { continue }
             let inputs = try parityCase.inputs.indices.map { i -> HostTensor in
                 let value = try XCTUnwrap(reference["\(index).input\(i)"], "\(parityCase.label): input \(i)")
-                XCTAssertEqual(value.shape, parityCase.inputs[i].shape, "\(parityCase.label): the fixture is out of date")
+                XCTAssertEqual(
+                    value.shape, parityCase.inputs[i].shape, "\(parityCase.label): the fixture is out of date")
                 return parityCase.inputs[i].dtype == .int32 ? HostTensor(shape: value.shape, ints: value.ints) : value
             }
             let (graph, placeholders, fetches, labels) = try ParityCheck.build(
                 parityCase, projection: reference["\(index).projection"])
-            let expected = [expectedOutput] + labels.dropFirst().map { label in
-                reference["\(index).grad\(label.split(separator: " ").last!)"]!
-            }
+            let expected =
+                [expectedOutput]
+                + labels.dropFirst().map { label in
+                    reference["\(index).grad\(label.split(separator: " ").last!)"]!
+                }
             let feeds = Dictionary(uniqueKeysWithValues: zip(placeholders, inputs))
             for device in devices.devices {
-                let actual = try Session(graph: graph, device: device, kernels: devices.kernels).run(fetches, feeds: feeds)
+                let actual = try Session(graph: graph, device: device, kernels: devices.kernels).run(
+                    fetches, feeds: feeds)
                 for (label, (a, e)) in zip(labels, zip(actual, expected)) {
                     let result = ParityCheck.compare(
-                        HostTensor(shape: a.shape, floats: a.floats), e, parityCase: parityCase, device: device.id, fetch: label)
-                    worst["\(parityCase.op) on \(device.id)", default: 0] = max(worst["\(parityCase.op) on \(device.id)", default: 0], result.maxAbsoluteError)
-                    XCTAssertTrue(result.passed, "\(parityCase.label) on \(device.id): \(label) differs from PyTorch by \(result.maxAbsoluteError)")
+                        HostTensor(shape: a.shape, floats: a.floats), e, parityCase: parityCase, device: device.id,
+                        fetch: label)
+                    worst["\(parityCase.op) on \(device.id)", default: 0] = max(
+                        worst["\(parityCase.op) on \(device.id)", default: 0], result.maxAbsoluteError)
+                    XCTAssertTrue(
+                        result.passed,
+                        "\(parityCase.label) on \(device.id): \(label) differs from PyTorch by \(result.maxAbsoluteError)"
+                    )
                 }
             }
             checked += 1

@@ -34,7 +34,8 @@ public enum DeviceParity {
         for (index, (a, r)) in zip(actual, reference).enumerated() {
             XCTAssertEqual(a.shape, r.shape, "\(label): fetch \(index) shape", file: file, line: line)
             let what = index == 0 ? "output" : "gradient \(index - 1)"
-            assertClose(a.floats, r.floats, relative: relative, absolute: absolute, "\(label) on \(device.id): \(what)",
+            assertClose(
+                a.floats, r.floats, relative: relative, absolute: absolute, "\(label) on \(device.id): \(what)",
                 file: file, line: line)
         }
     }

@@ -13,7 +13,8 @@ public let allDevices = Result { try DeviceSet(backends: [CPUBackend.self, OpenC
 public func openCLDevices(file: StaticString = #filePath, line: UInt = #line) throws -> [any Device] {
     let devices = try allDevices.get().devices.filter { $0.kind == .opencl }
     if devices.isEmpty {
-        XCTFail("no OpenCL device found: install pocl-opencl-icd (scripts/install-deps.sh does)", file: file, line: line)
+        XCTFail(
+            "no OpenCL device found: install pocl-opencl-icd (scripts/install-deps.sh does)", file: file, line: line)
     }
     return devices
 }

@@ -50,7 +50,8 @@ final class CommandLineTests: XCTestCase {
     func testUnknownDeviceListsTheDevicesFound() throws {
         let output = try conflux("train", "lenet", "--device", "opencl:7", "--limit", "10")
         XCTAssertNotEqual(output.status, 0)
-        XCTAssertTrue(output.stderr.contains("no device named 'opencl:7'; devices found: cpu:0, opencl:0"), output.stderr)
+        XCTAssertTrue(
+            output.stderr.contains("no device named 'opencl:7'; devices found: cpu:0, opencl:0"), output.stderr)
     }
 
     func testMissingDataDirectoryIsAClearError() throws {
@@ -60,7 +61,8 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testBadOptionsAreRejectedWithHelp() throws {
-        XCTAssertTrue(try conflux("train", "lenet", "--batch-size", "0").stderr.contains("--batch-size must be at least 1"))
+        XCTAssertTrue(
+            try conflux("train", "lenet", "--batch-size", "0").stderr.contains("--batch-size must be at least 1"))
         XCTAssertTrue(try conflux("train", "resnet").stderr.contains("lenet"), "the error lists the models")
         let help = try conflux("train", "--help").stdout
         XCTAssertTrue(help.contains("--optimizer <optimizer>") && help.contains("adam"), help)
@@ -93,19 +95,22 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testTraceIsAChromeTrace() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-trace-\(UUID().uuidString).json")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "conflux-trace-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
         let output = try conflux("train", "lenet", "--limit", "128", "--place", "conv=opencl:0", "--trace", file.path)
         XCTAssertEqual(output.status, 0, output.stderr)
         let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
         let events = try XCTUnwrap(trace?["traceEvents"] as? [[String: Any]])
         let streams = Set(events.compactMap { ($0["args"] as? [String: String])?["name"] })
-        XCTAssertTrue(streams.isSuperset(of: ["cpu:0 compute", "opencl:0 compute", "opencl:0 → cpu:0 transfer"]), "\(streams)")
+        XCTAssertTrue(
+            streams.isSuperset(of: ["cpu:0 compute", "opencl:0 compute", "opencl:0 → cpu:0 transfer"]), "\(streams)")
         XCTAssertTrue(events.contains { $0["ph"] as? String == "X" && $0["name"] as? String == "conv1/Conv2D" })
     }
 
     func testSavedWeightsEvaluateTheSameOnEveryDevice() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "conflux-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let weights = directory.appendingPathComponent("lenet.safetensors").path
@@ -115,7 +120,8 @@ final class CommandLineTests: XCTestCase {
         let accuracies = try ["cpu:0", "opencl:0"].map { device -> String in
             let output = try conflux("eval", "lenet", "--weights", weights, "--device", device, "--limit", "500")
             XCTAssertEqual(output.status, 0, output.stderr)
-            XCTAssertTrue(output.stdout.contains("confusion matrix (rows: true class, columns: predicted)"), output.stdout)
+            XCTAssertTrue(
+                output.stdout.contains("confusion matrix (rows: true class, columns: predicted)"), output.stdout)
             XCTAssertTrue(output.stdout.contains("9 Ankle boot"), output.stdout)
             return try XCTUnwrap(output.stdout.split(separator: "\n").first { $0.hasPrefix("accuracy ") }).description
         }
@@ -145,7 +151,9 @@ final class CommandLineTests: XCTestCase {
     private func testImagePixels() throws -> [UInt8]? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "gzip -dc /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz | head -c 800 | tail -c 784"]
+        process.arguments = [
+            "-c", "gzip -dc /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz | head -c 800 | tail -c 784",
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -157,7 +165,9 @@ final class CommandLineTests: XCTestCase {
     func testVerifyPassesAndCatchesABrokenKernel() throws {
         let output = try conflux("verify", "--device", "opencl:0")
         XCTAssertEqual(output.status, 0, output.stdout + output.stderr)
-        XCTAssertTrue(output.stdout.contains("pass  opencl:0  Conv2D 31×29, 1→6 channels (LeNet conv1), same: gradient 1"), output.stdout)
+        XCTAssertTrue(
+            output.stdout.contains("pass  opencl:0  Conv2D 31×29, 1→6 channels (LeNet conv1), same: gradient 1"),
+            output.stdout)
         XCTAssertTrue(output.stdout.contains(" passed, 0 failed"), output.stdout)
 
         let broken = try conflux("verify", "--device", "opencl:0", "--inject-fault", "AvgPool", "--json")
@@ -166,13 +176,15 @@ final class CommandLineTests: XCTestCase {
         let failed = (report?["results"] as? [[String: Any]])?.filter { $0["passed"] as? Bool == false } ?? []
         XCTAssertFalse(failed.isEmpty)
         XCTAssertTrue(failed.allSatisfy { $0["op"] as? String == "AvgPool" }, "\(failed)")
-        XCTAssertTrue(failed.contains { ($0["name"] as? String)?.hasPrefix("3×3 stride 2 on 13×13") ?? false }, "\(failed)")
+        XCTAssertTrue(
+            failed.contains { ($0["name"] as? String)?.hasPrefix("3×3 stride 2 on 13×13") ?? false }, "\(failed)")
     }
 
     func testVerifyModelFindsTheFirstDivergingOp() throws {
         let agree = try conflux("verify", "--model", "lenet", "--device", "opencl:0")
         XCTAssertEqual(agree.status, 0, agree.stdout + agree.stderr)
-        XCTAssertTrue(agree.stdout.contains("opencl:0 agrees with cpu:0 on every op of a lenet training step"), agree.stdout)
+        XCTAssertTrue(
+            agree.stdout.contains("opencl:0 agrees with cpu:0 on every op of a lenet training step"), agree.stdout)
         let broken = try conflux("verify", "--model", "lenet", "--device", "opencl:0", "--inject-fault", "Relu")
         XCTAssertNotEqual(broken.status, 0)
         XCTAssertTrue(broken.stdout.contains("opencl:0 first differs from cpu:0 at conv1/Relu (Relu)"), broken.stdout)
@@ -185,11 +197,14 @@ final class CommandLineTests: XCTestCase {
         }
         let directory = try TemporaryDirectory()
         let output = try conflux(
-            "train", "lenet", "--limit", "256", "--epochs", "2", "--place", "conv=opencl:0", "--logdir", directory.url.path,
+            "train", "lenet", "--limit", "256", "--epochs", "2", "--place", "conv=opencl:0", "--logdir",
+            directory.url.path,
             "--json")
         XCTAssertEqual(output.status, 0, output.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
-        let printed = try XCTUnwrap(report["epochs"] as? [[String: Any]]).flatMap { $0["stepLosses"] as? [Double] ?? [] }
+        let printed = try XCTUnwrap(report["epochs"] as? [[String: Any]]).flatMap {
+            $0["stepLosses"] as? [Double] ?? []
+        }
         XCTAssertEqual(printed.count, 8)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -205,8 +220,11 @@ final class CommandLineTests: XCTestCase {
         let read = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let scalars = try XCTUnwrap(read["scalars"] as? [String: [[Double]]])
         XCTAssertEqual(scalars["loss"]?.map { $0[0] }, (0..<8).map(Double.init))
-        XCTAssertEqual(scalars["loss"]?.map { Float($0[1]) }, printed.map { Float($0) }, "TensorBoard shows the printed losses")
-        for tag in ["accuracy", "learning_rate", "images_per_second", "epoch/loss", "epoch/images_per_second", "test/accuracy"] {
+        XCTAssertEqual(
+            scalars["loss"]?.map { Float($0[1]) }, printed.map { Float($0) }, "TensorBoard shows the printed losses")
+        for tag in [
+            "accuracy", "learning_rate", "images_per_second", "epoch/loss", "epoch/images_per_second", "test/accuracy",
+        ] {
             XCTAssertNotNil(scalars[tag], tag)
         }
         let histograms = try XCTUnwrap(read["histograms"] as? [String: [Int]])
@@ -215,12 +233,17 @@ final class CommandLineTests: XCTestCase {
         let graph = try XCTUnwrap(read["graph"] as? [[String: Any]])
         XCTAssertGreaterThan(graph.count, 90)
         XCTAssertTrue(graph.allSatisfy { ($0["device"] as? String)?.hasPrefix("/device:") ?? false })
-        XCTAssertTrue(graph.contains { $0["name"] as? String == "conv1/Conv2D" && $0["device"] as? String == "/device:opencl:0" })
-        XCTAssertTrue(graph.contains { $0["name"] as? String == "dense1/MatMul" && $0["device"] as? String == "/device:cpu:0" })
+        XCTAssertTrue(
+            graph.contains { $0["name"] as? String == "conv1/Conv2D" && $0["device"] as? String == "/device:opencl:0" })
+        XCTAssertTrue(
+            graph.contains { $0["name"] as? String == "dense1/MatMul" && $0["device"] as? String == "/device:cpu:0" })
         // The convolutions run on OpenCL and the pools on the CPU: tensors cross through Send/Recv pairs.
         XCTAssertTrue(graph.contains { $0["op"] as? String == "_Send" && $0["device"] as? String == "/device:cpu:0" })
-        let recv = try XCTUnwrap(graph.first { $0["op"] as? String == "_Recv" && $0["device"] as? String == "/device:opencl:0" })
-        XCTAssertTrue(graph.contains { ($0["inputs"] as? [String])?.contains(recv["name"] as! String) ?? false }, "a reader of the Recv")
+        let recv = try XCTUnwrap(
+            graph.first { $0["op"] as? String == "_Recv" && $0["device"] as? String == "/device:opencl:0" })
+        XCTAssertTrue(
+            graph.contains { ($0["inputs"] as? [String])?.contains(recv["name"] as! String) ?? false },
+            "a reader of the Recv")
     }
 
     func testGraphDotRendersWithGraphviz() throws {

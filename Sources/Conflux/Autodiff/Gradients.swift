@@ -6,11 +6,13 @@
 public func gradients(of loss: Tensor, wrt xs: [Tensor]) throws -> [Tensor] {
     let graph = loss.graph
     guard loss.shape.rank == 0 else {
-        throw ConfluxError.noGradient(op: loss.op.rawValue, node: loss.name, reason: "the loss must be a scalar, not \(loss.shape)")
+        throw ConfluxError.noGradient(
+            op: loss.op.rawValue, node: loss.name, reason: "the loss must be a scalar, not \(loss.shape)")
     }
     let onPath = nodesBetween(xs.map(\.id), and: loss.id, in: graph)
     for x in xs where !onPath.contains(x.id) {
-        throw ConfluxError.noGradient(op: x.op.rawValue, node: x.name, reason: "the loss '\(loss.name)' does not depend on it")
+        throw ConfluxError.noGradient(
+            op: x.op.rawValue, node: x.name, reason: "the loss '\(loss.name)' does not depend on it")
     }
     var pending: [Int: [Tensor]] = [loss.id: [try graph.constant(1, name: "gradients/seed")]]
     var result: [Int: Tensor] = [:]
@@ -22,7 +24,8 @@ public func gradients(of loss: Tensor, wrt xs: [Tensor]) throws -> [Tensor] {
             let node = graph.nodes[id]
             guard node.inputs.contains(where: onPath.contains) else { continue }
             guard let gradient = GradientRegistry.functions[node.op] else {
-                throw ConfluxError.noGradient(op: node.op.rawValue, node: node.name, reason: "the op has no gradient function")
+                throw ConfluxError.noGradient(
+                    op: node.op.rawValue, node: node.name, reason: "the op has no gradient function")
             }
             // Gradient ops are named after and colocated with the op they differentiate, as TensorFlow's
             // `colocate_gradients_with_ops`, so a placement by layer covers the backward pass too.
@@ -37,7 +40,8 @@ public func gradients(of loss: Tensor, wrt xs: [Tensor]) throws -> [Tensor] {
     }
     return try xs.map { x in
         guard let dx = result[x.id] else {
-            throw ConfluxError.noGradient(op: x.op.rawValue, node: x.name, reason: "no gradient flows to it from '\(loss.name)'")
+            throw ConfluxError.noGradient(
+                op: x.op.rawValue, node: x.name, reason: "no gradient flows to it from '\(loss.name)'")
         }
         return dx
     }

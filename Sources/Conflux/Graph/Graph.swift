@@ -13,7 +13,9 @@ public final class Graph: @unchecked Sendable {
 
     /// Adds a node of `op` reading `inputs`; throws a shape error naming the op if the inputs do not fit.
     @discardableResult
-    public func addNode(_ op: OpType, _ inputs: [Tensor] = [], attributes: Attributes = Attributes(), name: String? = nil)
+    public func addNode(
+        _ op: OpType, _ inputs: [Tensor] = [], attributes: Attributes = Attributes(), name: String? = nil
+    )
         throws -> Tensor
     {
         guard let definition = OpDefinition.all[op] else {
@@ -22,7 +24,8 @@ public final class Graph: @unchecked Sendable {
         precondition(inputs.allSatisfy { $0.graph === self }, "an input of \(op) belongs to another graph")
         let nodeName = uniqueName(name ?? op.rawValue)
         let context = ShapeContext(
-            op: op, nodeName: nodeName, shapes: inputs.map(\.shape), dtypes: inputs.map(\.dtype), attributes: attributes)
+            op: op, nodeName: nodeName, shapes: inputs.map(\.shape), dtypes: inputs.map(\.dtype), attributes: attributes
+        )
         let (shape, dtype) = try definition.inferShape(context)
         nodes.append(
             Node(

@@ -12,7 +12,7 @@ public enum Initializer: Equatable, Sendable {
         switch self {
         case .zeros: return [Float](repeating: 0, count: count)
         case .constant(let v): return [Float](repeating: v, count: count)
-        case let .glorotUniform(fanIn, fanOut):
+        case .glorotUniform(let fanIn, let fanOut):
             let limit = (6 / Float(fanIn + fanOut)).squareRoot()
             return (0..<count).map { _ in generator.uniform(-limit, limit) }
         case .heUniform(let fanIn):

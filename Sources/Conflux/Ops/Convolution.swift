@@ -22,7 +22,8 @@ public func conv2d(_ x: Tensor, _ filter: Tensor, strides: (Int, Int), padding: 
 
 /// The gradient of a convolution with respect to its input: `filter` [O, C, KH, KW] and `dy` [N, O, OH, OW]
 /// in, [N, C, H, W] out, where `inputShape` gives C, H and W.
-public func conv2DBackpropInput(_ filter: Tensor, _ dy: Tensor, inputShape: Shape, like forward: Node) throws -> Tensor {
+public func conv2DBackpropInput(_ filter: Tensor, _ dy: Tensor, inputShape: Shape, like forward: Node) throws -> Tensor
+{
     var attributes = forward.attributes
     attributes["inputShape"] = .shape(inputShape)
     return try dy.graph.addNode(.conv2DBackpropInput, [filter, dy], attributes: attributes)

@@ -55,7 +55,9 @@ let mathOps: [OpDefinition] = [
         let (x, b) = (c.shapes[0], c.shapes[1])
         guard x.rank == 2 || x.rank == 4 else { throw c.mismatch("input must be [N, C] or [N, C, H, W]") }
         try c.requireRank(1, 1, "bias")
-        guard Shape.compatible(x[1], b[0]) else { throw c.mismatch("bias length \(b[0]) differs from channels \(x[1])") }
+        guard Shape.compatible(x[1], b[0]) else {
+            throw c.mismatch("bias length \(b[0]) differs from channels \(x[1])")
+        }
         return (x, .float32)
     },
     OpDefinition(.biasAddGrad) { c in
@@ -66,7 +68,9 @@ let mathOps: [OpDefinition] = [
         let x = c.shapes[0]
         var target = c.attributes.shape("shape")
         let unknowns = target.dims.indices.filter { target[$0] == Shape.unknown }
-        guard unknowns.count <= 1 else { throw c.mismatch("target shape \(target) has more than one unknown dimension") }
+        guard unknowns.count <= 1 else {
+            throw c.mismatch("target shape \(target) has more than one unknown dimension")
+        }
         guard x.isFullyKnown else {
             guard unknowns.count == 1 else {
                 throw c.mismatch("target shape \(target) must leave one dimension unknown for an input of unknown size")

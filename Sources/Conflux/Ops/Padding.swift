@@ -11,7 +11,7 @@ public enum Padding: Equatable, Sendable {
     func pads(height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int)) -> [Int] {
         switch self {
         case .valid: return [0, 0, 0, 0]
-        case let .explicit(top, bottom, left, right): return [top, bottom, left, right]
+        case .explicit(let top, let bottom, let left, let right): return [top, bottom, left, right]
         case .same:
             func split(_ size: Int, _ k: Int, _ s: Int) -> (Int, Int) {
                 let out = (size + s - 1) / s
@@ -52,7 +52,8 @@ public struct WindowGeometry: Equatable, Sendable {
         op: String, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), padding: Padding
     ) throws -> Attributes {
         guard height > 0, width > 0 else {
-            throw ConfluxError.invalidArgument(op: op, reason: "spatial size must be known and positive, got \(height)×\(width)")
+            throw ConfluxError.invalidArgument(
+                op: op, reason: "spatial size must be known and positive, got \(height)×\(width)")
         }
         guard kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0 else {
             throw ConfluxError.invalidArgument(op: op, reason: "window \(kernel) and stride \(stride) must be positive")

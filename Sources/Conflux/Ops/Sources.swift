@@ -1,7 +1,8 @@
 extension Graph {
     /// A value fed at run time; dimensions given as `Shape.unknown` take their size from the feed (the batch).
     public func placeholder(_ shape: Shape, _ dtype: DType = .float32, name: String = "Placeholder") throws -> Tensor {
-        try addNode(.placeholder, attributes: Attributes(["shape": .shape(shape), "dtype": .int(dtype.code)]), name: name)
+        try addNode(
+            .placeholder, attributes: Attributes(["shape": .shape(shape), "dtype": .int(dtype.code)]), name: name)
     }
 
     /// A value fixed when the graph is built.
@@ -17,9 +18,11 @@ extension Graph {
     /// State that persists across runs of a session, initialised once from the graph's seed.
     ///
     /// - Throws: `invalidArgument` if the shape has an unknown dimension.
-    public func variable(_ shape: Shape, initializer: Initializer = .zeros, name: String = "Variable") throws -> Tensor {
+    public func variable(_ shape: Shape, initializer: Initializer = .zeros, name: String = "Variable") throws -> Tensor
+    {
         guard shape.isFullyKnown else {
-            throw ConfluxError.invalidArgument(op: "Variable", reason: "variable '\(name)' needs a fully known shape, got \(shape)")
+            throw ConfluxError.invalidArgument(
+                op: "Variable", reason: "variable '\(name)' needs a fully known shape, got \(shape)")
         }
         return try addNode(
             .variable, attributes: Attributes(["shape": .shape(shape), "initializer": .initializer(initializer)]),

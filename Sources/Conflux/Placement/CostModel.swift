@@ -42,7 +42,8 @@ public enum CostModel {
     public static func seconds(_ node: Node, in graph: Graph, on profile: DeviceProfile) -> Double {
         let (flops, bytes) = work(of: node, in: graph)
         if flops == 0 && bytes == 0 { return 0 }
-        return profile.launchMicroseconds * 1e-6 + max(flops / (profile.gflops * 1e9), bytes / (profile.memoryGBps * 1e9))
+        return profile.launchMicroseconds * 1e-6
+            + max(flops / (profile.gflops * 1e9), bytes / (profile.memoryGBps * 1e9))
     }
 
     /// Seconds to move `bytes` from one device to another through the host.

@@ -9,9 +9,11 @@ extension DeviceSet {
         if let chosen, rules.isEmpty { return .all(on: chosen.id) }
         for rule in rules { _ = try self.device(named: rule.device) }
         let placementDevices = try devices.map { device in
-            PlacementDevice(id: device.id, kind: device.kind, profile: try Calibration.profile(of: device, kernels: kernels))
+            PlacementDevice(
+                id: device.id, kind: device.kind, profile: try Calibration.profile(of: device, kernels: kernels))
         }
-        return try Placer(devices: placementDevices, kernels: kernels, rules: rules, defaultDevice: chosen?.id).place(graph)
+        return try Placer(devices: placementDevices, kernels: kernels, rules: rules, defaultDevice: chosen?.id).place(
+            graph)
     }
 
     /// The devices a placement uses.

@@ -56,7 +56,8 @@ public struct Placer {
         for node in graph.nodes where isSource(node) && state.devices[node.id] == nil {
             let reader = graph.nodes.first { $0.inputs.contains(node.id) && state.devices[$0.id] != nil }
             let device = reader.flatMap { state.devices[$0.id] } ?? devices[0].id
-            state.assign(node.id, device, reader.map { "with its first reader \($0.name)" } ?? "unused: the first device")
+            state.assign(
+                node.id, device, reader.map { "with its first reader \($0.name)" } ?? "unused: the first device")
         }
         return Placement(devices: state.devices, reasons: state.reasons)
     }
@@ -92,7 +93,8 @@ public struct Placer {
                 kindsWithKernel: kernels.kinds(for: node.op).map(\.rawValue))
         }
         // A node colocated with an already-placed variable goes with it.
-        if let group = groups[node.id], let variable = state.graph.nodes.first(where: { groups[$0.id] == group && $0.op == .variable }),
+        if let group = groups[node.id],
+            let variable = state.graph.nodes.first(where: { groups[$0.id] == group && $0.op == .variable }),
             let device = state.devices[variable.id], capable.contains(where: { $0.id == device })
         {
             commit(node, on: device, reason: "colocated with \(variable.name), whose state it updates", state: &state)
@@ -115,10 +117,13 @@ public struct Placer {
             }
         }
         let estimates = candidates.map { ($0, estimatedFinish(node, on: $0, state: state)) }
-        let (best, finish) = estimates.min { $0.1 + returnCost(node, on: $0.0, state: state) < $1.1 + returnCost(node, on: $1.0, state: state) }!
+        let (best, finish) = estimates.min {
+            $0.1 + returnCost(node, on: $0.0, state: state) < $1.1 + returnCost(node, on: $1.0, state: state)
+        }!
         let alternatives = estimates.filter { $0.0.id != best.id }
             .map { "\($0.0.id) \(Self.milliseconds($0.1))" }.joined(separator: ", ")
-        let costReason = "finishes earliest, at \(Self.milliseconds(finish))" + (alternatives.isEmpty ? "" : " (\(alternatives))")
+        let costReason =
+            "finishes earliest, at \(Self.milliseconds(finish))" + (alternatives.isEmpty ? "" : " (\(alternatives))")
         commit(node, on: best.id, reason: reason?(best.id) ?? "auto: \(costReason)", state: &state)
         state.finish[node.id] = finish
         state.free[best.id] = finish
@@ -148,7 +153,10 @@ public struct Placer {
     /// without this a cheap op between two ops of one device would hop to an idle device and pay two transfers.
     /// Counts sending the output back to the device of its first computed input, when that is another device.
     private func returnCost(_ node: Node, on device: PlacementDevice, state: State) -> Double {
-        guard let home = node.inputs.lazy.filter({ !self.isSource(state.graph.nodes[$0]) }).compactMap({ state.devices[$0] }).first,
+        guard
+            let home = node.inputs.lazy.filter({ !self.isSource(state.graph.nodes[$0]) }).compactMap({
+                state.devices[$0]
+            }).first,
             home != device.id, let profile = devices.first(where: { $0.id == home })?.profile
         else { return 0 }
         let bytes = CostModel.concrete(node.shape).count * 4

@@ -4,17 +4,23 @@ import Foundation
 /// (`CacheDirectory.folder("profiles")`) so a device is measured once.
 public enum Calibration {
     /// The profile of `device`: from the cache if it was measured before, else measured now (a second or two).
-    public static func profile(of device: any Device, kernels: KernelRegistry, cache: URL? = CacheDirectory.folder("profiles"))
+    public static func profile(
+        of device: any Device, kernels: KernelRegistry, cache: URL? = CacheDirectory.folder("profiles")
+    )
         throws -> DeviceProfile
     {
         let identity = [device.id, device.name] + device.properties.map { "\($0.0)=\($0.1)" }
-        let file = cache?.appendingPathComponent("\(device.id.replacingOccurrences(of: ":", with: "-"))-\(CacheDirectory.key(identity)).json")
-        if let file, let data = try? Data(contentsOf: file), let profile = try? JSONDecoder().decode(DeviceProfile.self, from: data) {
+        let file = cache?.appendingPathComponent(
+            "\(device.id.replacingOccurrences(of: ":", with: "-"))-\(CacheDirectory.key(identity)).json")
+        if let file, let data = try? Data(contentsOf: file),
+            let profile = try? JSONDecoder().decode(DeviceProfile.self, from: data)
+        {
             return profile
         }
         let profile = try measure(device, kernels: kernels)
         if let file, let data = try? JSONEncoder().encode(profile) {
-            try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             try? data.write(to: file, options: .atomic)
         }
         return profile

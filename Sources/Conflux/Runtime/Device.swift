@@ -69,6 +69,7 @@ extension Device {
 extension Device {
     /// A device tensor of `shape` and `dtype`, freshly allocated.
     public func allocate(_ shape: Shape, _ dtype: DType, for tensor: String) throws -> DeviceTensor {
-        DeviceTensor(shape: shape, dtype: dtype, storage: try allocate(byteCount: shape.count * dtype.size, for: tensor))
+        DeviceTensor(
+            shape: shape, dtype: dtype, storage: try allocate(byteCount: shape.count * dtype.size, for: tensor))
     }
 }

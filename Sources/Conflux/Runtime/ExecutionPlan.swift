@@ -44,7 +44,8 @@ struct ExecutionPlan {
         let order = graph.executionOrder(roots: fetches + targets, fed: Set(feedShapes.keys))
         for id in order where placement.device(of: id) == nil {
             throw ConfluxError.invalidArgument(
-                op: graph.nodes[id].op.rawValue, reason: "node '\(graph.nodes[id].name)' was built after the graph was placed")
+                op: graph.nodes[id].op.rawValue,
+                reason: "node '\(graph.nodes[id].name)' was built after the graph was placed")
         }
         let partition = Partition(graph: graph, nodes: order, placement: placement)
         let deviceOf = { (id: Int) in placement.device(of: id)! }
@@ -71,7 +72,8 @@ struct ExecutionPlan {
         }
         func allocate(_ shape: Shape, _ dtype: DType, on device: String, for name: String) throws -> DeviceTensor {
             let bytes = shape.count * dtype.size
-            let storage = try freeLists[device]?[bytes]?.popLast()
+            let storage =
+                try freeLists[device]?[bytes]?.popLast()
                 ?? devices[device]!.allocate(byteCount: bytes, for: name)
             return DeviceTensor(shape: shape, dtype: dtype, storage: storage)
         }
@@ -88,7 +90,8 @@ struct ExecutionPlan {
                 let source = buffers[key(id, pair.from)]!
                 let destination = try allocate(source.shape, source.dtype, on: pair.to, for: graph.nodes[id].name)
                 buffers[key(id, pair.to)] = destination
-                transfers.append(Transfer(pair: pair, name: graph.nodes[id].name, source: source, destination: destination))
+                transfers.append(
+                    Transfer(pair: pair, name: graph.nodes[id].name, source: source, destination: destination))
                 var from = lane(pair.from)
                 from.steps.append(.send(transfers.count - 1))
                 from.names.append("send \(graph.nodes[id].name) to \(pair.to)")
@@ -138,7 +141,8 @@ struct ExecutionPlan {
             }
             let output = try allocate(shape, dtype, on: device, for: node.name)
             buffers[key(id, device)] = output
-            current.steps.append(.compute(kernel, KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)))
+            current.steps.append(
+                .compute(kernel, KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)))
             current.names.append(node.name)
             lanes[device] = current
             for input in node.inputs {

@@ -37,7 +37,7 @@ struct Executor {
     private func run(_ step: ExecutionPlan.Step, name: String, lane: ExecutionPlan.Lane, run state: RunState?) throws {
         let device = lane.device
         switch step {
-        case let .compute(kernel, context):
+        case .compute(let kernel, let context):
             if let tracer {
                 // A traced kernel is waited for, so that its span is its run time and not the time to enqueue it.
                 try tracer.record("\(device.id) compute", name) {
@@ -60,7 +60,10 @@ struct Executor {
                 }
                 do {
                     let stream = "\(transfer.pair.from) → \(transfer.pair.to) transfer"
-                    let host = try tracer.map { try $0.record(stream, transfer.name) { try device.download(transfer.source, after: event) } }
+                    let host =
+                        try tracer.map {
+                            try $0.record(stream, transfer.name) { try device.download(transfer.source, after: event) }
+                        }
                         ?? device.download(transfer.source, after: event)
                     state.deliver(host, to: index)
                 } catch {
@@ -107,7 +110,8 @@ private final class RunState: @unchecked Sendable {
             self.error = error
             return true
         }
-        if first { arrived.forEach { $0.signal() } }
+        guard first else { return }
+        for semaphore in arrived { semaphore.signal() }
     }
 
     func deliver(_ host: HostTensor, to index: Int) {

@@ -101,7 +101,8 @@ public final class Session {
             value = constant
         case .initializer(let initializer):
             var generator = SeededGenerator(seed: graph.seed &+ UInt64(node.id) &* 0x9E37_79B9_7F4A_7C15)
-            value = HostTensor(shape: node.shape, floats: initializer.values(count: node.shape.count, generator: &generator))
+            value = HostTensor(
+                shape: node.shape, floats: initializer.values(count: node.shape.count, generator: &generator))
         default:
             preconditionFailure("\(node.name) is neither a variable nor a constant")
         }

@@ -38,12 +38,14 @@ public struct Divergence: Sendable {
         let values = Dictionary(uniqueKeysWithValues: zip(nodes.map(\.id), expected))
         for (index, node) in nodes.enumerated() {
             let probe = ParityCase(node.op, node.name, inputs: [], tolerance: tolerance) { $0[0] }
-            let result = ParityCheck.compare(actual[index], expected[index], parityCase: probe, device: device.id, fetch: "output")
+            let result = ParityCheck.compare(
+                actual[index], expected[index], parityCase: probe, device: device.id, fetch: "output")
             guard !result.passed else { continue }
             let inputs = node.inputs.map { input in
                 (input.name, Statistics(values[input.id] ?? feeds[input] ?? HostTensor.zeros([0])))
             }
-            return Divergence(node: node.name, op: node.op.rawValue, maxAbsoluteError: result.maxAbsoluteError, inputs: inputs)
+            return Divergence(
+                node: node.name, op: node.op.rawValue, maxAbsoluteError: result.maxAbsoluteError, inputs: inputs)
         }
         return nil
     }

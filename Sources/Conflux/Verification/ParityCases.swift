@@ -12,15 +12,20 @@ public enum ParityCases {
             ([3, 5, 13, 13], [7, 5, 5, 5], 2, .valid, 1, "batch 3, 13×13, 5→7 channels, stride 2, valid"),
             ([2, 1, 31, 29], [6, 1, 5, 5], 1, .same, 1, "31×29, 1→6 channels (LeNet conv1), same"),
             ([2, 6, 14, 14], [16, 6, 5, 5], 1, .valid, 1, "14×14, 6→16 channels (LeNet conv2), valid"),
-            ([3, 2, 9, 7], [5, 2, 3, 3], 3, .explicit(top: 2, bottom: 0, left: 1, right: 2), 1,
-             "9×7, stride 3, explicit padding 2/0/1/2"),
+            (
+                [3, 2, 9, 7], [5, 2, 3, 3], 3, .explicit(top: 2, bottom: 0, left: 1, right: 2), 1,
+                "9×7, stride 3, explicit padding 2/0/1/2"
+            ),
             ([2, 3, 7, 9], [4, 3, 3, 3], 1, .same, 100, "values ±100"),
         ]
         return cases.enumerated().map { i, c in
             let (x, w, stride, padding, scale, name) = c
             return ParityCase(
                 .conv2D, name,
-                inputs: [ParityInputs.uniform(x, seed: UInt64(10 + i), -scale...scale), ParityInputs.uniform(w, seed: UInt64(20 + i))],
+                inputs: [
+                    ParityInputs.uniform(x, seed: UInt64(10 + i), -scale...scale),
+                    ParityInputs.uniform(w, seed: UInt64(20 + i)),
+                ],
                 tolerance: .summation
             ) { try conv2d($0[0], $0[1], stride: stride, padding: padding) }
         }
@@ -36,21 +41,25 @@ public enum ParityCases {
         var cases: [ParityCase] = []
         for (i, (shape, size, stride, padding, name)) in shapes.enumerated() {
             let x = ParityInputs.distinct(shape, seed: UInt64(30 + i))
-            cases.append(ParityCase(.maxPool, name, inputs: [x], tolerance: .rounding) {
-                try maxPool2d($0[0], size: size, stride: stride, padding: padding)
-            })
-            cases.append(ParityCase(.avgPool, name, inputs: [x], tolerance: .rounding) {
-                try avgPool2d($0[0], size: size, stride: stride, padding: padding)
-            })
+            cases.append(
+                ParityCase(.maxPool, name, inputs: [x], tolerance: .rounding) {
+                    try maxPool2d($0[0], size: size, stride: stride, padding: padding)
+                })
+            cases.append(
+                ParityCase(.avgPool, name, inputs: [x], tolerance: .rounding) {
+                    try avgPool2d($0[0], size: size, stride: stride, padding: padding)
+                })
         }
         let ties = HostTensor(shape: [1, 2, 4, 6], floats: [Float](repeating: 1, count: 48))
-        cases.append(ParityCase(.maxPool, "ties: every window holds equal maxima", inputs: [ties], tolerance: .rounding) {
-            try maxPool2d($0[0], size: 3, stride: 1, padding: .same)
-        })
+        cases.append(
+            ParityCase(.maxPool, "ties: every window holds equal maxima", inputs: [ties], tolerance: .rounding) {
+                try maxPool2d($0[0], size: 3, stride: 1, padding: .same)
+            })
         let large = ParityInputs.distinct([2, 3, 8, 8], seed: 38, spacing: 50)
-        cases.append(ParityCase(.maxPool, "values up to ±4800", inputs: [large], tolerance: .rounding) {
-            try maxPool2d($0[0], size: 2)
-        })
+        cases.append(
+            ParityCase(.maxPool, "values up to ±4800", inputs: [large], tolerance: .rounding) {
+                try maxPool2d($0[0], size: 2)
+            })
         return cases
     }
 
@@ -58,23 +67,33 @@ public enum ParityCases {
         var cases = [(false, false), (true, false), (false, true), (true, true)].map { ta, tb in
             ParityCase(
                 .matMul, "7×13 · 13×9, transposeA \(ta), transposeB \(tb)",
-                inputs: [ParityInputs.uniform(ta ? [13, 7] : [7, 13], seed: 40), ParityInputs.uniform(tb ? [9, 13] : [13, 9], seed: 41)],
+                inputs: [
+                    ParityInputs.uniform(ta ? [13, 7] : [7, 13], seed: 40),
+                    ParityInputs.uniform(tb ? [9, 13] : [13, 9], seed: 41),
+                ],
                 tolerance: .summation
             ) { try matmul($0[0], $0[1], transposeA: ta, transposeB: tb) }
         }
-        cases.append(ParityCase(
-            .matMul, "batch 1: 1×400 · 400×120ᵀ (LeNet fc1)",
-            inputs: [ParityInputs.uniform([1, 400], seed: 42), ParityInputs.uniform([120, 400], seed: 43, -0.1...0.1)],
-            tolerance: .summation
-        ) { try matmul($0[0], $0[1], transposeB: true) })
-        cases.append(ParityCase(
-            .biasAdd, "[3, 5, 7, 9] + [5]", inputs: [ParityInputs.uniform([3, 5, 7, 9], seed: 44), ParityInputs.uniform([5], seed: 45)],
-            tolerance: .summation
-        ) { try biasAdd($0[0], $0[1]) })
-        cases.append(ParityCase(
-            .biasAdd, "batch 1: [1, 7] + [7]", inputs: [ParityInputs.uniform([1, 7], seed: 46), ParityInputs.uniform([7], seed: 47)],
-            tolerance: .rounding
-        ) { try biasAdd($0[0], $0[1]) })
+        cases.append(
+            ParityCase(
+                .matMul, "batch 1: 1×400 · 400×120ᵀ (LeNet fc1)",
+                inputs: [
+                    ParityInputs.uniform([1, 400], seed: 42), ParityInputs.uniform([120, 400], seed: 43, -0.1...0.1),
+                ],
+                tolerance: .summation
+            ) { try matmul($0[0], $0[1], transposeB: true) })
+        cases.append(
+            ParityCase(
+                .biasAdd, "[3, 5, 7, 9] + [5]",
+                inputs: [ParityInputs.uniform([3, 5, 7, 9], seed: 44), ParityInputs.uniform([5], seed: 45)],
+                tolerance: .summation
+            ) { try biasAdd($0[0], $0[1]) })
+        cases.append(
+            ParityCase(
+                .biasAdd, "batch 1: [1, 7] + [7]",
+                inputs: [ParityInputs.uniform([1, 7], seed: 46), ParityInputs.uniform([7], seed: 47)],
+                tolerance: .rounding
+            ) { try biasAdd($0[0], $0[1]) })
         return cases
     }
 
@@ -82,16 +101,25 @@ public enum ParityCases {
         let x = ParityInputs.distinct([3, 7, 9], seed: 50)
         let large = ParityInputs.distinct([3, 7, 9], seed: 51, spacing: 0.5)
         return [
-            ParityCase(.add, "[3, 7, 9]", inputs: [x, ParityInputs.uniform([3, 7, 9], seed: 52)], tolerance: .rounding) {
+            ParityCase(
+                .add, "[3, 7, 9]", inputs: [x, ParityInputs.uniform([3, 7, 9], seed: 52)], tolerance: .rounding
+            ) {
                 try add($0[0], $0[1])
             },
             ParityCase(.relu, "[3, 7, 9]", inputs: [x], tolerance: .rounding) { try relu($0[0]) },
             ParityCase(.relu, "values ±47", inputs: [large], tolerance: .rounding) { try relu($0[0]) },
             ParityCase(.tanh, "[3, 7, 9]", inputs: [x], tolerance: .transcendental) { try tanh($0[0]) },
-            ParityCase(.tanh, "values ±47 (saturated)", inputs: [large], tolerance: .transcendental) { try tanh($0[0]) },
+            ParityCase(.tanh, "values ±47 (saturated)", inputs: [large], tolerance: .transcendental) {
+                try tanh($0[0])
+            },
             ParityCase(.sigmoid, "[3, 7, 9]", inputs: [x], tolerance: .transcendental) { try sigmoid($0[0]) },
-            ParityCase(.sigmoid, "values ±47 (saturated)", inputs: [large], tolerance: .transcendental) { try sigmoid($0[0]) },
-            ParityCase(.reshape, "[2, 3, 5] to [?, 5]", inputs: [ParityInputs.uniform([2, 3, 5], seed: 53)], tolerance: .rounding) {
+            ParityCase(.sigmoid, "values ±47 (saturated)", inputs: [large], tolerance: .transcendental) {
+                try sigmoid($0[0])
+            },
+            ParityCase(
+                .reshape, "[2, 3, 5] to [?, 5]", inputs: [ParityInputs.uniform([2, 3, 5], seed: 53)],
+                tolerance: .rounding
+            ) {
                 try reshape($0[0], [Shape.unknown, 5])
             },
         ]
@@ -102,9 +130,15 @@ public enum ParityCases {
         let huge = ParityInputs.uniform([5, 10], seed: 61, -500...500)
         let labels = ParityInputs.labels(37, classes: 11, seed: 62)
         return [
-            ParityCase(.softmax, "37 rows × 11 classes", inputs: [logits], tolerance: .transcendental) { try Conflux.softmax($0[0]) },
-            ParityCase(.softmax, "logits ±500", inputs: [huge], tolerance: .transcendental) { try Conflux.softmax($0[0]) },
-            ParityCase(.softmaxCrossEntropy, "37 rows × 11 classes", inputs: [logits, labels], tolerance: .transcendental) {
+            ParityCase(.softmax, "37 rows × 11 classes", inputs: [logits], tolerance: .transcendental) {
+                try Conflux.softmax($0[0])
+            },
+            ParityCase(.softmax, "logits ±500", inputs: [huge], tolerance: .transcendental) {
+                try Conflux.softmax($0[0])
+            },
+            ParityCase(
+                .softmaxCrossEntropy, "37 rows × 11 classes", inputs: [logits, labels], tolerance: .transcendental
+            ) {
                 try softmaxCrossEntropy(logits: $0[0], labels: $0[1])
             },
             ParityCase(
@@ -112,8 +146,12 @@ public enum ParityCases {
                 inputs: [ParityInputs.uniform([1, 10], seed: 63, -500...500), HostTensor(shape: [1], ints: [3])],
                 tolerance: .transcendental
             ) { try softmaxCrossEntropy(logits: $0[0], labels: $0[1]) },
-            ParityCase(.argMax, "37 rows × 11 classes", inputs: [logits], tolerance: .rounding, gradients: false) { try argmax($0[0]) },
-            ParityCase(.accuracy, "37 rows × 11 classes", inputs: [logits, labels], tolerance: .rounding, gradients: false) {
+            ParityCase(.argMax, "37 rows × 11 classes", inputs: [logits], tolerance: .rounding, gradients: false) {
+                try argmax($0[0])
+            },
+            ParityCase(
+                .accuracy, "37 rows × 11 classes", inputs: [logits, labels], tolerance: .rounding, gradients: false
+            ) {
                 try reshape(accuracy(logits: $0[0], labels: $0[1]), [1])
             },
         ]
@@ -122,8 +160,12 @@ public enum ParityCases {
     static var reductions: [ParityCase] {
         let big = ParityInputs.uniform([1031, 3], seed: 70)
         return [
-            ParityCase(.sum, "1031×3 (more than one work-group)", inputs: [big], tolerance: .summation) { try reshape(sum($0[0]), [1]) },
-            ParityCase(.mean, "1031×3 (more than one work-group)", inputs: [big], tolerance: .summation) { try reshape(mean($0[0]), [1]) },
+            ParityCase(.sum, "1031×3 (more than one work-group)", inputs: [big], tolerance: .summation) {
+                try reshape(sum($0[0]), [1])
+            },
+            ParityCase(.mean, "1031×3 (more than one work-group)", inputs: [big], tolerance: .summation) {
+                try reshape(mean($0[0]), [1])
+            },
             ParityCase(.sum, "one element", inputs: [ParityInputs.uniform([1], seed: 71)], tolerance: .rounding) {
                 try reshape(sum($0[0]), [1])
             },

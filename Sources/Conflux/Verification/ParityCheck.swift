@@ -36,11 +36,14 @@ public struct ParityCheck {
         var values: [[HostTensor]] = []
         for target in [reference, device] {
             let graph = Graph(seed: 8)
-            let (w, v) = (try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)),
-                          try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)))
+            let (w, v) = (
+                try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)),
+                try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10))
+            )
             let grad = try graph.constant(ParityInputs.uniform([301], seed: 9))
             let rate = try graph.constant(0.05)
-            let momentum = try applyMomentum(w, accumulator: graph.variable([301]), gradient: grad, learningRate: rate, momentum: 0.9)
+            let momentum = try applyMomentum(
+                w, accumulator: graph.variable([301]), gradient: grad, learningRate: rate, momentum: 0.9)
             let adam = try applyAdam(
                 v, m: graph.variable([301]), v: graph.variable([301]), step: graph.variable(.scalar), gradient: grad,
                 learningRate: rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
@@ -52,7 +55,9 @@ public struct ParityCheck {
             ParityCase(.applyMomentum, "301 weights, 3 steps", inputs: [], tolerance: .rounding) { $0[0] },
             ParityCase(.applyAdam, "301 weights, 3 steps", inputs: [], tolerance: .transcendental) { $0[0] },
         ]
-        return (0..<2).map { Self.compare(values[1][$0], values[0][$0], parityCase: cases[$0], device: device.id, fetch: "weights") }
+        return (0..<2).map {
+            Self.compare(values[1][$0], values[0][$0], parityCase: cases[$0], device: device.id, fetch: "weights")
+        }
     }
 
     /// The graph of a case: placeholders, the op, and the gradients of Σ y·r with respect to each Float32 input;
@@ -69,7 +74,8 @@ public struct ParityCheck {
         var labels = ["output"]
         if parityCase.gradients {
             let count = y.shape.count
-            let projection = try graph.constant(given ?? ParityInputs.uniform([count, 1], seed: 77), name: "projection")
+            let projection = try graph.constant(
+                given ?? ParityInputs.uniform([count, 1], seed: 77), name: "projection")
             let loss = try sum(matmul(reshape(y, [1, count]), projection))
             let differentiable = placeholders.enumerated().filter { $0.element.dtype == .float32 }
             fetches += try gradients(of: loss, wrt: differentiable.map(\.element))
@@ -89,7 +95,9 @@ public struct ParityCheck {
             let error = abs(x - y)
             maxAbsolute = max(maxAbsolute, error.isNaN ? .infinity : error)
             maxRelative = max(maxRelative, error == 0 ? 0 : error / max(abs(y), Float.leastNormalMagnitude))
-            if !(error <= parityCase.tolerance.relative * abs(y) + parityCase.tolerance.absolute * scale) { passed = false }
+            if !(error <= parityCase.tolerance.relative * abs(y) + parityCase.tolerance.absolute * scale) {
+                passed = false
+            }
         }
         return ParityResult(
             op: parityCase.op.rawValue, name: parityCase.name, device: device, fetch: fetch,

@@ -57,7 +57,9 @@ extension CPUKernels {
         let (x, dy, dx) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats)
         forEachPlane(c, g) { plane in
             let planeSize = g.height * g.width
-            let (src, grad, out) = (x + plane * planeSize, dy + plane * g.outHeight * g.outWidth, dx + plane * planeSize)
+            let (src, grad, out) = (
+                x + plane * planeSize, dy + plane * g.outHeight * g.outWidth, dx + plane * planeSize
+            )
             out.update(repeating: 0, count: planeSize)
             if g.isHalving {
                 for oy in 0..<g.outHeight {

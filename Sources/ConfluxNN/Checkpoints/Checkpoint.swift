@@ -11,7 +11,8 @@ public enum Checkpoint {
     ) throws {
         let variables = classifier.graph.variables
         let values = try session.run(variables)
-        let tensors = Dictionary(uniqueKeysWithValues: zip(variables, values).map { (classifier.checkpointNames[$0]!, $1) })
+        let tensors = Dictionary(
+            uniqueKeysWithValues: zip(variables, values).map { (classifier.checkpointNames[$0]!, $1) })
         try SafeTensors.write(tensors, metadata: metadata, to: path)
     }
 
@@ -29,18 +30,21 @@ public enum Checkpoint {
             !weightsOnly || !classifier.checkpointNames[$0]!.hasPrefix(optimizerPrefix)
         }
         let known = Set(classifier.checkpointNames.values)
-        for name in tensors.keys.sorted() where !known.contains(name) && !(weightsOnly && name.hasPrefix(optimizerPrefix)) {
+        for name in tensors.keys.sorted()
+        where !known.contains(name) && !(weightsOnly && name.hasPrefix(optimizerPrefix)) {
             throw ConfluxError.dataFile(path: path, reason: "has a tensor '\(name)' that the model does not have")
         }
         for variable in wanted {
             let name = classifier.checkpointNames[variable]!
             guard let value = tensors[name] else {
-                let hint = name.hasPrefix(optimizerPrefix) ? " (optimizer state: resume needs the same --optimizer)" : ""
+                let hint =
+                    name.hasPrefix(optimizerPrefix) ? " (optimizer state: resume needs the same --optimizer)" : ""
                 throw ConfluxError.dataFile(path: path, reason: "has no tensor '\(name)'\(hint)")
             }
             guard value.shape == variable.shape else {
                 throw ConfluxError.dataFile(
-                    path: path, reason: "tensor '\(name)' has shape \(value.shape) but the model's is \(variable.shape)")
+                    path: path, reason: "tensor '\(name)' has shape \(value.shape) but the model's is \(variable.shape)"
+                )
             }
         }
         for variable in wanted { try session.assign(variable, tensors[classifier.checkpointNames[variable]!]!) }

@@ -13,7 +13,8 @@ public enum SafeTensors {
     /// Writes `tensors` (Float32) and string `metadata` to `path`, atomically: a temporary file, then a rename.
     ///
     /// - Throws: `dataFile` if the file cannot be written.
-    public static func write(_ tensors: [String: HostTensor], metadata: [String: String] = [:], to path: String) throws {
+    public static func write(_ tensors: [String: HostTensor], metadata: [String: String] = [:], to path: String) throws
+    {
         var header: [String: Any] = [:]
         var data = Data()
         for name in tensors.keys.sorted() {
@@ -49,13 +50,18 @@ public enum SafeTensors {
         do { file = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw fail("cannot be read: \(error.localizedDescription)")
         }
-        guard file.count >= 8 else { throw fail("is truncated: \(file.count) bytes, shorter than the 8-byte header length") }
-        let claimed = file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard file.count >= 8 else {
+            throw fail("is truncated: \(file.count) bytes, shorter than the 8-byte header length")
+        }
+        let claimed = file.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard claimed <= UInt64(min(file.count - 8, maximumHeaderBytes)) else {
             throw fail("header length \(claimed) runs past the end of the \(file.count)-byte file")
         }
         let headerEnd = 8 + Int(claimed)
-        guard let header = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<headerEnd)) as? [String: Any] else {
+        guard let header = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<headerEnd)) as? [String: Any]
+        else {
             throw fail("header is not a JSON object")
         }
         let dataLength = file.count - headerEnd
@@ -63,33 +69,44 @@ public enum SafeTensors {
         var entries: [(name: String, shape: Shape, begin: Int, end: Int)] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let values = value as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
+                guard let values = value as? [String: String] else {
+                    throw fail("__metadata__ must map strings to strings")
+                }
                 metadata = values
                 continue
             }
-            guard let entry = value as? [String: Any] else { throw fail("tensor '\(name)' has no dtype, shape and offsets") }
+            guard let entry = value as? [String: Any] else {
+                throw fail("tensor '\(name)' has no dtype, shape and offsets")
+            }
             guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
             guard dtype == "F32" else {
-                let known = ["F16", "BF16", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL", "F8_E4M3", "F8_E5M2"]
-                throw fail(known.contains(dtype)
-                    ? "tensor '\(name)' is \(dtype); Conflux loads F32 tensors only"
-                    : "tensor '\(name)' has unknown dtype '\(dtype)'")
+                let known = [
+                    "F16", "BF16", "F64", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL", "F8_E4M3",
+                    "F8_E5M2",
+                ]
+                throw fail(
+                    known.contains(dtype)
+                        ? "tensor '\(name)' is \(dtype); Conflux loads F32 tensors only"
+                        : "tensor '\(name)' has unknown dtype '\(dtype)'")
             }
             guard let dims = integers(entry["shape"]), dims.allSatisfy({ $0 >= 0 }) else {
                 throw fail("tensor '\(name)' has no valid shape")
             }
-            guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1]
+            guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] >= 0,
+                offsets[0] <= offsets[1]
             else { throw fail("tensor '\(name)' has no valid data_offsets") }
             guard offsets[1] <= dataLength else {
-                throw fail("tensor '\(name)' data ends at \(offsets[1]), past the \(dataLength) bytes of data (truncated?)")
+                throw fail(
+                    "tensor '\(name)' data ends at \(offsets[1]), past the \(dataLength) bytes of data (truncated?)")
             }
             let count = dims.reduce((1, false)) { acc, d in
                 let (product, overflow) = acc.0.multipliedReportingOverflow(by: d)
                 return (product, acc.1 || overflow)
             }
             guard !count.1, count.0 <= dataLength / 4, count.0 * 4 == offsets[1] - offsets[0] else {
-                throw fail("tensor '\(name)' of shape \(Shape(dims)) needs \(count.1 ? "more" : String(count.0 * 4)) bytes "
-                    + "but its offsets span \(offsets[1] - offsets[0])")
+                throw fail(
+                    "tensor '\(name)' of shape \(Shape(dims)) needs \(count.1 ? "more" : String(count.0 * 4)) bytes "
+                        + "but its offsets span \(offsets[1] - offsets[0])")
             }
             entries.append((name, Shape(dims), offsets[0], offsets[1]))
         }
@@ -97,18 +114,23 @@ public enum SafeTensors {
         var position = 0
         for entry in entries {
             guard entry.begin == position else {
-                throw fail(entry.begin < position
-                    ? "tensor '\(entry.name)' overlaps the tensor before it"
-                    : "there is a gap before tensor '\(entry.name)'")
+                throw fail(
+                    entry.begin < position
+                        ? "tensor '\(entry.name)' overlaps the tensor before it"
+                        : "there is a gap before tensor '\(entry.name)'")
             }
             position = entry.end
         }
-        guard position == dataLength else { throw fail("\(dataLength - position) bytes after the last tensor belong to none") }
+        guard position == dataLength else {
+            throw fail("\(dataLength - position) bytes after the last tensor belong to none")
+        }
         var tensors: [String: HostTensor] = [:]
         for entry in entries {
             let bytes = file.subdata(in: (headerEnd + entry.begin)..<(headerEnd + entry.end))
             let values = bytes.withUnsafeBytes { raw in
-                (0..<entry.shape.count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+                (0..<entry.shape.count).map {
+                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+                }
             }
             tensors[entry.name] = HostTensor(shape: entry.shape, floats: values)
         }

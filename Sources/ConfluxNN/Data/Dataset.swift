@@ -33,7 +33,8 @@ public struct Dataset {
         let labels = try IDXFile(path: labelPath, rank: 1)
         guard images.dims[0] == labels.dims[0] else {
             throw ConfluxError.dataFile(
-                path: labelPath, reason: "has \(labels.dims[0]) labels but the images file has \(images.dims[0]) images")
+                path: labelPath, reason: "has \(labels.dims[0]) labels but the images file has \(images.dims[0]) images"
+            )
         }
         self.init(
             pixels: images.bytes.map { Float($0) / 255 }, labels: labels.bytes.map(Int32.init),
@@ -58,7 +59,10 @@ public struct Dataset {
     /// The gzip file if present, else the raw one.
     private static func locate(_ directory: String, _ name: String) throws -> String {
         let base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
-        for candidate in [base + ".gz", base] where FileManager.default.fileExists(atPath: candidate) { return candidate }
-        throw ConfluxError.dataFile(path: base + "[.gz]", reason: "no such file; --data must name a directory of IDX files")
+        for candidate in [base + ".gz", base] where FileManager.default.fileExists(atPath: candidate) {
+            return candidate
+        }
+        throw ConfluxError.dataFile(
+            path: base + "[.gz]", reason: "no such file; --data must name a directory of IDX files")
     }
 }

@@ -23,10 +23,12 @@ public struct IDXFile {
         defer { gzclose(file) }
         let header = try Self.read(file, count: 4, path: path, what: "magic number")
         guard header[0] == 0, header[1] == 0 else {
-            throw ConfluxError.dataFile(path: path, reason: "not an IDX file (magic number \(header[0...3].map { $0 }))")
+            throw ConfluxError.dataFile(
+                path: path, reason: "not an IDX file (magic number \(header[0...3].map { $0 }))")
         }
         guard header[2] == 0x08 else {
-            throw ConfluxError.dataFile(path: path, reason: "element type 0x\(String(header[2], radix: 16)) is not unsigned bytes (0x08)")
+            throw ConfluxError.dataFile(
+                path: path, reason: "element type 0x\(String(header[2], radix: 16)) is not unsigned bytes (0x08)")
         }
         guard Int(header[3]) == rank else {
             throw ConfluxError.dataFile(path: path, reason: "has \(header[3]) dimensions, expected \(rank)")
@@ -34,7 +36,8 @@ public struct IDXFile {
         let sizes = try Self.read(file, count: 4 * rank, path: path, what: "dimensions")
         dims = (0..<rank).map { i in sizes[4 * i..<4 * i + 4].reduce(0) { $0 << 8 | Int($1) } }
         let count = dims.reduce(1, *)
-        bytes = try Self.read(file, count: count, path: path, what: "\(dims.map(String.init).joined(separator: "×")) elements")
+        bytes = try Self.read(
+            file, count: count, path: path, what: "\(dims.map(String.init).joined(separator: "×")) elements")
         var extra: UInt8 = 0
         guard gzread(file, &extra, 1) == 0 else {
             throw ConfluxError.dataFile(path: path, reason: "has data after the \(count) elements its header declares")

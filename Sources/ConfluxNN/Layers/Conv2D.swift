@@ -25,7 +25,8 @@ public struct Conv2D: Layer {
     /// - Throws: `shapeMismatch` unless the input is [N, C, H, W] with the window fitting H×W.
     public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
         guard x.shape.rank == 4 else {
-            throw ConfluxError.shapeMismatch(op: "Conv2D", node: name, shapes: [x.shape], reason: "input must be [N, C, H, W]")
+            throw ConfluxError.shapeMismatch(
+                op: "Conv2D", node: name, shapes: [x.shape], reason: "input must be [N, C, H, W]")
         }
         let channels = x.shape[1]
         let area = kernelSize * kernelSize

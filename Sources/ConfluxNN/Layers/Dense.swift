@@ -16,7 +16,8 @@ public struct Dense: Layer {
     /// - Throws: `shapeMismatch` unless the input is [N, in].
     public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
         guard x.shape.rank == 2, x.shape[1] > 0 else {
-            throw ConfluxError.shapeMismatch(op: "Dense", node: name, shapes: [x.shape], reason: "input must be [N, features]; add Flatten")
+            throw ConfluxError.shapeMismatch(
+                op: "Dense", node: name, shapes: [x.shape], reason: "input must be [N, features]; add Flatten")
         }
         let inputs = x.shape[1]
         let weights = try x.graph.variable(

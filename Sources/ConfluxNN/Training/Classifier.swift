@@ -44,15 +44,16 @@ public struct Classifier {
         learningRate = try graph.placeholder(.scalar, name: "learning_rate")
         updates = try optimizer.minimize(loss, parameters: parameters, learningRate: learningRate)
         let parameterIDs = Set(parameters.map(\.id))
-        checkpointNames = Dictionary(uniqueKeysWithValues: graph.variables.map { variable in
-            guard parameterIDs.contains(variable.id) else {
-                return (variable, "optimizer." + variable.name.replacingOccurrences(of: "/", with: "."))
-            }
-            var parts = variable.name.split(separator: "/").map(String.init)
-            parts[0] = model.checkpointNames[parts[0]] ?? parts[0]
-            if parts.last == "weights" { parts[parts.count - 1] = "weight" }
-            return (variable, parts.joined(separator: "."))
-        })
+        checkpointNames = Dictionary(
+            uniqueKeysWithValues: graph.variables.map { variable in
+                guard parameterIDs.contains(variable.id) else {
+                    return (variable, "optimizer." + variable.name.replacingOccurrences(of: "/", with: "."))
+                }
+                var parts = variable.name.split(separator: "/").map(String.init)
+                parts[0] = model.checkpointNames[parts[0]] ?? parts[0]
+                if parts.last == "weights" { parts[parts.count - 1] = "weight" }
+                return (variable, parts.joined(separator: "."))
+            })
     }
 
     /// The feeds for evaluating one batch.

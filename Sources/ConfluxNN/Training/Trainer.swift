@@ -103,9 +103,11 @@ public final class Trainer {
             images += batch.count
             step += 1
             stepLosses.append(loss)
-            progress(StepReport(
-                step: step, steps: batches.count, globalStep: stepsTaken, loss: loss, accuracy: values[1].scalarValue,
-                learningRate: rate, imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
+            progress(
+                StepReport(
+                    step: step, steps: batches.count, globalStep: stepsTaken, loss: loss,
+                    accuracy: values[1].scalarValue,
+                    learningRate: rate, imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
             stepsTaken += 1
         }
         let seconds = Date().timeIntervalSince(start)
@@ -123,7 +125,9 @@ public final class Trainer {
         for batch in Batches(data, size: batchSize, shuffleSeed: nil) {
             let values = try session.run([classifier.loss, classifier.predictions], feeds: classifier.feeds(batch))
             lossSum += Double(values[0].scalarValue) * Double(batch.count)
-            for (label, predicted) in zip(batch.labels.ints, values[1].ints) { confusion[Int(label)][Int(predicted)] += 1 }
+            for (label, predicted) in zip(batch.labels.ints, values[1].ints) {
+                confusion[Int(label)][Int(predicted)] += 1
+            }
         }
         let count = max(data.count, 1)
         let correct = confusion.indices.map { confusion[$0][$0] }.reduce(0, +)

@@ -11,7 +11,8 @@ enum CLInfo {
     }
 
     /// A string from a size-then-value info query; empty if the query fails.
-    private static func string(_ query: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int) -> String {
+    private static func string(_ query: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int) -> String
+    {
         var size = 0
         guard query(0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size)
@@ -20,7 +21,8 @@ enum CLInfo {
     }
 
     /// A fixed-size value (cl_uint, cl_ulong, size_t, cl_device_type); zero if the query fails.
-    static func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ name: cl_device_info, as type: T.Type) -> T {
+    static func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ name: cl_device_info, as type: T.Type) -> T
+    {
         var value: T = 0
         _ = clGetDeviceInfo(device, name, MemoryLayout<T>.size, &value, nil)
         return value

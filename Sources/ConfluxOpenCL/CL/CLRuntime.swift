@@ -66,7 +66,7 @@ final class CLRuntime {
         self.context = context
         let queues = (0..<2).map { _ in clCreateCommandQueue(context, device, 0, &status) }
         guard let queue = queues[0], let transferQueue = queues[1] else {
-            queues.compactMap { $0 }.forEach { clReleaseCommandQueue($0) }
+            for created in queues.compactMap({ $0 }) { clReleaseCommandQueue(created) }
             clReleaseContext(context)
             throw ConfluxError.openCL(call: "clCreateCommandQueue for \(label)", status: clErrorName(status))
         }
@@ -77,7 +77,7 @@ final class CLRuntime {
     deinit {
         clFinish(queue)
         releaseStaging()
-        for pointers in stagingPool.values { pointers.forEach { $0.deallocate() } }
+        for pointer in stagingPool.values.joined() { pointer.deallocate() }
         for kernel in kernels.values { clReleaseKernel(kernel) }
         for program in programs.values { clReleaseProgram(program) }
         for buffer in scratch.values { clReleaseMemObject(buffer.mem) }
@@ -93,7 +93,8 @@ final class CLRuntime {
         var status: cl_int = 0
         // A zero-byte buffer is invalid in OpenCL; empty tensors get the smallest one.
         let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 4), nil, &status)
-        if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES || status == CL_OUT_OF_HOST_MEMORY
+        if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
+            || status == CL_OUT_OF_HOST_MEMORY
             || status == CL_INVALID_BUFFER_SIZE
         {
             throw ConfluxError.outOfMemory(device: deviceLabel, tensor: tensor, bytes: bytes)
@@ -108,7 +109,9 @@ final class CLRuntime {
         let host = stagingBuffer(bytes.count)
         host.copyMemory(from: source, byteCount: bytes.count)
         staging.append(host)
-        try check(clEnqueueWriteBuffer(queue, mem, cl_bool(CL_FALSE), 0, bytes.count, host, 0, nil, nil), "clEnqueueWriteBuffer")
+        try check(
+            clEnqueueWriteBuffer(queue, mem, cl_bool(CL_FALSE), 0, bytes.count, host, 0, nil, nil),
+            "clEnqueueWriteBuffer")
         if synchronous { try finish() }
     }
 
@@ -191,7 +194,8 @@ final class CLRuntime {
         }
         var globalSize = local.map { (global + $0 - 1) / $0 * $0 } ?? global
         var localSize = local ?? 0
-        let status = local == nil
+        let status =
+            local == nil
             ? clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, nil, 0, nil, nil)
             : clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil)
         try check(status, "clEnqueueNDRangeKernel(\(name), \(globalSize) work-items)")
@@ -272,14 +276,16 @@ final class CLRuntime {
 
     private func binary(of program: cl_program) -> Data? {
         var size = 0
-        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
-            == CL_SUCCESS, size > 0
+        guard
+            clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
+                == CL_SUCCESS, size > 0
         else { return nil }
         var data = Data(count: size)
         let status = data.withUnsafeMutableBytes { bytes -> cl_int in
             var pointer: UnsafeMutableRawPointer? = bytes.baseAddress
             return clGetProgramInfo(
-                program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutableRawPointer?>.size, &pointer, nil)
+                program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutableRawPointer?>.size, &pointer,
+                nil)
         }
         return status == CL_SUCCESS ? data : nil
     }

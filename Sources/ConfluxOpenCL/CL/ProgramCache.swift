@@ -24,7 +24,8 @@ struct ProgramCache {
 
     /// Writes atomically (a temporary file, then a rename), so a crash never leaves half a binary.
     func store(_ data: Data, at file: URL) {
-        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try? data.write(to: file, options: .atomic)
     }
 }

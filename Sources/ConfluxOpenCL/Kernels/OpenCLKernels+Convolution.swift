@@ -42,7 +42,8 @@ extension OpenCLKernels {
             a: .init(mem: w.mem, ld: k), b: .init(mem: dy.mem, ld: p, stride: o * p),
             c: .init(mem: col, ld: p, stride: k * p), count: g.batch)
         let total = c.output.shape.count
-        try runtime.launch(.convolution, "col2im", global: total, [.buffer(col), .buffer(c.output.mem), .int(total)] + geometry(g))
+        try runtime.launch(
+            .convolution, "col2im", global: total, [.buffer(col), .buffer(c.output.mem), .int(total)] + geometry(g))
     }
 
     static func conv2DBackpropFilter(_ c: KernelContext) throws {
@@ -57,7 +58,8 @@ extension OpenCLKernels {
             a: .init(mem: dy.mem, ld: p, stride: o * p), b: .init(mem: col, ld: p, stride: k * p),
             c: .init(mem: partials, ld: k, stride: o * k), count: g.batch)
         try runtime.launch(
-            .reduction, "sum_rows", global: o * k, [.buffer(partials), .buffer(c.output.mem), .int(g.batch), .int(o * k)])
+            .reduction, "sum_rows", global: o * k,
+            [.buffer(partials), .buffer(c.output.mem), .int(g.batch), .int(o * k)])
     }
 
     /// Fills scratch slot 0 with the im2col matrices of the whole batch, [N, K, P].
@@ -65,13 +67,16 @@ extension OpenCLKernels {
         let runtime = try c.opencl.runtime()
         let total = g.batch * g.patchSize * g.outHeight * g.outWidth
         let col = try runtime.scratch(0, bytes: total * 4)
-        try runtime.launch(.convolution, "im2col", global: total, [.buffer(x), .buffer(col), .int(total)] + geometry(g))
+        try runtime.launch(
+            .convolution, "im2col", global: total, [.buffer(x), .buffer(col), .int(total)] + geometry(g))
         return col
     }
 
     private static func geometry(_ g: WindowGeometry) -> [KernelArgument] {
-        [g.channels, g.height, g.width, g.outHeight, g.outWidth, g.kernelHeight, g.kernelWidth, g.strideHeight,
-         g.strideWidth, g.padTop, g.padLeft].map { .int($0) }
+        [
+            g.channels, g.height, g.width, g.outHeight, g.outWidth, g.kernelHeight, g.kernelWidth, g.strideHeight,
+            g.strideWidth, g.padTop, g.padLeft,
+        ].map { .int($0) }
     }
 }
 

@@ -16,8 +16,10 @@ extension OpenCLKernels {
         let n = x.shape.count
         try c.opencl.runtime().launch(
             .elementwise, "bias_add", global: n,
-            [.buffer(x.mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem), .int(n), .int(x.shape[1]),
-             .int(n / (x.shape[0] * x.shape[1]))])
+            [
+                .buffer(x.mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem), .int(n), .int(x.shape[1]),
+                .int(n / (x.shape[0] * x.shape[1])),
+            ])
     }
 
     static func matMul(_ c: KernelContext) throws {

@@ -4,8 +4,12 @@ import Kernels
 extension OpenCLKernels {
     static func maxPool(_ c: KernelContext) throws { try pool(c, "max_pool", input: c.inputs[0].shape, forward: true) }
     static func avgPool(_ c: KernelContext) throws { try pool(c, "avg_pool", input: c.inputs[0].shape, forward: true) }
-    static func maxPoolGrad(_ c: KernelContext) throws { try pool(c, "max_pool_grad", input: c.inputs[0].shape, forward: false) }
-    static func avgPoolGrad(_ c: KernelContext) throws { try pool(c, "avg_pool_grad", input: c.output.shape, forward: false) }
+    static func maxPoolGrad(_ c: KernelContext) throws {
+        try pool(c, "max_pool_grad", input: c.inputs[0].shape, forward: false)
+    }
+    static func avgPoolGrad(_ c: KernelContext) throws {
+        try pool(c, "avg_pool_grad", input: c.output.shape, forward: false)
+    }
 
     /// Forward kernels run one work-item per output element, gradients one per input element.
     private static func pool(_ c: KernelContext, _ name: String, input: Shape, forward: Bool) throws {

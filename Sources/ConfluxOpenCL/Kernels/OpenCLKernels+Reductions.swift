@@ -28,7 +28,9 @@ extension OpenCLKernels {
         let (batch, channels) = (dy.shape[0], dy.shape[1])
         try runtime.launch(
             .reduction, "bias_add_grad", global: channels * runtime.groupSize, local: runtime.groupSize,
-            [.buffer(dy.mem), .buffer(c.output.mem), .int(batch), .int(channels),
-             .int(dy.shape.count / max(batch * channels, 1))])
+            [
+                .buffer(dy.mem), .buffer(c.output.mem), .int(batch), .int(channels),
+                .int(dy.shape.count / max(batch * channels, 1)),
+            ])
     }
 }

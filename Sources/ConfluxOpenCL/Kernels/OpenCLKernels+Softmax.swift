@@ -1,5 +1,5 @@
-import Conflux
 import COpenCL
+import Conflux
 import Kernels
 
 extension OpenCLKernels {
@@ -20,8 +20,10 @@ extension OpenCLKernels {
     static func softmaxCrossEntropyGrad(_ c: KernelContext) throws {
         try rowKernel(
             c, "softmax_xent_grad",
-            [.buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .buffer(c.inputs[2].mem), .buffer(c.output.mem),
-             .buffer(watchLabels(c))])
+            [
+                .buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .buffer(c.inputs[2].mem), .buffer(c.output.mem),
+                .buffer(watchLabels(c)),
+            ])
     }
 
     static func argMax(_ c: KernelContext) throws {
@@ -33,8 +35,10 @@ extension OpenCLKernels {
         let logits = c.inputs[0]
         try runtime.launch(
             .softmax, "accuracy", global: runtime.groupSize, local: runtime.groupSize,
-            [.buffer(logits.mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem), .int(logits.shape[0]),
-             .int(logits.shape[1])])
+            [
+                .buffer(logits.mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem), .int(logits.shape[0]),
+                .int(logits.shape[1]),
+            ])
     }
 
     /// One work-item per row of the logits (input 0), with rows and classes appended to `arguments`.
