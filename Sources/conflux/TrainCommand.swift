@@ -135,6 +135,8 @@ struct TrainCommand: ParsableCommand {
             if let log {
                 try log.scalar("epoch/loss", result.loss, step: trainer.stepsTaken)
                 try log.scalar("epoch/images_per_second", result.imagesPerSecond, step: trainer.stepsTaken)
+                try log.scalar("epoch/accuracy", result.accuracy, step: trainer.stepsTaken)
+                try log.scalar("epoch/learning_rate", Double(result.learningRate), step: trainer.stepsTaken)
                 for (parameter, value) in zip(classifier.parameters, try session.run(classifier.parameters)) {
                     try log.histogram(parameter.name, value.floats, step: trainer.stepsTaken)
                 }

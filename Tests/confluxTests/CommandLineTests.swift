@@ -223,7 +223,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(
             scalars["loss"]?.map { Float($0[1]) }, printed.map { Float($0) }, "TensorBoard shows the printed losses")
         for tag in [
-            "accuracy", "learning_rate", "images_per_second", "epoch/loss", "epoch/images_per_second", "test/accuracy",
+            "accuracy", "learning_rate", "images_per_second", "epoch/loss", "epoch/images_per_second", "epoch/accuracy",
+            "epoch/learning_rate",
+            "test/accuracy",
         ] {
             XCTAssertNotNil(scalars[tag], tag)
         }

@@ -23,6 +23,10 @@ public struct EpochResult: Codable {
     public let loss: Double
     /// The loss of each step.
     public let stepLosses: [Float]
+    /// The mean fraction of each batch classified correctly before its update, weighted by batch size.
+    public let accuracy: Double
+    /// The learning rate of the epoch's last step.
+    public let learningRate: Float
     public let seconds: Double
     public let imagesPerSecond: Double
 }
@@ -93,8 +97,9 @@ public final class Trainer {
         let start = Date()
         var (lossSum, images, step) = (0.0, 0, 0)
         var stepLosses: [Float] = []
+        var (correct, rate) = (0.0, Float(0))
         while let batch = batches.next() {
-            let rate = schedule.rate(base: classifier.optimizer.learningRate, step: stepsTaken, of: totalSteps)
+            rate = schedule.rate(base: classifier.optimizer.learningRate, step: stepsTaken, of: totalSteps)
             let values = try session.run(
                 [classifier.loss, classifier.accuracy], feeds: classifier.feeds(batch, learningRate: rate),
                 targets: classifier.updates)
@@ -103,6 +108,7 @@ public final class Trainer {
             images += batch.count
             step += 1
             stepLosses.append(loss)
+            correct += Double(values[1].scalarValue) * Double(batch.count)
             progress(
                 StepReport(
                     step: step, steps: batches.count, globalStep: stepsTaken, loss: loss,
@@ -112,7 +118,8 @@ public final class Trainer {
         }
         let seconds = Date().timeIntervalSince(start)
         return EpochResult(
-            epoch: epoch, loss: lossSum / Double(max(images, 1)), stepLosses: stepLosses, seconds: seconds,
+            epoch: epoch, loss: lossSum / Double(max(images, 1)), stepLosses: stepLosses,
+            accuracy: correct / Double(max(images, 1)), learningRate: rate, seconds: seconds,
             imagesPerSecond: Double(images) / max(seconds, 1e-9))
     }
 
