@@ -13,8 +13,7 @@ final class CheckpointTests: XCTestCase {
     private func file(_ name: String) -> String { directory.path(name) }
 
     /// The fixture written by Python's `safetensors` (Tests/Fixtures/safetensors/make_fixture.py).
-    private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../Fixtures/safetensors/pytorch_lenet.safetensors").standardized.path
+    private let fixture = fixturePath("safetensors/pytorch_lenet.safetensors")
 
     private func lenet(optimizer: any Optimizer = SGD(learningRate: 0.1, momentum: 0.9)) throws -> (Classifier, Session)
     {
@@ -67,24 +66,11 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testPythonReadsWhatConfluxWrote() throws {
-        guard let python = ProcessInfo.processInfo.environment["CONFLUX_PYTHON"] else {
-            throw XCTSkip("CONFLUX_PYTHON (a Python with safetensors and numpy) is not set; scripts/test.sh sets it")
-        }
         let (classifier, session) = try lenet()
         try Checkpoint.save(classifier, from: session, to: file("b.safetensors"))
-        let script = URL(fileURLWithPath: fixture).deletingLastPathComponent().appendingPathComponent(
-            "read_checkpoint.py"
-        ).path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, file("b.safetensors")]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        let read = try XCTUnwrap(try JSONSerialization.jsonObject(with: output) as? [String: [String: Any]])
+        let read = try runPythonFixture("safetensors/read_checkpoint.py", [file("b.safetensors")]).mapValues {
+            try XCTUnwrap($0 as? [String: Any])
+        }
         XCTAssertEqual(read.count, classifier.graph.variables.count)
         for variable in classifier.graph.variables {
             let name = classifier.checkpointNames[variable]!

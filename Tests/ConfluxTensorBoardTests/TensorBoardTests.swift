@@ -13,25 +13,6 @@ final class TensorBoardTests: XCTestCase {
         XCTAssertEqual(CRC32C.masked(Array("123456789".utf8)), ((crc >> 15) | (crc << 17)) &+ 0xA282_EAD8)
     }
 
-    /// Reads a log directory with TensorBoard itself (Tests/Fixtures/tensorboard/read_events.py).
-    static func readWithTensorBoard(_ directory: String) throws -> [String: Any] {
-        guard let python = ProcessInfo.processInfo.environment["CONFLUX_PYTHON"] else {
-            throw XCTSkip("CONFLUX_PYTHON (a Python with tensorboard) is not set; scripts/test.sh sets it")
-        }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../Fixtures/tensorboard/read_events.py").standardized.path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-W", "ignore", script, directory]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: output) as? [String: Any])
-    }
-
     func testATruncatedLastRecordLeavesEveryEarlierOneReadable() throws {
         let directory = try TemporaryDirectory()
         let writer = try SummaryWriter(directory: directory.url.path)
@@ -41,7 +22,7 @@ final class TensorBoardTests: XCTestCase {
         let file = URL(fileURLWithPath: writer.path)
         let bytes = try Data(contentsOf: file)
         try bytes.prefix(bytes.count - 6).write(to: file)
-        let read = try Self.readWithTensorBoard(directory.url.path)
+        let read = try runPythonFixture("tensorboard/read_events.py", [directory.url.path])
         let loss = (read["scalars"] as? [String: [[Double]]])?["loss"]
         XCTAssertEqual(loss?.map { $0[0] }, [0, 1, 2, 3, 4])
         XCTAssertEqual(loss?.map { $0[1] }, [0, 0.5, 1, 1.5, 2])

@@ -7,8 +7,7 @@ import XCTest
 /// Every device against outputs and gradients computed by PyTorch (Tests/Fixtures/parity/make_reference.py), so
 /// that a bug the CPU and OpenCL kernels share cannot hide behind their agreement.
 final class PyTorchReferenceTests: XCTestCase {
-    private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../Fixtures/parity/reference.safetensors").standardized.path
+    private let fixture = fixturePath("parity/reference.safetensors")
 
     func testEveryDeviceMatchesPyTorch() throws {
         let (reference, metadata) = try SafeTensors.read(fixture)

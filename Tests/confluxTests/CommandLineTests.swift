@@ -192,9 +192,6 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testTensorBoardReadsTheLogOfATrainingRun() throws {
-        guard let python = ProcessInfo.processInfo.environment["CONFLUX_PYTHON"] else {
-            throw XCTSkip("CONFLUX_PYTHON (a Python with tensorboard) is not set; scripts/test.sh sets it")
-        }
         let directory = try TemporaryDirectory()
         let output = try conflux(
             "train", "lenet", "--limit", "256", "--epochs", "2", "--place", "conv=opencl:0", "--logdir",
@@ -207,17 +204,7 @@ final class CommandLineTests: XCTestCase {
         }
         XCTAssertEqual(printed.count, 8)
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../Fixtures/tensorboard/read_events.py").standardized.path
-        let reader = Process()
-        reader.executableURL = URL(fileURLWithPath: python)
-        reader.arguments = ["-W", "ignore", script, directory.url.path]
-        let pipe = Pipe()
-        reader.standardOutput = pipe
-        try reader.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        reader.waitUntilExit()
-        let read = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let read = try runPythonFixture("tensorboard/read_events.py", [directory.url.path])
         let scalars = try XCTUnwrap(read["scalars"] as? [String: [[Double]]])
         XCTAssertEqual(scalars["loss"]?.map { $0[0] }, (0..<8).map(Double.init))
         XCTAssertEqual(
