@@ -1,5 +1,7 @@
 /// What the graph knows about an op type: how to infer its output and whether it changes state.
-public struct OpDefinition: @unchecked Sendable {  // its closures are pure functions
+///
+/// Sendable because its closures are pure functions of their arguments.
+public struct OpDefinition: @unchecked Sendable {
     public let type: OpType
     /// Ops that write variables; a run executes them after every op that only reads.
     public let isStateful: Bool

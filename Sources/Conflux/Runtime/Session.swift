@@ -30,6 +30,8 @@ public final class Session {
         self.placement = placement
         self.devices = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.kernels = kernels
+        let named = Set(placement.devices.values).union(placement.everyNode.map { [$0] } ?? [])
+        precondition(named.isSubset(of: self.devices.keys), "the placement names devices the session was not given")
     }
 
     /// The device a node runs on.
@@ -90,7 +92,13 @@ public final class Session {
         return plan
     }
 
-    private func deviceOf(_ node: Node) -> any Device { devices[placement.device(of: node.id)!]! }
+    private func deviceOf(_ node: Node) throws -> any Device {
+        guard let id = placement.device(of: node.id), let device = devices[id] else {
+            throw ConfluxError.invalidArgument(
+                op: node.op.rawValue, reason: "node '\(node.name)' was built after the graph was placed")
+        }
+        return device
+    }
 
     /// The session's buffer for a variable (initialised from the graph's seed) or a constant.
     private func persistentTensor(_ node: Node) throws -> DeviceTensor {
@@ -106,7 +114,7 @@ public final class Session {
         default:
             preconditionFailure("\(node.name) is neither a variable nor a constant")
         }
-        let device = deviceOf(node)
+        let device = try deviceOf(node)
         let tensor = try device.allocate(value.shape, value.dtype, for: node.name)
         try device.upload(value, to: tensor)
         persistent[node.id] = tensor
