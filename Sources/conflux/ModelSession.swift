@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conflux
 import ConfluxNN
+import Foundation
 
 /// A model built into a classifier graph, with a session placed as `--device` and `--place` say.
 struct ModelSession {
@@ -20,7 +21,10 @@ struct ModelSession {
             case .lenet: lenet5(classes: classes)
             }
         classifier = try Classifier(model: network, imageShape: imageShape, optimizer: optimizer, seed: options.seed)
-        let placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules)
+        let placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules) {
+            FileHandle.standardError.write(
+                Data("measuring \($0.id) for the placer (once; the profile is cached)\n".utf8))
+        }
         used = devices.devices(of: placement)
         session = Session(graph: classifier.graph, placement: placement, devices: used, kernels: devices.kernels)
     }

@@ -3,12 +3,12 @@ import Foundation
 /// Measures a device's `DeviceProfile` by running small graphs on it, and keeps the result on disk
 /// (`CacheDirectory.folder("profiles")`) so a device is measured once.
 public enum Calibration {
-    /// The profile of `device`: from the cache if it was measured before, else measured now (a second or two).
+    /// The profile of `device`: from the cache if it was measured before, else measured now (a second or two,
+    /// more when an OpenCL compiler builds the programs cold), after calling `willMeasure`.
     public static func profile(
-        of device: any Device, kernels: KernelRegistry, cache: URL? = CacheDirectory.folder("profiles")
-    )
-        throws -> DeviceProfile
-    {
+        of device: any Device, kernels: KernelRegistry, cache: URL? = CacheDirectory.folder("profiles"),
+        willMeasure: (any Device) -> Void = { _ in }
+    ) throws -> DeviceProfile {
         let identity = [device.id, device.name] + device.properties.map { "\($0.0)=\($0.1)" }
         let file = cache?.appendingPathComponent(
             "\(device.id.replacingOccurrences(of: ":", with: "-"))-\(CacheDirectory.key(identity)).json")
@@ -17,6 +17,7 @@ public enum Calibration {
         {
             return profile
         }
+        willMeasure(device)
         let profile = try measure(device, kernels: kernels)
         if let file, let data = try? JSONEncoder().encode(profile) {
             try? FileManager.default.createDirectory(
