@@ -162,3 +162,16 @@ final class KernelParityTests: XCTestCase {
         }
     }
 }
+
+extension KernelParityTests {
+    func testOutOfMemoryNamesTheTensorAndItsSize() throws {
+        for device in try openCLDevices() {
+            XCTAssertThrowsError(try device.allocate(byteCount: 1 << 42, for: "conv1/Conv2D")) {
+                XCTAssertEqual(
+                    "\($0)",
+                    "\(device.id) is out of memory allocating 4398046511104 bytes for 'conv1/Conv2D'; try a smaller batch size"
+                )
+            }
+        }
+    }
+}
