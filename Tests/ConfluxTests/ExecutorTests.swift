@@ -22,7 +22,7 @@ private final class DelayedDevice: Device, @unchecked Sendable {
     func upload(_ host: HostTensor, to tensor: DeviceTensor) throws { try inner.upload(host, to: tensor) }
     /// A slow link: every copy to the host takes a while.
     func download(_ tensor: DeviceTensor) throws -> HostTensor {
-        Thread.sleep(forTimeInterval: 0.01)
+        Thread.sleep(forTimeInterval: 0.02)
         return try inner.download(tensor)
     }
 
