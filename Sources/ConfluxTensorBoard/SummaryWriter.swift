@@ -80,6 +80,12 @@ public final class SummaryWriter: @unchecked Sendable {
         try lock.withLock { try records.flush() }
     }
 
+    /// A writer that was not closed still writes what it buffered.
+    deinit {
+        timer?.cancel()
+        try? records.flush()
+    }
+
     /// Flushes and closes the file.
     public func close() throws {
         timer?.cancel()
