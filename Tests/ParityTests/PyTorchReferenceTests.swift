@@ -24,14 +24,16 @@ final class PyTorchReferenceTests: XCTestCase {
                     value.shape, parityCase.inputs[i].shape, "\(parityCase.label): the fixture is out of date")
                 return parityCase.inputs[i].dtype == .int32 ? HostTensor(shape: value.shape, ints: value.ints) : value
             }
-            let (graph, placeholders, fetches, labels) = try ParityCheck.build(
-                parityCase, projection: reference["\(index).projection"])
+            let projected = try ParityCheck.build(parityCase, projection: reference["\(index).projection"])
             let expected =
-                [expectedOutput]
-                + labels.dropFirst().map { label in
-                    reference["\(index).grad\(label.split(separator: " ").last!)"]!
+                try [expectedOutput]
+                + projected.gradients.map { gradient in
+                    try XCTUnwrap(
+                        reference["\(index).grad\(gradient.input)"], "\(parityCase.label): gradient \(gradient.input)")
                 }
-            let feeds = Dictionary(uniqueKeysWithValues: zip(placeholders, inputs))
+            let (graph, fetches, labels, feeds) = (
+                projected.graph, projected.fetches, projected.labels, projected.feeds(inputs)
+            )
             for device in devices.devices {
                 let actual = try Session(graph: graph, device: device, kernels: devices.kernels).run(
                     fetches, feeds: feeds)

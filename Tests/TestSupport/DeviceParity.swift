@@ -13,20 +13,8 @@ public enum DeviceParity {
         absolute: Float, _ label: String, file: StaticString = #filePath, line: UInt = #line,
         _ build: ([Tensor]) throws -> Tensor
     ) throws {
-        let graph = Graph(seed: 3)
-        let placeholders = try inputs.enumerated().map { i, value in
-            try graph.placeholder(value.shape, value.dtype, name: "input\(i)")
-        }
-        let y = try build(placeholders)
-        var fetches = [y]
-        if withGradients {
-            let count = y.shape.count
-            let projection = try graph.constant(randomTensor([count, 1], seed: 77), name: "projection")
-            let loss = try sum(matmul(reshape(y, [1, count]), projection))
-            let differentiable = placeholders.filter { $0.dtype == .float32 }
-            fetches += try gradients(of: loss, wrt: differentiable)
-        }
-        let feeds = Dictionary(uniqueKeysWithValues: zip(placeholders, inputs))
+        let projected = try ProjectedGraph(inputs, gradients: withGradients, build: build)
+        let (graph, fetches, feeds) = (projected.graph, projected.fetches, projected.feeds(inputs))
         let devices = try allDevices.get()
         let reference = try Session(graph: graph, device: devices.device(named: "cpu:0"), kernels: devices.kernels)
             .run(fetches, feeds: feeds)

@@ -19,15 +19,9 @@ public func openCLDevices(file: StaticString = #filePath, line: UInt = #line) th
     return devices
 }
 
-/// Reproducible random values in [low, high).
-public func randomFloats(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> [Float] {
-    var generator = SeededGenerator(seed: seed)
-    return (0..<count).map { _ in generator.uniform(range.lowerBound, range.upperBound) }
-}
-
 /// A Float32 tensor of reproducible random values in [low, high).
 public func randomTensor(_ shape: Shape, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> HostTensor {
-    HostTensor(shape: shape, floats: randomFloats(shape.count, seed: seed, in: range))
+    ParityInputs.uniform(shape, seed: seed, range)
 }
 
 /// Asserts |actual - expected| ≤ absolute + relative·|expected| element-wise, reporting the worst element.

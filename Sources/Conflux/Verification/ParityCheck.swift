@@ -22,35 +22,19 @@ public struct ParityCheck {
 
     /// The results of `parityCase` on `device`: the output, then the gradient for each Float32 input.
     public func run(_ parityCase: ParityCase, on device: any Device) throws -> [ParityResult] {
-        let (graph, placeholders, fetches, labels) = try Self.build(parityCase)
-        let feeds = Dictionary(uniqueKeysWithValues: zip(placeholders, parityCase.inputs))
+        let projected = try Self.build(parityCase)
+        let (graph, fetches) = (projected.graph, projected.fetches)
+        let feeds = projected.feeds(parityCase.inputs)
         let expected = try Session(graph: graph, device: reference, kernels: kernels).run(fetches, feeds: feeds)
         let actual = try Session(graph: graph, device: device, kernels: kernels).run(fetches, feeds: feeds)
-        return zip(labels, zip(actual, expected)).map { label, pair in
+        return zip(projected.labels, zip(actual, expected)).map { label, pair in
             Self.compare(pair.0, pair.1, parityCase: parityCase, device: device.id, fetch: label)
         }
     }
 
     /// The optimizer updates: three steps of momentum SGD and of Adam on the same state, compared after each.
     public func runOptimizers(on device: any Device) throws -> [ParityResult] {
-        var values: [[HostTensor]] = []
-        for target in [reference, device] {
-            let graph = Graph(seed: 8)
-            let (w, v) = (
-                try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)),
-                try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10))
-            )
-            let grad = try graph.constant(ParityInputs.uniform([301], seed: 9))
-            let rate = try graph.constant(0.05)
-            let momentum = try applyMomentum(
-                w, accumulator: graph.variable([301]), gradient: grad, learningRate: rate, momentum: 0.9)
-            let adam = try applyAdam(
-                v, m: graph.variable([301]), v: graph.variable([301]), step: graph.variable(.scalar), gradient: grad,
-                learningRate: rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
-            let session = Session(graph: graph, device: target, kernels: kernels)
-            for _ in 0..<3 { try session.run([], targets: [momentum, adam]) }
-            values.append(try session.run([w, v]))
-        }
+        let values = [try optimizerState(on: reference), try optimizerState(on: device)]
         let cases = [
             ParityCase(.applyMomentum, "301 weights, 3 steps", inputs: [], tolerance: .rounding) { $0[0] },
             ParityCase(.applyAdam, "301 weights, 3 steps", inputs: [], tolerance: .transcendental) { $0[0] },
@@ -60,28 +44,30 @@ public struct ParityCheck {
         }
     }
 
-    /// The graph of a case: placeholders, the op, and the gradients of Σ y·r with respect to each Float32 input;
-    /// r is `projection` if given (an external reference's), else drawn from a fixed seed.
-    public static func build(_ parityCase: ParityCase, projection given: HostTensor? = nil) throws
-        -> (Graph, [Tensor], [Tensor], [String])
-    {
-        let graph = Graph(seed: 3)
-        let placeholders = try parityCase.inputs.enumerated().map { i, value in
-            try graph.placeholder(value.shape, value.dtype, name: "input\(i)")
-        }
-        let y = try parityCase.build(placeholders)
-        var fetches = [y]
-        var labels = ["output"]
-        if parityCase.gradients {
-            let count = y.shape.count
-            let projection = try graph.constant(
-                given ?? ParityInputs.uniform([count, 1], seed: 77), name: "projection")
-            let loss = try sum(matmul(reshape(y, [1, count]), projection))
-            let differentiable = placeholders.enumerated().filter { $0.element.dtype == .float32 }
-            fetches += try gradients(of: loss, wrt: differentiable.map(\.element))
-            labels += differentiable.map { "gradient \($0.offset)" }
-        }
-        return (graph, placeholders, fetches, labels)
+    /// The weights after three steps of momentum SGD and of Adam (in that order) on `device`, from the same
+    /// initial weights and gradient on every device.
+    public func optimizerState(on device: any Device) throws -> [HostTensor] {
+        let graph = Graph(seed: 8)
+        let (w, v) = (
+            try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)),
+            try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10))
+        )
+        let grad = try graph.constant(ParityInputs.uniform([301], seed: 9))
+        let rate = try graph.constant(0.05)
+        let momentum = try applyMomentum(
+            w, accumulator: graph.variable([301]), gradient: grad, learningRate: rate, momentum: 0.9)
+        let adam = try applyAdam(
+            v, m: graph.variable([301]), v: graph.variable([301]), step: graph.variable(.scalar), gradient: grad,
+            learningRate: rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let session = Session(graph: graph, device: device, kernels: kernels)
+        for _ in 0..<3 { try session.run([], targets: [momentum, adam]) }
+        return try session.run([w, v])
+    }
+
+    /// The graph of a case; see `ProjectedGraph`. `projection` overrides r (an external reference's).
+    public static func build(_ parityCase: ParityCase, projection: HostTensor? = nil) throws -> ProjectedGraph {
+        try ProjectedGraph(
+            parityCase.inputs, gradients: parityCase.gradients, projection: projection, build: parityCase.build)
     }
 
     /// Compares `actual` with `expected` under the case's tolerance.
