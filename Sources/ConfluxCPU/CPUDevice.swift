@@ -68,6 +68,8 @@ public final class CPUDevice: Device, @unchecked Sendable {
         }
     }
 
+    public func hostMemory(of tensor: DeviceTensor) -> UnsafeMutableRawPointer? { tensor.raw }
+
     /// Splits `0..<count` into one contiguous range per worker and runs them in parallel; `body` gets the
     /// worker's index and its range. Work below `serialBelow` items runs on the calling thread.
     func parallelChunks(_ count: Int, serialBelow: Int = 2, _ body: (Int, Range<Int>) -> Void) {

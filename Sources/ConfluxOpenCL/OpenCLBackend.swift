@@ -10,8 +10,12 @@ public enum OpenCLBackend: Backend {
     public static func discover() throws -> [any Device] {
         var devices: [any Device] = []
         for platform in CLInfo.platforms() {
-            for device in CLInfo.devices(platform) {
-                devices.append(OpenCLDevice(index: devices.count, platform: platform, device: device))
+            let ids = CLInfo.devices(platform)
+            let first = devices.count
+            let context = CLPlatformContext(
+                devices: ids, label: "opencl:\(first)" + (ids.count > 1 ? "…\(first + ids.count - 1)" : ""))
+            for device in ids {
+                devices.append(OpenCLDevice(index: devices.count, platform: platform, device: device, context: context))
             }
         }
         return devices

@@ -15,14 +15,15 @@ final class CLStorage: DeviceStorage {
     deinit { clReleaseMemObject(mem) }
 }
 
-/// One OpenCL device: a GPU, or a CPU through PoCL. Its context and queue are created on first use, so listing
-/// devices costs nothing.
+/// One OpenCL device: a GPU, or a CPU through PoCL. Its queues (and its platform's context) are created on first
+/// use, so listing devices costs nothing.
 public final class OpenCLDevice: Device, @unchecked Sendable {
     public let id: String
     public let kind = DeviceKind.opencl
     public let name: String
     public let properties: [(String, String)]
     private let deviceID: cl_device_id
+    private let platformContext: CLPlatformContext
     private let cacheKey: [String]
     private let maxWorkGroupSize: Int
     private var runtimeState: CLRuntime?
@@ -33,9 +34,10 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     var statusPending = false
     private var statusBuffer: cl_mem?
 
-    init(index: Int, platform: cl_platform_id, device: cl_device_id) {
+    init(index: Int, platform: cl_platform_id, device: cl_device_id, context: CLPlatformContext) {
         id = "opencl:\(index)"
         deviceID = device
+        platformContext = context
         name = CLInfo.deviceString(device, cl_device_info(CL_DEVICE_NAME))
         let platformName = CLInfo.platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
         let driver = CLInfo.deviceString(device, cl_device_info(CL_DRIVER_VERSION))
@@ -73,9 +75,11 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         return runtime
     }
 
-    /// A new context and queue on this device whose programs go through `cache`.
+    /// New queues on this device whose programs go through `cache`.
     func makeRuntime(cache: ProgramCache) throws -> CLRuntime {
-        try CLRuntime(device: deviceID, label: id, cacheKey: cacheKey, maxWorkGroupSize: maxWorkGroupSize, cache: cache)
+        try CLRuntime(
+            device: deviceID, context: platformContext.context(), label: id, cacheKey: cacheKey,
+            maxWorkGroupSize: maxWorkGroupSize, cache: cache)
     }
 
     /// How many programs were built so far, how many came from the disk cache, and the time it took.
@@ -105,10 +109,44 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     public func synchronize() throws { try runtime().finish() }
 
-    public func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor {
-        guard let event = event as? CLEvent else { return try download(tensor) }
-        let runtime = try runtime()
-        return try host(tensor) { try runtime.read(tensor.mem, into: $0, after: event) }
+    public func wait(for event: any DeviceEvent) throws {
+        guard let event = event as? CLEvent else { return try event.wait() }
+        try runtime().wait(for: event)
+    }
+
+    public func allocateStaging(byteCount: Int) throws -> HostStaging {
+        try runtime().pinnedStaging(bytes: byteCount)
+    }
+
+    public func read(
+        _ tensor: DeviceTensor, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after event: (any DeviceEvent)?
+    ) throws {
+        try runtime().read(tensor.mem, bytes: bytes, into: host, after: try ownEvents([event].compactMap { $0 }))
+    }
+
+    public func write(
+        _ host: UnsafeRawPointer, to tensor: DeviceTensor, bytes: Range<Int>, after event: (any DeviceEvent)?
+    ) throws -> (any DeviceEvent)? {
+        try runtime().write(host, to: tensor.mem, bytes: bytes, after: try ownEvents([event].compactMap { $0 }))
+    }
+
+    public func sharesMemory(with other: any Device) -> Bool {
+        (other as? OpenCLDevice)?.platformContext === platformContext
+    }
+
+    public func copy(
+        _ source: DeviceTensor, to destination: DeviceTensor, bytes: Range<Int>, after events: [any DeviceEvent]
+    ) throws -> (any DeviceEvent)? {
+        try runtime().copy(source.mem, to: destination.mem, bytes: bytes, after: try ownEvents(events))
+    }
+
+    /// The OpenCL events among `events`, after waiting on the host for any other backend's.
+    private func ownEvents(_ events: [any DeviceEvent]) throws -> [CLEvent] {
+        try events.compactMap { event in
+            if let event = event as? CLEvent { return event }
+            try event.wait()
+            return nil
+        }
     }
 
     /// A host tensor of `tensor`'s shape and type, filled by `read`.

@@ -5,6 +5,7 @@ import TestSupport
 import XCTest
 
 /// A test double: a device of its own kind whose kernels are the CPU's, each delayed, so that concurrency shows.
+/// Like an accelerator, its memory is not the host's: transfers go through its (slow) `read` and `write`.
 private final class DelayedDevice: Device, @unchecked Sendable {
     static let delayedKind = DeviceKind(rawValue: "delayed")
     let id: String
@@ -20,10 +21,21 @@ private final class DelayedDevice: Device, @unchecked Sendable {
         try inner.allocate(byteCount: byteCount, for: tensor)
     }
     func upload(_ host: HostTensor, to tensor: DeviceTensor) throws { try inner.upload(host, to: tensor) }
-    /// A slow link: every copy to the host takes a while.
-    func download(_ tensor: DeviceTensor) throws -> HostTensor {
+    func download(_ tensor: DeviceTensor) throws -> HostTensor { try inner.download(tensor) }
+
+    /// A slow link: every copy to or from the host takes a while.
+    func read(
+        _ tensor: DeviceTensor, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after event: (any DeviceEvent)?
+    ) throws {
         Thread.sleep(forTimeInterval: 0.02)
-        return try inner.download(tensor)
+        try inner.read(tensor, bytes: bytes, into: host, after: event)
+    }
+
+    func write(
+        _ host: UnsafeRawPointer, to tensor: DeviceTensor, bytes: Range<Int>, after event: (any DeviceEvent)?
+    ) throws -> (any DeviceEvent)? {
+        Thread.sleep(forTimeInterval: 0.02)
+        return try inner.write(host, to: tensor, bytes: bytes, after: event)
     }
 
     /// The CPU kernels, each after `delay` seconds, registered for this kind.

@@ -25,10 +25,40 @@ public final class DeviceTensor {
     }
 }
 
-/// A point in a device's compute stream: it passes once the work enqueued before it is done.
-public protocol DeviceEvent: AnyObject {}
+/// A point in one of a device's streams: it passes once the work enqueued before it is done.
+public protocol DeviceEvent: AnyObject {
+    /// Blocks the calling thread until the event has passed.
+    func wait() throws
+}
+
+/// Host memory that transfers pass through; pinned (page-locked) where the device offers it, so that copies to
+/// and from it run at full speed and need no intermediate copy by the driver.
+public final class HostStaging {
+    public let pointer: UnsafeMutableRawPointer
+    public let byteCount: Int
+    private let free: () -> Void
+
+    public init(pointer: UnsafeMutableRawPointer, byteCount: Int, free: @escaping () -> Void) {
+        self.pointer = pointer
+        self.byteCount = byteCount
+        self.free = free
+    }
+
+    /// Ordinary 64-byte-aligned host memory.
+    public convenience init(byteCount: Int) {
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        self.init(pointer: pointer, byteCount: byteCount, free: { pointer.deallocate() })
+    }
+
+    deinit { free() }
+}
 
 /// A place where kernels run and tensors live: `cpu:0`, `opencl:1`.
+///
+/// A device has an in-order compute stream, which the kernels and `upload`/`download` use, and a transfer stream
+/// for copies between devices (`read`, `write`, `copy`), which overlaps the compute stream; events order the two.
+/// The transfer-stream calls may come from another thread while one thread enqueues compute. A device whose
+/// tensors live in host memory (the CPU) runs everything synchronously and needs only `hostMemory`.
 public protocol Device: AnyObject, Sendable {
     /// The name users select it by: `cpu:0`, `opencl:0`.
     var id: String { get }
@@ -43,26 +73,78 @@ public protocol Device: AnyObject, Sendable {
 
     /// Storage for `byteCount` bytes; `tensor` names what it is for in an out-of-memory error.
     func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage
-    /// Copies a host tensor into device storage of the same size.
+    /// Copies a host tensor into device storage of the same size, in order with the compute stream.
     func upload(_ host: HostTensor, to tensor: DeviceTensor) throws
     /// Copies a device tensor back to the host, once everything enqueued before has run.
     func download(_ tensor: DeviceTensor) throws -> HostTensor
 
     /// Waits until the work enqueued so far is done (nothing to wait for on a synchronous device).
     func synchronize() throws
-
-    /// A marker after the work enqueued so far; nil when that work is already done (a synchronous device).
+    /// A marker after the work enqueued on the compute stream so far; nil when that work is already done.
     func marker() throws -> (any DeviceEvent)?
-    /// Copies a device tensor to the host once `event` has passed, without holding up the compute stream: the
-    /// transfer stream of a cross-device copy. Safe to call while another thread enqueues compute.
-    func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor
+    /// Makes the compute stream's later work wait for `event`, an event of this device's transfer stream.
+    func wait(for event: any DeviceEvent) throws
+
+    /// The address of a tensor that lives in host memory (the CPU's): transfers read and write it in place.
+    func hostMemory(of tensor: DeviceTensor) -> UnsafeMutableRawPointer?
+    /// Host memory for staging transfers, pinned where the device can pin it.
+    func allocateStaging(byteCount: Int) throws -> HostStaging
+    /// Transfer stream: copies `bytes` of `tensor` to `host` (the address of the range's first byte) once
+    /// `event` has passed; returns when the copy is done.
+    func read(_ tensor: DeviceTensor, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after event: (any DeviceEvent)?)
+        throws
+    /// Transfer stream: starts copying `host` into `bytes` of `tensor` once `event` (of this device) has passed.
+    /// The returned event passes when the copy is done (nil: already done); `host` must stay valid until then.
+    func write(_ host: UnsafeRawPointer, to tensor: DeviceTensor, bytes: Range<Int>, after event: (any DeviceEvent)?)
+        throws -> (any DeviceEvent)?
+    /// Whether this device reads `other`'s tensors directly (one OpenCL context), so `copy` can move them.
+    func sharesMemory(with other: any Device) -> Bool
+    /// Transfer stream: starts copying `bytes` of `source`, a tensor of this device or of one it shares memory
+    /// with, into the same range of `destination` once all of `events` have passed.
+    func copy(_ source: DeviceTensor, to destination: DeviceTensor, bytes: Range<Int>, after events: [any DeviceEvent])
+        throws -> (any DeviceEvent)?
 }
 
+/// A synchronous device whose tensors live in host memory.
 extension Device {
     public func synchronize() throws {}
     public func marker() throws -> (any DeviceEvent)? { nil }
-    public func download(_ tensor: DeviceTensor, after event: (any DeviceEvent)?) throws -> HostTensor {
-        try download(tensor)
+    public func wait(for event: any DeviceEvent) throws { try event.wait() }
+    public func hostMemory(of tensor: DeviceTensor) -> UnsafeMutableRawPointer? { nil }
+    public func allocateStaging(byteCount: Int) throws -> HostStaging { HostStaging(byteCount: byteCount) }
+
+    public func read(
+        _ tensor: DeviceTensor, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after event: (any DeviceEvent)?
+    ) throws {
+        try event?.wait()
+        host.copyMemory(from: try addressInHost(tensor) + bytes.lowerBound, byteCount: bytes.count)
+    }
+
+    public func write(
+        _ host: UnsafeRawPointer, to tensor: DeviceTensor, bytes: Range<Int>, after event: (any DeviceEvent)?
+    ) throws -> (any DeviceEvent)? {
+        try event?.wait()
+        (try addressInHost(tensor) + bytes.lowerBound).copyMemory(from: host, byteCount: bytes.count)
+        return nil
+    }
+
+    public func sharesMemory(with other: any Device) -> Bool { false }
+
+    public func copy(
+        _ source: DeviceTensor, to destination: DeviceTensor, bytes: Range<Int>, after events: [any DeviceEvent]
+    ) throws -> (any DeviceEvent)? {
+        for event in events { try event.wait() }
+        let from = try addressInHost(source) + bytes.lowerBound
+        (try addressInHost(destination) + bytes.lowerBound).copyMemory(from: from, byteCount: bytes.count)
+        return nil
+    }
+
+    private func addressInHost(_ tensor: DeviceTensor) throws -> UnsafeMutableRawPointer {
+        guard let address = hostMemory(of: tensor) else {
+            throw ConfluxError.invalidArgument(
+                op: "transfer", reason: "\(id) implements no transfer stream and its tensors are not in host memory")
+        }
+        return address
     }
 }
 

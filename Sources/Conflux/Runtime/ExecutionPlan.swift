@@ -3,7 +3,9 @@
 ///
 /// Each later run with the same combination reuses the plan's buffers, so a training step allocates nothing. A
 /// buffer returns to its device's free list after its last reader on that device, so later ops of the same size
-/// reuse it; a tensor that is sent to another device keeps its buffer, since the copy reads it asynchronously.
+/// reuse it; a tensor that is sent to another device keeps its buffer, since the copy reads it asynchronously, and
+/// so does its copy on the receiving device, since the transfer stream writes it while that device's compute
+/// stream may still be running earlier kernels.
 struct ExecutionPlan {
     /// One step of a lane.
     enum Step {
@@ -11,8 +13,8 @@ struct ExecutionPlan {
         case compute(Kernel, KernelContext)
         /// Start copying a tensor this lane produced to the host for another lane (transfer index).
         case send(Int)
-        /// Wait for a transfer and upload it into this lane's buffer (transfer index).
-        case receive(Int)
+        /// Make the lane's later work wait for a chunk of a transfer into this lane's buffer (transfer, chunk).
+        case receive(Int, chunk: Int)
         /// Wait until every transfer this lane sends has read its tensor: stateful ops may then overwrite them.
         case drainSends
     }
@@ -21,13 +23,6 @@ struct ExecutionPlan {
         let device: any Device
         var steps: [Step] = []
         var names: [String] = []
-    }
-
-    struct Transfer {
-        let pair: SendRecvPair
-        let name: String
-        let source: DeviceTensor
-        let destination: DeviceTensor
     }
 
     let lanes: [Lane]
@@ -79,7 +74,7 @@ struct ExecutionPlan {
         }
         func release(_ id: Int, on device: String) {
             let source = graph.nodes[id].op
-            guard !pinned.contains(id) || device != deviceOf(id), source != .variable, source != .constant,
+            guard !pinned.contains(id), source != .variable, source != .constant,
                 let buffer = buffers[key(id, device)]
             else { return }
             freeLists[device, default: [:]][buffer.storage.byteCount, default: []].append(buffer.storage)
@@ -88,10 +83,12 @@ struct ExecutionPlan {
         func sendAfterProducing(_ id: Int) throws {
             for pair in partition.transfers where pair.tensor == id {
                 let source = buffers[key(id, pair.from)]!
-                let destination = try allocate(source.shape, source.dtype, on: pair.to, for: graph.nodes[id].name)
+                let destination = try devices[pair.to]!.allocate(source.shape, source.dtype, for: graph.nodes[id].name)
                 buffers[key(id, pair.to)] = destination
                 transfers.append(
-                    Transfer(pair: pair, name: graph.nodes[id].name, source: source, destination: destination))
+                    try Transfer(
+                        pair: pair, name: graph.nodes[id].name, from: devices[pair.from]!, source,
+                        to: devices[pair.to]!, destination, chunks: [0..<source.storage.byteCount]))
                 var from = lane(pair.from)
                 from.steps.append(.send(transfers.count - 1))
                 from.names.append("send \(graph.nodes[id].name) to \(pair.to)")
@@ -119,9 +116,9 @@ struct ExecutionPlan {
             var current = lane(device)
             for input in node.inputs where deviceOf(input) != device {
                 guard let index = transfers.firstIndex(where: { $0.pair.tensor == input && $0.pair.to == device }),
-                    !current.steps.contains(where: { if case .receive(index) = $0 { true } else { false } })
+                    !current.steps.contains(where: { if case .receive(index, _) = $0 { true } else { false } })
                 else { continue }
-                current.steps.append(.receive(index))
+                current.steps.append(.receive(index, chunk: 0))
                 current.names.append("receive \(graph.nodes[input].name) from \(deviceOf(input))")
             }
             if OpDefinition.all[node.op]!.isStateful, drained.insert(device).inserted {

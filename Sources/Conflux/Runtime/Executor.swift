@@ -5,10 +5,14 @@ import Foundation
 /// copies the tensors it sends, so copies overlap the computation that does not depend on them.
 ///
 /// A send marks the producer's place in its device's compute stream and hands the copy to the transfer stream;
-/// the receiving lane waits only when it reaches the receive. The first error stops every lane.
+/// the receiving lane goes on enqueueing until it reaches the receive, and then its compute stream waits for the
+/// copy's event, not its host thread for the copy. The first error stops every lane.
 struct Executor {
     let plan: ExecutionPlan
     let tracer: Tracer?
+    /// When false, each send runs on the producer's lane once its device has finished, and the lane goes on
+    /// only after the copy: the baseline that shows what overlapping transfers with compute gains.
+    let overlapsTransfers: Bool
 
     func run() throws {
         if plan.lanes.count == 1, plan.transfers.isEmpty {
@@ -16,7 +20,10 @@ struct Executor {
             for (step, name) in zip(lane.steps, lane.names) { try run(step, name: name, lane: lane, run: nil) }
             return
         }
-        let state = RunState(transfers: plan.transfers.count)
+        // A copy into a device may start once the device's earlier runs no longer read the buffer it writes.
+        var free: [String: any DeviceEvent] = [:]
+        for lane in plan.lanes { free[lane.device.id] = try lane.device.marker() }
+        let state = RunState(transfers: plan.transfers, free: free)
         let group = DispatchGroup()
         for lane in plan.lanes {
             DispatchQueue.global().async(group: group) {
@@ -38,19 +45,20 @@ struct Executor {
         let device = lane.device
         switch step {
         case .compute(let kernel, let context):
-            if let tracer {
-                // A traced kernel is waited for, so that its span is its run time and not the time to enqueue it.
-                try tracer.record("\(device.id) compute", name) {
-                    try kernel(context)
-                    try device.synchronize()
-                }
-            } else {
-                try kernel(context)
-            }
+            try traced("\(device.id) compute", name, device: device) { try kernel(context) }
         case .send(let index):
             guard let state else { return }
             let transfer = plan.transfers[index]
-            let event = try device.marker()
+            let produced = try device.marker()
+            let send = {
+                try traced("\(transfer.pair.from) → \(transfer.pair.to) transfer", transfer.name, device: nil) {
+                    try move(transfer, index, produced: produced, run: state)
+                }
+            }
+            guard overlapsTransfers else {
+                try device.synchronize()
+                return try send()
+            }
             state.transfersDone.enter()
             state.sendsInFlight(from: device.id).enter()
             state.queue(for: device.id).async {
@@ -58,47 +66,62 @@ struct Executor {
                     state.sendsInFlight(from: device.id).leave()
                     state.transfersDone.leave()
                 }
-                do {
-                    let stream = "\(transfer.pair.from) → \(transfer.pair.to) transfer"
-                    let host =
-                        try tracer.map {
-                            try $0.record(stream, transfer.name) { try device.download(transfer.source, after: event) }
-                        }
-                        ?? device.download(transfer.source, after: event)
-                    state.deliver(host, to: index)
-                } catch {
-                    state.fail(error)
-                }
+                do { try send() } catch { state.fail(error) }
             }
-        case .receive(let index):
-            guard let state, let host = state.await(index) else { return }
-            let transfer = plan.transfers[index]
-            if let tracer {
-                try tracer.record("\(device.id) compute", "receive \(transfer.name)") {
-                    try device.upload(host, to: transfer.destination)
-                }
-            } else {
-                try device.upload(host, to: transfer.destination)
+        case .receive(let index, let chunk):
+            guard let state, let arrival = state.await(index, chunk: chunk) else { return }
+            guard let event = arrival else { return }
+            try traced("\(device.id) compute", "receive \(plan.transfers[index].name)", device: device) {
+                try device.wait(for: event)
             }
         case .drainSends:
             state?.sendsInFlight(from: device.id).wait()
         }
     }
+
+    /// Starts every chunk of a transfer, hands each chunk's event to the receiving lane as soon as it is
+    /// enqueued, and returns once all have arrived: until then the source buffer must not change.
+    private func move(_ transfer: Transfer, _ index: Int, produced: (any DeviceEvent)?, run state: RunState) throws {
+        let free = state.free[transfer.pair.to]
+        var arrivals: [any DeviceEvent] = []
+        for chunk in transfer.chunks.indices {
+            let arrival = try transfer.start(chunk: chunk, produced: produced, free: free)
+            state.deliver(arrival, to: index, chunk: chunk)
+            if let arrival { arrivals.append(arrival) }
+        }
+        for arrival in arrivals { try arrival.wait() }
+    }
+
+    /// Runs `body` as a span of `stream` when tracing. A traced step on a device is waited for, so that its span
+    /// is its run time and not the time to enqueue it.
+    private func traced(_ stream: String, _ name: String, device: (any Device)?, _ body: () throws -> Void) throws {
+        guard let tracer else { return try body() }
+        try tracer.record(stream, name) {
+            try body()
+            try device?.synchronize()
+        }
+    }
 }
 
-/// What the lanes of one run share: the transfers' host copies, their streams, and the first error.
+/// What the lanes of one run share: the transfers' arrivals, their streams, and the first error.
 private final class RunState: @unchecked Sendable {
+    /// Where a chunk stands once its copy was enqueued: the event its consumer waits for, nil if already there.
+    typealias Arrival = (any DeviceEvent)?
+
     private let lock = NSLock()
-    private var delivered: [HostTensor?]
-    private let arrived: [DispatchSemaphore]
+    private var delivered: [[Arrival]]
+    private let arrived: [[DispatchSemaphore]]
     private var queues: [String: DispatchQueue] = [:]
     private var inFlight: [String: DispatchGroup] = [:]
     let transfersDone = DispatchGroup()
+    /// Per destination device, the marker after which its earlier runs no longer read the buffers copies write.
+    let free: [String: any DeviceEvent]
     private(set) var error: (any Error)?
 
-    init(transfers: Int) {
-        delivered = Array(repeating: nil, count: transfers)
-        arrived = (0..<transfers).map { _ in DispatchSemaphore(value: 0) }
+    init(transfers: [Transfer], free: [String: any DeviceEvent]) {
+        delivered = transfers.map { Array(repeating: nil, count: $0.chunks.count) }
+        arrived = transfers.map { $0.chunks.map { _ in DispatchSemaphore(value: 0) } }
+        self.free = free
     }
 
     var failed: Bool { lock.withLock { error != nil } }
@@ -111,18 +134,18 @@ private final class RunState: @unchecked Sendable {
             return true
         }
         guard first else { return }
-        for semaphore in arrived { semaphore.signal() }
+        for semaphore in arrived.joined() { semaphore.signal() }
     }
 
-    func deliver(_ host: HostTensor, to index: Int) {
-        lock.withLock { delivered[index] = host }
-        arrived[index].signal()
+    func deliver(_ arrival: Arrival, to index: Int, chunk: Int) {
+        lock.withLock { delivered[index][chunk] = arrival }
+        arrived[index][chunk].signal()
     }
 
-    /// The host copy of transfer `index`, once it has arrived; nil if the run failed meanwhile.
-    func await(_ index: Int) -> HostTensor? {
-        arrived[index].wait()
-        return lock.withLock { error == nil ? delivered[index] : nil }
+    /// A chunk's arrival once its copy has been enqueued; nil if the run failed meanwhile.
+    func await(_ index: Int, chunk: Int) -> Arrival? {
+        arrived[index][chunk].wait()
+        return lock.withLock { error == nil ? .some(delivered[index][chunk]) : nil }
     }
 
     /// The serial transfer stream of a device.

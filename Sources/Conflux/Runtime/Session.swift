@@ -9,6 +9,9 @@ public final class Session {
     private let kernels: KernelRegistry
     /// When set, every run records its kernels and transfers here.
     public var tracer: Tracer?
+    /// Whether copies between devices run on transfer streams while the devices compute (the default). Off, each
+    /// copy waits for its producer's device to finish and holds up that device's lane until it is done.
+    public var overlapsTransfers = true
     /// Variable and constant values, by node id, created on first use on the node's device.
     private var persistent: [Int: DeviceTensor] = [:]
     private var plans: [PlanKey: ExecutionPlan] = [:]
@@ -55,7 +58,7 @@ public final class Session {
         }
         let plan = try self.plan(fetches: fetches, targets: targets, feeds: feeds)
         for (id, device, buffer) in plan.feeds { try device.upload(feeds[graph.tensor(id)]!, to: buffer) }
-        try Executor(plan: plan, tracer: tracer).run()
+        try Executor(plan: plan, tracer: tracer, overlapsTransfers: overlapsTransfers).run()
         return try plan.fetches.map { try $0.device.download($0.buffer) }
     }
 

@@ -15,6 +15,11 @@ final class CLEvent: DeviceEvent {
     let event: cl_event
     init(_ event: cl_event) { self.event = event }
     deinit { clReleaseEvent(event) }
+
+    func wait() throws {
+        var waited: cl_event? = event
+        try check(clWaitForEvents(1, &waited), "clWaitForEvents")
+    }
 }
 
 /// How long building a device's programs took, and how many came from the disk cache.
@@ -24,7 +29,8 @@ public struct ProgramBuildStatistics: Sendable {
     public var seconds = 0.0
 }
 
-/// A device's OpenCL context and in-order queue, its programs (built once), and the staging memory of uploads.
+/// A device's in-order compute and transfer queues on its platform's context, its programs (built once), and the
+/// staging memory of uploads.
 ///
 /// Work is enqueued without waiting; the host waits only in `read` (a fetch) and `finish`. Set
 /// `CONFLUX_OPENCL_SYNC=1` to wait after every kernel, which pins an error to the kernel that caused it.
@@ -50,7 +56,10 @@ final class CLRuntime {
     /// Scratch buffers that only grow, by slot.
     private var scratch: [Int: (mem: cl_mem, bytes: Int)] = [:]
 
-    init(device: cl_device_id, label: String, cacheKey: [String], maxWorkGroupSize: Int, cache: ProgramCache) throws {
+    init(
+        device: cl_device_id, context: cl_context, label: String, cacheKey: [String], maxWorkGroupSize: Int,
+        cache: ProgramCache
+    ) throws {
         self.device = device
         self.cache = cache
         deviceLabel = label
@@ -59,17 +68,13 @@ final class CLRuntime {
         while group * 2 <= min(maxWorkGroupSize, 256) { group *= 2 }
         groupSize = group
         var status: cl_int = 0
-        var id: cl_device_id? = device
-        guard let context = clCreateContext(nil, 1, &id, nil, nil, &status) else {
-            throw ConfluxError.openCL(call: "clCreateContext for \(label)", status: clErrorName(status))
-        }
-        self.context = context
         let queues = (0..<2).map { _ in clCreateCommandQueue(context, device, 0, &status) }
         guard let queue = queues[0], let transferQueue = queues[1] else {
             for created in queues.compactMap({ $0 }) { clReleaseCommandQueue(created) }
-            clReleaseContext(context)
             throw ConfluxError.openCL(call: "clCreateCommandQueue for \(label)", status: clErrorName(status))
         }
+        clRetainContext(context)
+        self.context = context
         self.queue = queue
         self.transferQueue = transferQueue
     }
@@ -89,10 +94,10 @@ final class CLRuntime {
 
     // MARK: - Memory
 
-    func createBuffer(bytes: Int, for tensor: String) throws -> cl_mem {
+    func createBuffer(bytes: Int, flags: cl_mem_flags = 0, for tensor: String) throws -> cl_mem {
         var status: cl_int = 0
         // A zero-byte buffer is invalid in OpenCL; empty tensors get the smallest one.
-        let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 4), nil, &status)
+        let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE) | flags, max(bytes, 4), nil, &status)
         if status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
             || status == CL_OUT_OF_HOST_MEMORY
             || status == CL_INVALID_BUFFER_SIZE
@@ -132,14 +137,75 @@ final class CLRuntime {
         return CLEvent(event!)
     }
 
-    /// Copies `mem` into `bytes` on the transfer queue once `event` has passed; the compute stream goes on.
-    /// Touches no staging memory, so it may run while another thread enqueues compute.
-    func read(_ mem: cl_mem, into bytes: UnsafeMutableRawBufferPointer, after event: CLEvent) throws {
-        guard bytes.count > 0 else { return }
+    /// Makes the compute queue's later commands wait for `event`.
+    func wait(for event: CLEvent) throws {
         var wait: cl_event? = event.event
-        try check(
-            clEnqueueReadBuffer(transferQueue, mem, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 1, &wait, nil),
-            "clEnqueueReadBuffer on the transfer queue")
+        try check(clEnqueueBarrierWithWaitList(queue, 1, &wait, nil), "clEnqueueBarrierWithWaitList")
+    }
+
+    // MARK: - Transfer queue (may be used from another thread while one enqueues compute)
+
+    /// Copies `bytes` of `mem` to `host` once `events` have passed; returns when done.
+    func read(_ mem: cl_mem, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after events: [CLEvent]) throws {
+        guard !bytes.isEmpty else { return }
+        let wait: [cl_event?] = events.map(\.event)
+        let status = wait.withUnsafeBufferPointer {
+            clEnqueueReadBuffer(
+                transferQueue, mem, cl_bool(CL_TRUE), bytes.lowerBound, bytes.count, host, cl_uint(wait.count),
+                wait.isEmpty ? nil : $0.baseAddress, nil)
+        }
+        try check(status, "clEnqueueReadBuffer(\(bytes.count) bytes) on the transfer queue")
+    }
+
+    /// Starts copying `host` into `bytes` of `mem` once `events` have passed; the event passes when it is done.
+    func write(_ host: UnsafeRawPointer, to mem: cl_mem, bytes: Range<Int>, after events: [CLEvent]) throws -> CLEvent {
+        try enqueueTransfer("clEnqueueWriteBuffer(\(bytes.count) bytes) on the transfer queue", after: events) {
+            clEnqueueWriteBuffer(
+                transferQueue, mem, cl_bool(CL_FALSE), bytes.lowerBound, bytes.count, host, $0, $1, $2)
+        }
+    }
+
+    /// Starts copying `bytes` of `source` into the same range of `destination`, buffers of this context.
+    func copy(_ source: cl_mem, to destination: cl_mem, bytes: Range<Int>, after events: [CLEvent]) throws -> CLEvent {
+        try enqueueTransfer("clEnqueueCopyBuffer(\(bytes.count) bytes) on the transfer queue", after: events) {
+            clEnqueueCopyBuffer(
+                transferQueue, source, destination, bytes.lowerBound, bytes.lowerBound, bytes.count, $0, $1, $2)
+        }
+    }
+
+    /// Enqueues a command on the transfer queue after `events`, flushes the queue so it starts now, and returns
+    /// the command's event.
+    private func enqueueTransfer(
+        _ call: String, after events: [CLEvent],
+        _ enqueue: (cl_uint, UnsafePointer<cl_event?>?, UnsafeMutablePointer<cl_event?>) -> cl_int
+    ) throws -> CLEvent {
+        let wait: [cl_event?] = events.map(\.event)
+        var event: cl_event?
+        let status = wait.withUnsafeBufferPointer {
+            enqueue(cl_uint(wait.count), wait.isEmpty ? nil : $0.baseAddress, &event)
+        }
+        try check(status, call)
+        try check(clFlush(transferQueue), "clFlush of the transfer queue")
+        return CLEvent(event!)
+    }
+
+    /// Pinned host memory of `bytes`: a host-allocated buffer mapped once for the runtime's lifetime.
+    func pinnedStaging(bytes: Int) throws -> HostStaging {
+        let mem = try createBuffer(bytes: bytes, flags: cl_mem_flags(CL_MEM_ALLOC_HOST_PTR), for: "transfer staging")
+        var status: cl_int = 0
+        let mapped = clEnqueueMapBuffer(
+            transferQueue, mem, cl_bool(CL_TRUE), cl_map_flags(CL_MAP_READ | CL_MAP_WRITE), 0, max(bytes, 4), 0, nil,
+            nil, &status)
+        guard status == CL_SUCCESS, let mapped else {
+            clReleaseMemObject(mem)
+            throw ConfluxError.openCL(call: "clEnqueueMapBuffer(\(bytes) bytes of staging)", status: clErrorName(status))
+        }
+        let queue = transferQueue
+        return HostStaging(pointer: mapped, byteCount: bytes) {
+            clEnqueueUnmapMemObject(queue, mem, mapped, 0, nil, nil)
+            clFinish(queue)
+            clReleaseMemObject(mem)
+        }
     }
 
     /// Waits for every command enqueued so far.
