@@ -10,11 +10,13 @@ public final class Session {
     /// When set, every run records its kernels and transfers here.
     public var tracer: Tracer?
     /// Whether copies between devices run on transfer streams while the devices compute (the default). Off, each
-    /// copy waits for its producer's device to finish and holds up that device's lane until it is done.
+    /// copy waits for its producer's device to finish and holds up that device's lane until it is done, and `stage`
+    /// leaves its feeds on the host, to be uploaded when their run starts.
     public var overlapsTransfers = true
     /// Variable and constant values, by node id, created on first use on the node's device.
     private var persistent: [Int: DeviceTensor] = [:]
     private var plans: [PlanKey: ExecutionPlan] = [:]
+    private let stager = FeedStager()
 
     private struct PlanKey: Hashable {
         let fetches: [Int]
@@ -49,6 +51,40 @@ public final class Session {
     public func run(_ fetches: [Tensor], feeds: [Tensor: HostTensor] = [:], targets: [Tensor] = []) throws
         -> [HostTensor]
     {
+        try checkFeeds(feeds)
+        let shapes = Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) })
+        return try run(fetches, feedShapes: shapes, targets: targets) { id, device, buffer in
+            try device.upload(feeds[graph.tensor(id)]!, to: buffer)
+        }
+    }
+
+    /// Starts copying `feeds` to their placeholders' devices on the devices' transfer streams and returns at once;
+    /// pass the result to `run(_:staged:targets:)`. Staging the next batch before running the current one uploads
+    /// it while the current one computes. A placeholder's staged values use two buffers in turn, so a
+    /// `StagedFeeds` must be run before the second `stage` call after it.
+    ///
+    /// - Throws: `feedMismatch` if a value does not fit its placeholder, or a device's error.
+    public func stage(_ feeds: [Tensor: HostTensor]) throws -> StagedFeeds {
+        try checkFeeds(feeds)
+        var values: [Int: StagedFeeds.Value] = [:]
+        for (placeholder, value) in feeds {
+            values[placeholder.id] =
+                overlapsTransfers ? try stager.stage(value, for: placeholder.node, on: deviceOf(placeholder.node)) : .host(value)
+        }
+        return StagedFeeds(
+            values: values,
+            shapes: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) }))
+    }
+
+    /// `run(_:feeds:targets:)` with feeds that `stage` has sent ahead.
+    @discardableResult
+    public func run(_ fetches: [Tensor], staged: StagedFeeds, targets: [Tensor] = []) throws -> [HostTensor] {
+        try run(fetches, feedShapes: staged.shapes, targets: targets) { id, device, buffer in
+            try FeedStager.consume(staged.values[id]!, into: buffer, on: device, name: graph.nodes[id].name)
+        }
+    }
+
+    private func checkFeeds(_ feeds: [Tensor: HostTensor]) throws {
         for (placeholder, value) in feeds {
             guard placeholder.shape.accepts(value.shape), placeholder.dtype == value.dtype else {
                 throw ConfluxError.feedMismatch(
@@ -56,8 +92,15 @@ public final class Session {
                     got: value.shape, gotType: value.dtype)
             }
         }
-        let plan = try self.plan(fetches: fetches, targets: targets, feeds: feeds)
-        for (id, device, buffer) in plan.feeds { try device.upload(feeds[graph.tensor(id)]!, to: buffer) }
+    }
+
+    /// Plans the run, puts each feed into its buffer with `feed`, runs the plan and downloads the fetches.
+    private func run(
+        _ fetches: [Tensor], feedShapes: [Int: (Shape, DType)], targets: [Tensor],
+        feed: (Int, any Device, DeviceTensor) throws -> Void
+    ) throws -> [HostTensor] {
+        let plan = try self.plan(fetches: fetches, targets: targets, feedShapes: feedShapes)
+        for (id, device, buffer) in plan.feeds { try feed(id, device, buffer) }
         try Executor(plan: plan, tracer: tracer, overlapsTransfers: overlapsTransfers).run()
         return try plan.fetches.map { try $0.device.download($0.buffer) }
     }
@@ -80,17 +123,16 @@ public final class Session {
         try deviceOf(variable.node).upload(value, to: persistentTensor(variable.node))
     }
 
-    private func plan(fetches: [Tensor], targets: [Tensor], feeds: [Tensor: HostTensor]) throws -> ExecutionPlan {
+    private func plan(fetches: [Tensor], targets: [Tensor], feedShapes: [Int: (Shape, DType)]) throws
+        -> ExecutionPlan
+    {
         precondition((fetches + targets).allSatisfy { $0.graph === graph }, "a fetch belongs to another graph")
         let key = PlanKey(
-            fetches: fetches.map(\.id), targets: targets.map(\.id),
-            feeds: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, $0.value.shape) }))
+            fetches: fetches.map(\.id), targets: targets.map(\.id), feeds: feedShapes.mapValues(\.0))
         if let plan = plans[key] { return plan }
         let plan = try ExecutionPlan(
             graph: graph, placement: placement, devices: devices, kernels: kernels, fetches: key.fetches,
-            targets: key.targets,
-            feedShapes: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) }),
-            persistent: persistentTensor)
+            targets: key.targets, feedShapes: feedShapes, persistent: persistentTensor)
         plans[key] = plan
         return plan
     }

@@ -48,7 +48,7 @@ public struct Evaluation: Codable {
     }
 }
 
-/// Trains and evaluates a classifier in one session on one device.
+/// Trains and evaluates a classifier in one session, on one device or placed across several.
 public final class Trainer {
     public let classifier: Classifier
     public let session: Session
@@ -98,11 +98,13 @@ public final class Trainer {
         var (lossSum, images, step) = (0.0, 0, 0)
         var stepLosses: [Float] = []
         var (correct, rate) = (0.0, Float(0))
-        while let batch = batches.next() {
-            rate = schedule.rate(base: classifier.optimizer.learningRate, step: stepsTaken, of: totalSteps)
+        var upcoming = try stage(batches.next(), step: stepsTaken)
+        while let (batch, feeds) = upcoming {
+            rate = learningRate(step: stepsTaken)
+            // The next batch goes to the devices while this one computes.
+            upcoming = try stage(batches.next(), step: stepsTaken + 1)
             let values = try session.run(
-                [classifier.loss, classifier.accuracy], feeds: classifier.feeds(batch, learningRate: rate),
-                targets: classifier.updates)
+                [classifier.loss, classifier.accuracy], staged: feeds, targets: classifier.updates)
             let loss = values[0].scalarValue
             lossSum += Double(loss) * Double(batch.count)
             images += batch.count
@@ -121,6 +123,16 @@ public final class Trainer {
             epoch: epoch, loss: lossSum / Double(max(images, 1)), stepLosses: stepLosses,
             accuracy: correct / Double(max(images, 1)), learningRate: rate, seconds: seconds,
             imagesPerSecond: Double(images) / max(seconds, 1e-9))
+    }
+
+    private func learningRate(step: Int) -> Float {
+        schedule.rate(base: classifier.optimizer.learningRate, step: step, of: totalSteps)
+    }
+
+    /// Sends the feeds of training step `step` on `batch` ahead to the devices.
+    private func stage(_ batch: Batch?, step: Int) throws -> (Batch, StagedFeeds)? {
+        guard let batch else { return nil }
+        return (batch, try session.stage(classifier.feeds(batch, learningRate: learningRate(step: step))))
     }
 
     /// The loss, accuracy and confusion matrix over all of `data`, in batches of `batchSize`, without changing

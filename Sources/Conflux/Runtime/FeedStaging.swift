@@ -1,0 +1,90 @@
+/// Feeds on their way to their devices: `Session.stage` starts copying them on each device's transfer stream and
+/// `Session.run(_:staged:targets:)` consumes them. Staging batch i+1 before running batch i uploads it while
+/// batch i computes.
+public struct StagedFeeds {
+    enum Value {
+        /// For a device in host memory, which needs no staging: copied into the run's buffer when the run starts.
+        case host(HostTensor)
+        /// In a slot's device buffer, once the slot's write has passed.
+        case device(FeedSlot, generation: Int)
+    }
+
+    let values: [Int: Value]
+    let shapes: [Int: (Shape, DType)]
+}
+
+/// A device buffer a placeholder's staged feeds land in, and the pinned host memory they are copied from.
+final class FeedSlot {
+    let buffer: DeviceTensor
+    let staging: HostStaging
+    /// Counts the values staged here, so a stale `StagedFeeds` is caught instead of reading a newer batch.
+    var generation = 0
+    /// The last copy into the buffer, and the last copy out of it into a run.
+    var written: (any DeviceEvent)?
+    var consumed: (any DeviceEvent)?
+
+    init(buffer: DeviceTensor, staging: HostStaging) {
+        self.buffer = buffer
+        self.staging = staging
+    }
+}
+
+/// The staging slots of a session's placeholders: two per placeholder and size, used in turn, so that one can
+/// be written while a run reads the other.
+final class FeedStager {
+    private struct Key: Hashable {
+        let placeholder: Int
+        let bytes: Int
+    }
+
+    private var slots: [Key: [FeedSlot]] = [:]
+    private var turn: [Key: Int] = [:]
+    private var inHostMemory: Set<Key> = []
+
+    /// Starts copying `value` towards `device` for placeholder `node`.
+    func stage(_ value: HostTensor, for node: Node, on device: any Device) throws -> StagedFeeds.Value {
+        let key = Key(placeholder: node.id, bytes: value.shape.count * value.dtype.size)
+        guard key.bytes > 0, !inHostMemory.contains(key) else { return .host(value) }
+        if slots[key] == nil {
+            let first = try device.allocate(value.shape, value.dtype, for: "\(node.name) (staged)")
+            guard device.hostMemory(of: first) == nil else {
+                inHostMemory.insert(key)
+                return .host(value)
+            }
+            let second = try device.allocate(value.shape, value.dtype, for: "\(node.name) (staged)")
+            slots[key] = try [first, second].map {
+                FeedSlot(buffer: $0, staging: try device.allocateStaging(byteCount: key.bytes))
+            }
+        }
+        let slot = slots[key]![turn[key, default: 0]]
+        turn[key] = (turn[key, default: 0] + 1) % 2
+        // The pinned memory is free once its last copy is done, which was two batches ago.
+        try slot.written?.wait()
+        value.withUnsafeBytes { slot.staging.pointer.copyMemory(from: $0.baseAddress!, byteCount: key.bytes) }
+        slot.written = try device.write(slot.staging.pointer, to: slot.buffer, bytes: 0..<key.bytes, after: slot.consumed)
+        slot.generation += 1
+        return .device(slot, generation: slot.generation)
+    }
+
+    /// Puts a staged value into a run's feed buffer, ahead of the run's kernels on the device's compute stream.
+    static func consume(_ value: StagedFeeds.Value, into buffer: DeviceTensor, on device: any Device, name: String)
+        throws
+    {
+        switch value {
+        case .host(let host):
+            try device.upload(host, to: buffer)
+        case .device(let slot, let generation):
+            guard slot.generation == generation else {
+                throw ConfluxError.invalidArgument(
+                    op: "Placeholder",
+                    reason: "the staged feed of '\(name)' was replaced by two later stage calls; stage it again")
+            }
+            // The run's buffer is free once the work enqueued before this run is done.
+            let ready = try device.marker()
+            let bytes = 0..<slot.buffer.storage.byteCount
+            slot.consumed = try device.copy(
+                slot.buffer, to: buffer, bytes: bytes, after: [slot.written, ready].compactMap { $0 })
+            if let consumed = slot.consumed { try device.wait(for: consumed) }
+        }
+    }
+}
