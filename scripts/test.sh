@@ -18,4 +18,6 @@ swift build --build-tests
 core=$(.build/debug/conflux devices --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["BLAS kernels"])')
 echo "OpenBLAS kernels used by the command line: $core"
 OPENBLAS_CORETYPE="$core" swift test --skip-build --disable-swift-testing --filter ConfluxCPUTests
+# Two PoCL devices share one platform's context: the device-to-device copy path runs only with both.
+POCL_DEVICES="pthread pthread" swift test --skip-build --disable-swift-testing --filter TransferTests
 swift test --skip-build --disable-swift-testing

@@ -68,14 +68,8 @@ final class ExecutorTests: XCTestCase {
     private func placedSession(_ graph: Graph, delay: Double) throws -> Session {
         var kernels = try cpuDevices().kernels
         DelayedDevice.register(into: &kernels, delay: delay)
-        let devices: [any Device] = [CPUDevice(), DelayedDevice(index: 0), DelayedDevice(index: 1)]
-        let profiles = devices.map {
-            PlacementDevice(
-                id: $0.id, kind: $0.kind,
-                profile: DeviceProfile(gflops: 1, memoryGBps: 1, transferGBps: 1, launchMicroseconds: 1))
-        }
-        let placement = try Placer(devices: profiles, kernels: kernels).place(graph)
-        return Session(graph: graph, placement: placement, devices: devices, kernels: kernels)
+        return try requestedPlacementSession(
+            graph, devices: [CPUDevice(), DelayedDevice(index: 0), DelayedDevice(index: 1)], kernels: kernels)
     }
 
     func testIndependentKernelsAndTransfersOverlapAndResultsStayCorrect() throws {
@@ -106,6 +100,23 @@ final class ExecutorTests: XCTestCase {
         let copy = try XCTUnwrap(transfers.first { $0.stream == "delayed:0 → delayed:1 transfer" })
         XCTAssertEqual(copy.name, "Sigmoid")
         XCTAssertTrue(overlap(copy, left0[1]), "\(copy) vs \(left0[1])")
+    }
+
+    func testWithoutOverlapEachCopyHoldsUpItsProducer() throws {
+        let (graph, x, left, joined) = try branches()
+        let session = try placedSession(graph, delay: 0.03)
+        session.overlapsTransfers = false
+        let tracer = Tracer()
+        session.tracer = tracer
+        let input = randomTensor([64, 33], seed: 4)
+        let reference = try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run(
+            [joined, left], feeds: [x: input])
+        XCTAssertEqual(try session.run([joined, left], feeds: [x: input]), reference)
+
+        let spans = tracer.spans
+        let copy = try XCTUnwrap(spans.first { $0.stream == "delayed:0 → delayed:1 transfer" })
+        let relu = try XCTUnwrap(spans.first { $0.stream == "delayed:0 compute" && $0.name == "Relu" })
+        XCTAssertLessThanOrEqual(copy.end, relu.start, "delayed:0 computes Relu only after the copy of Sigmoid")
     }
 
     func testAKernelErrorStopsEveryLane() throws {

@@ -60,3 +60,15 @@ public final class CPUHarness {
         try session.run(fetches, feeds: feeds).map(\.floats)
     }
 }
+
+/// A session over `devices` that runs each node where the graph's device scopes asked; nodes without a request
+/// go where a uniform synthetic profile puts them.
+public func requestedPlacementSession(_ graph: Graph, devices: [any Device], kernels: KernelRegistry) throws -> Session {
+    let profiles = devices.map {
+        PlacementDevice(
+            id: $0.id, kind: $0.kind,
+            profile: DeviceProfile(gflops: 1, memoryGBps: 1, transferGBps: 1, launchMicroseconds: 1))
+    }
+    let placement = try Placer(devices: profiles, kernels: kernels).place(graph)
+    return Session(graph: graph, placement: placement, devices: devices, kernels: kernels)
+}
