@@ -45,6 +45,9 @@ let package = Package(
         .executableTarget(
             name: "LeNetBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxNN"],
             path: "Benchmarks/LeNetBenchmark"),
+        .executableTarget(
+            name: "TransferOverlapBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN"],
+            path: "Benchmarks/TransferOverlap"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL"], path: "Tests/TestSupport"),

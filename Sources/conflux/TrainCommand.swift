@@ -56,6 +56,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
     var trace: String?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Copy tensors between devices, and the next batch to its devices, while the devices compute. \
+            --no-overlap runs each copy in its producer's stream instead, to compare.
+            """)
+    var overlap = true
+
     @Option(
         help: "Write TensorBoard event files to DIR: scalars per step and epoch, weight histograms, the placed graph.")
     var logdir: String?
@@ -96,6 +104,7 @@ struct TrainCommand: ParsableCommand {
         )
         let (classifier, session) = (run.classifier, run.session)
         if trace != nil { session.tracer = Tracer() }
+        session.overlapsTransfers = overlap
         let stepsPerEpoch = Batches(train, size: batchSize, shuffleSeed: nil).count
         var completed = 0
         if let resume {
@@ -164,7 +173,8 @@ struct TrainCommand: ParsableCommand {
                         model: model.rawValue, devices: run.used.map(\.id), optimizer: self.optimizer.rawValue,
                         learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
                         seed: options.seed, epochs: results,
-                        test: evaluation, programBuild: build.map(ProgramBuildReport.init))))
+                        test: evaluation, programBuild: build.map(ProgramBuildReport.init),
+                        trace: session.tracer?.summary)))
         } else {
             if let build {
                 print(
@@ -178,6 +188,13 @@ struct TrainCommand: ParsableCommand {
                     format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100,
                     evaluation.loss, evaluation.count))
             if let save { print("saved \(save)") }
+            if let trace, let summary = session.tracer?.summary {
+                print(
+                    String(
+                        format: "trace %@: %d kernels, %d transfers taking %.3f s, %.0f%% of it hidden behind compute",
+                        trace, summary.kernels, summary.transfers, summary.transferSeconds,
+                        summary.hiddenFraction * 100))
+            }
         }
     }
 }
@@ -195,6 +212,8 @@ struct TrainingReport: Encodable {
     let test: Evaluation
     /// On an OpenCL device: the programs built and the time it took.
     let programBuild: ProgramBuildReport?
+    /// With `--trace`: the time spent in transfers and the part of it hidden behind compute.
+    let trace: TraceSummary?
 }
 
 struct ProgramBuildReport: Encodable {

@@ -85,14 +85,14 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(values, reference, "the placed run computes exactly what one device computes")
 
         let spans = tracer.spans
-        let left0 = spans.filter { $0.stream == "delayed:0 compute" && !$0.name.hasPrefix("receive") }
-        let right1 = spans.filter { $0.stream == "delayed:1 compute" && !$0.name.hasPrefix("receive") }
+        let left0 = spans.filter { $0.stream == "delayed:0 compute" && $0.kind == .kernel }
+        let right1 = spans.filter { $0.stream == "delayed:1 compute" && $0.kind == .kernel }
         XCTAssertEqual(left0.map(\.name), ["Sigmoid", "Relu", "Tanh"])
         XCTAssertEqual(right1.map(\.name), ["Relu_1", "Tanh_1", "Sigmoid_1"])
         func overlap(_ a: Tracer.Span, _ b: Tracer.Span) -> Bool { a.start < b.end && b.start < a.end }
         XCTAssertTrue(
             left0.contains { a in right1.contains { overlap(a, $0) } }, "the two devices compute at the same time")
-        let transfers = spans.filter { $0.stream.hasSuffix("transfer") }
+        let transfers = spans.filter { $0.kind == .transfer }
         XCTAssertEqual(
             Set(transfers.map(\.stream)),
             ["delayed:0 → delayed:1 transfer", "delayed:0 → cpu:0 transfer", "delayed:1 → cpu:0 transfer"])
@@ -100,6 +100,25 @@ final class ExecutorTests: XCTestCase {
         let copy = try XCTUnwrap(transfers.first { $0.stream == "delayed:0 → delayed:1 transfer" })
         XCTAssertEqual(copy.name, "Sigmoid")
         XCTAssertTrue(overlap(copy, left0[1]), "\(copy) vs \(left0[1])")
+        XCTAssertGreaterThan(tracer.summary.hiddenSeconds, 0)
+    }
+
+    func testTheSummaryCountsTransferTimeHiddenBehindAnyKernel() {
+        let spans = [
+            Tracer.Span(stream: "a compute", kind: .kernel, name: "k1", start: 0, end: 2),
+            Tracer.Span(stream: "b compute", kind: .kernel, name: "k2", start: 1, end: 3),
+            Tracer.Span(stream: "b compute", kind: .wait, name: "receive t", start: 3, end: 5),
+            // 1 s of it under k1 and k2, the rest after them; the second copy overlaps the first.
+            Tracer.Span(stream: "a → b transfer", kind: .transfer, name: "t1", start: 2, end: 4.5),
+            Tracer.Span(stream: "b → a transfer", kind: .transfer, name: "t2", start: 4, end: 5),
+        ]
+        let summary = TraceSummary(spans)
+        XCTAssertEqual(summary.transferSeconds, 3, accuracy: 1e-12)
+        XCTAssertEqual(summary.hiddenSeconds, 1, accuracy: 1e-12)
+        XCTAssertEqual(summary.computeSeconds, 3, accuracy: 1e-12)
+        XCTAssertEqual(summary.hiddenFraction, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(summary.transfers, 2)
+        XCTAssertEqual(summary.kernels, 2)
     }
 
     func testWithoutOverlapEachCopyHoldsUpItsProducer() throws {

@@ -45,13 +45,13 @@ struct Executor {
         let device = lane.device
         switch step {
         case .compute(let kernel, let context):
-            try traced("\(device.id) compute", name, device: device) { try kernel(context) }
+            try traced("\(device.id) compute", .kernel, name, device: device) { try kernel(context) }
         case .send(let index):
             guard let state else { return }
             let transfer = plan.transfers[index]
             let produced = try device.marker()
             let send = {
-                try traced("\(transfer.pair.from) → \(transfer.pair.to) transfer", transfer.name, device: nil) {
+                try traced("\(transfer.pair.from) → \(transfer.pair.to) transfer", .transfer, transfer.name, device: nil) {
                     try move(transfer, index, produced: produced, run: state)
                 }
             }
@@ -71,7 +71,7 @@ struct Executor {
         case .receive(let index, let chunk):
             guard let state, let arrival = state.await(index, chunk: chunk) else { return }
             guard let event = arrival else { return }
-            try traced("\(device.id) compute", "receive \(plan.transfers[index].name)", device: device) {
+            try traced("\(device.id) compute", .wait, "receive \(plan.transfers[index].name)", device: device) {
                 try device.wait(for: event)
             }
         case .drainSends:
@@ -94,9 +94,11 @@ struct Executor {
 
     /// Runs `body` as a span of `stream` when tracing. A traced step on a device is waited for, so that its span
     /// is its run time and not the time to enqueue it.
-    private func traced(_ stream: String, _ name: String, device: (any Device)?, _ body: () throws -> Void) throws {
+    private func traced(
+        _ stream: String, _ kind: Tracer.Span.Kind, _ name: String, device: (any Device)?, _ body: () throws -> Void
+    ) throws {
         guard let tracer else { return try body() }
-        try tracer.record(stream, name) {
+        try tracer.record(stream, kind, name) {
             try body()
             try device?.synchronize()
         }

@@ -4,12 +4,30 @@ import Foundation
 /// chrome://tracing open it). Thread-safe.
 public final class Tracer: @unchecked Sendable {
     public struct Span: Sendable {
+        public enum Kind: String, Sendable {
+            /// A kernel on a compute stream.
+            case kernel
+            /// A copy between devices on a transfer stream.
+            case transfer
+            /// A compute stream waiting for a copy into its device.
+            case wait
+        }
+
         /// `cpu:0 compute`, `opencl:0 → cpu:0 transfer`.
         public let stream: String
+        public let kind: Kind
         public let name: String
         /// Seconds since the tracer was created.
         public let start: Double
         public let end: Double
+
+        public init(stream: String, kind: Kind, name: String, start: Double, end: Double) {
+            self.stream = stream
+            self.kind = kind
+            self.name = name
+            self.start = start
+            self.end = end
+        }
     }
 
     private let lock = NSLock()
@@ -22,10 +40,12 @@ public final class Tracer: @unchecked Sendable {
     public func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - origin) / 1e9 }
 
     /// Runs `body`, recording it as a span of `stream`.
-    public func record<R>(_ stream: String, _ name: @autoclosure () -> String, _ body: () throws -> R) rethrows -> R {
+    public func record<R>(
+        _ stream: String, _ kind: Span.Kind, _ name: @autoclosure () -> String, _ body: () throws -> R
+    ) rethrows -> R {
         let start = now()
         defer {
-            let span = Span(stream: stream, name: name(), start: start, end: now())
+            let span = Span(stream: stream, kind: kind, name: name(), start: start, end: now())
             lock.withLock { recorded.append(span) }
         }
         return try body()
@@ -43,7 +63,7 @@ public final class Tracer: @unchecked Sendable {
         }
         for span in spans {
             events.append([
-                "name": span.name, "ph": "X", "pid": 1, "tid": streams.firstIndex(of: span.stream)!,
+                "name": span.name, "cat": span.kind.rawValue, "ph": "X", "pid": 1, "tid": streams.firstIndex(of: span.stream)!,
                 "ts": span.start * 1e6, "dur": max(span.end - span.start, 0) * 1e6,
             ])
         }
