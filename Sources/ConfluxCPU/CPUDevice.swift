@@ -2,17 +2,26 @@ import Conflux
 import Dispatch
 import Foundation
 
-/// Host memory for one tensor, 64-byte aligned.
+/// Host memory for one tensor, 64-byte aligned, or a view of part of another's.
 final class CPUStorage: DeviceStorage {
     let byteCount: Int
     let pointer: UnsafeMutableRawPointer
+    /// The storage a view shares, kept alive as long as the view.
+    private let viewed: CPUStorage?
 
     init(byteCount: Int) {
         self.byteCount = byteCount
         pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        viewed = nil
     }
 
-    deinit { pointer.deallocate() }
+    init(viewing storage: CPUStorage, offset: Int, byteCount: Int) {
+        self.byteCount = byteCount
+        pointer = storage.pointer + offset
+        viewed = storage
+    }
+
+    deinit { if viewed == nil { pointer.deallocate() } }
 }
 
 /// The host processor: tensors in host memory, GEMM through OpenBLAS, other kernels in Swift on every core.
@@ -69,6 +78,18 @@ public final class CPUDevice: Device, @unchecked Sendable {
     }
 
     public func hostMemory(of tensor: DeviceTensor) -> UnsafeMutableRawPointer? { tensor.raw }
+
+    /// Any element boundary.
+    public var viewAlignment: Int { 4 }
+
+    public func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {
+        let byteCount = shape.count * tensor.dtype.size
+        precondition(offset >= 0 && offset + byteCount <= tensor.storage.byteCount, "view outside its tensor")
+        let storage = unsafeDowncast(tensor.storage, to: CPUStorage.self)
+        return DeviceTensor(
+            shape: shape, dtype: tensor.dtype,
+            storage: CPUStorage(viewing: storage, offset: offset, byteCount: byteCount))
+    }
 
     /// Splits `0..<count` into one contiguous range per worker and runs them in parallel; `body` gets the
     /// worker's index and its range. Work below `serialBelow` items runs on the calling thread.

@@ -2,14 +2,18 @@ import COpenCL
 import Conflux
 import Foundation
 
-/// Device memory for one tensor: a whole `cl_mem` (tensors do not share buffers, so the offset is always zero).
+/// Device memory for one tensor: a whole `cl_mem`, or a sub-buffer of another tensor's for a view (kernels
+/// always see offset zero).
 final class CLStorage: DeviceStorage {
     let mem: cl_mem
     let byteCount: Int
+    /// The storage a view's sub-buffer lies in, kept alive as long as the view.
+    private let viewed: CLStorage?
 
-    init(mem: cl_mem, byteCount: Int) {
+    init(mem: cl_mem, byteCount: Int, viewing viewed: CLStorage? = nil) {
         self.mem = mem
         self.byteCount = byteCount
+        self.viewed = viewed
     }
 
     deinit { clReleaseMemObject(mem) }
@@ -103,6 +107,20 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         let result = try host(tensor) { try runtime.read(tensor.mem, into: $0) }
         try checkStatus()
         return result
+    }
+
+    /// CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the specification gives in bits.
+    public var viewAlignment: Int {
+        Int(CLInfo.deviceValue(deviceID, cl_device_info(CL_DEVICE_MEM_BASE_ADDR_ALIGN), as: cl_uint.self)) / 8
+    }
+
+    public func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {
+        let byteCount = shape.count * tensor.dtype.size
+        precondition(offset >= 0 && offset + byteCount <= tensor.storage.byteCount, "view outside its tensor")
+        let storage = unsafeDowncast(tensor.storage, to: CLStorage.self)
+        let mem = try runtime().subBuffer(of: storage.mem, bytes: offset..<offset + byteCount)
+        return DeviceTensor(
+            shape: shape, dtype: tensor.dtype, storage: CLStorage(mem: mem, byteCount: byteCount, viewing: storage))
     }
 
     public func marker() throws -> (any DeviceEvent)? { try runtime().marker() }

@@ -67,6 +67,32 @@ final class TransferTests: XCTestCase {
         }
     }
 
+    func testStreamedChunksFeedConsumersRowByRowOnBothSides() throws {
+        let devices = try allDevices.get()
+        let cpu = try devices.device(named: "cpu:0")
+        for device in try openCLDevices() {
+            let g = Graph()
+            let x = try g.placeholder([70, 3, 9, 9])
+            let filter = try g.constant(randomTensor([5, 3, 3, 3], seed: 2))
+            // CPU → OpenCL into a convolution, then OpenCL → CPU into a pool.
+            let activated = try g.device(cpu.id) { try relu(x) }
+            let convolved = try g.device(device.id) { try conv2d(activated, filter) }
+            let pooled = try g.device(cpu.id) { try maxPool2d(convolved, size: 2) }
+            let session = try requestedPlacementSession(g, devices: [cpu, device], kernels: devices.kernels)
+            session.streamingChunkBytes = 4 << 10
+            let tracer = Tracer()
+            session.tracer = tracer
+            let feeds = [x: randomTensor([70, 3, 9, 9], seed: 5)]
+            let expected = try Session(graph: g, device: cpu, kernels: devices.kernels).run(pooled, feeds: feeds)
+            assertClose(
+                try session.run(pooled, feeds: feeds).floats, expected.floats, relative: 1e-5, absolute: 1e-5,
+                "streamed through \(device.id)")
+            let names = tracer.spans.filter { $0.kind == .kernel }.map(\.name)
+            XCTAssertGreaterThan(names.filter { $0.hasPrefix("Conv2D rows") }.count, 1, "\(names)")
+            XCTAssertGreaterThan(names.filter { $0.hasPrefix("MaxPool rows") }.count, 1, "\(names)")
+        }
+    }
+
     /// The training loop's pattern: batch i+1 is staged before batch i runs.
     func testStagedFeedsComputeWhatPlainFeedsCompute() throws {
         let devices = try allDevices.get()

@@ -22,6 +22,10 @@ private final class DelayedDevice: Device, @unchecked Sendable {
     }
     func upload(_ host: HostTensor, to tensor: DeviceTensor) throws { try inner.upload(host, to: tensor) }
     func download(_ tensor: DeviceTensor) throws -> HostTensor { try inner.download(tensor) }
+    var viewAlignment: Int { inner.viewAlignment }
+    func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {
+        try inner.view(of: tensor, offset: offset, shape: shape)
+    }
 
     /// A slow link: every copy to or from the host takes a while.
     func read(
@@ -136,6 +140,26 @@ final class ExecutorTests: XCTestCase {
         let copy = try XCTUnwrap(spans.first { $0.stream == "delayed:0 → delayed:1 transfer" })
         let relu = try XCTUnwrap(spans.first { $0.stream == "delayed:0 compute" && $0.name == "Relu" })
         XCTAssertLessThanOrEqual(copy.end, relu.start, "delayed:0 computes Relu only after the copy of Sigmoid")
+    }
+
+    func testALargeTensorStreamsAndItsConsumerStartsOnTheFirstChunk() throws {
+        let g = Graph()
+        let x = try g.placeholder([256, 64])
+        let y = try g.device("delayed:0") { try sigmoid(x) }
+        let z = try g.device("delayed:1") { try relu(y) }
+        let session = try placedSession(g, delay: 0.02)
+        // y is 64 KiB: four chunks of 64 rows.
+        session.streamingChunkBytes = 16 << 10
+        let tracer = Tracer()
+        session.tracer = tracer
+        let input = randomTensor([256, 64], seed: 6)
+        let reference = try Session(graph: g, device: CPUDevice(), kernels: cpuDevices().kernels).run(z, feeds: [x: input])
+        XCTAssertEqual(try session.run(z, feeds: [x: input]), reference)
+
+        let pieces = tracer.spans.filter { $0.stream == "delayed:1 compute" && $0.kind == .kernel }
+        XCTAssertEqual(pieces.map(\.name), ["Relu rows 0..<64", "Relu rows 64..<128", "Relu rows 128..<192", "Relu rows 192..<256"])
+        let copy = try XCTUnwrap(tracer.spans.first { $0.kind == .transfer })
+        XCTAssertLessThan(pieces[0].start, copy.end, "the consumer starts before the last chunk has arrived")
     }
 
     func testAKernelErrorStopsEveryLane() throws {

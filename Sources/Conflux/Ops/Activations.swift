@@ -25,15 +25,15 @@ private func elementwiseGrad(_ c: ShapeContext) throws -> (Shape, DType) {
 }
 
 let activationOps: [OpDefinition] = [
-    OpDefinition(.relu, inferShape: elementwise),
-    OpDefinition(.tanh, inferShape: elementwise),
-    OpDefinition(.sigmoid, inferShape: elementwise),
-    OpDefinition(.softmax) { c in
+    OpDefinition(.relu, rowwiseInputs: [0], inferShape: elementwise),
+    OpDefinition(.tanh, rowwiseInputs: [0], inferShape: elementwise),
+    OpDefinition(.sigmoid, rowwiseInputs: [0], inferShape: elementwise),
+    OpDefinition(.softmax, rowwiseInputs: [0]) { c in
         try c.requireRank(0, 2, "logits")
         return try elementwise(c)
     },
-    OpDefinition(.reluGrad, inferShape: elementwiseGrad),
-    OpDefinition(.tanhGrad, inferShape: elementwiseGrad),
-    OpDefinition(.sigmoidGrad, inferShape: elementwiseGrad),
-    OpDefinition(.softmaxGrad, inferShape: elementwiseGrad),
+    OpDefinition(.reluGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
+    OpDefinition(.tanhGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
+    OpDefinition(.sigmoidGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
+    OpDefinition(.softmaxGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
 ]

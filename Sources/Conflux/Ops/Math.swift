@@ -45,13 +45,13 @@ let mathOps: [OpDefinition] = [
         guard Shape.compatible(ka, kb) else { throw c.mismatch("inner dimensions \(ka) and \(kb) differ") }
         return ([m, n], .float32)
     },
-    OpDefinition(.add) { c in
+    OpDefinition(.add, rowwiseInputs: [0, 1]) { c in
         try c.requireType(0, .float32, "a")
         try c.requireType(1, .float32, "b")
         guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("shapes must be equal") }
         return (shape, .float32)
     },
-    OpDefinition(.biasAdd) { c in
+    OpDefinition(.biasAdd, rowwiseInputs: [0]) { c in
         let (x, b) = (c.shapes[0], c.shapes[1])
         guard x.rank == 2 || x.rank == 4 else { throw c.mismatch("input must be [N, C] or [N, C, H, W]") }
         try c.requireRank(1, 1, "bias")

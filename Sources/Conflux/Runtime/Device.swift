@@ -78,6 +78,11 @@ public protocol Device: AnyObject, Sendable {
     /// Copies a device tensor back to the host, once everything enqueued before has run.
     func download(_ tensor: DeviceTensor) throws -> HostTensor
 
+    /// The alignment, in bytes, of a view's offset; 0 when the device makes no views.
+    var viewAlignment: Int { get }
+    /// A tensor of `shape` over `tensor`'s memory from byte `offset`, sharing it: how a kernel runs on some rows.
+    func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor
+
     /// Waits until the work enqueued so far is done (nothing to wait for on a synchronous device).
     func synchronize() throws
     /// A marker after the work enqueued on the compute stream so far; nil when that work is already done.
@@ -107,6 +112,11 @@ public protocol Device: AnyObject, Sendable {
 
 /// A synchronous device whose tensors live in host memory.
 extension Device {
+    public var viewAlignment: Int { 0 }
+    public func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {
+        throw ConfluxError.invalidArgument(op: "view", reason: "\(id) makes no views of its tensors")
+    }
+
     public func synchronize() throws {}
     public func marker() throws -> (any DeviceEvent)? { nil }
     public func wait(for event: any DeviceEvent) throws { try event.wait() }

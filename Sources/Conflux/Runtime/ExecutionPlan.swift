@@ -31,10 +31,12 @@ struct ExecutionPlan {
     let fetches: [(device: any Device, buffer: DeviceTensor)]
 
     /// Plans the part of `graph` that `fetches` and `targets` need, cut at fed placeholders, on the devices of
-    /// `placement`. `persistent` hands back the session-owned buffer of a variable or constant.
+    /// `placement`. `persistent` hands back the session-owned buffer of a variable or constant. A tensor of at
+    /// least twice `chunkBytes` crosses devices in chunks of rows (see `Streaming`).
     init(
         graph: Graph, placement: Placement, devices: [String: any Device], kernels: KernelRegistry, fetches: [Int],
-        targets: [Int], feedShapes: [Int: (Shape, DType)], persistent: (Node) throws -> DeviceTensor
+        targets: [Int], feedShapes: [Int: (Shape, DType)], chunkBytes: Int,
+        persistent: (Node) throws -> DeviceTensor
     ) throws {
         let order = graph.executionOrder(roots: fetches + targets, fed: Set(feedShapes.keys))
         for id in order where placement.device(of: id) == nil {
@@ -60,6 +62,8 @@ struct ExecutionPlan {
         var transfers: [Transfer] = []
         var feeds: [(Int, any Device, DeviceTensor)] = []
         var laneOrder: [String] = []
+        /// Per streamed transfer, its chunks' rows and the reader that runs chunk by chunk, if one can.
+        var streamed: [Int: (rows: [Range<Int>], reader: Int?)] = [:]
 
         func lane(_ device: String) -> Lane {
             if lanes[device] == nil { laneOrder.append(device) }
@@ -83,12 +87,27 @@ struct ExecutionPlan {
         func sendAfterProducing(_ id: Int) throws {
             for pair in partition.transfers where pair.tensor == id {
                 let source = buffers[key(id, pair.from)]!
-                let destination = try devices[pair.to]!.allocate(source.shape, source.dtype, for: graph.nodes[id].name)
+                let target = devices[pair.to]!
+                let destination = try target.allocate(source.shape, source.dtype, for: graph.nodes[id].name)
                 buffers[key(id, pair.to)] = destination
+                let rows = Streaming.rows(
+                    of: source.shape, dtype: source.dtype, chunkBytes: chunkBytes, alignment: target.viewAlignment)
+                let rowBytes = source.storage.byteCount / max(source.shape.rank > 0 ? source.shape[0] : 1, 1)
+                if let rows {
+                    let reader = order.first { deviceOf($0) == pair.to && graph.nodes[$0].inputs.contains(id) }
+                    streamed[transfers.count] = (
+                        rows,
+                        reader.flatMap {
+                            Streaming.canStream(id, into: graph.nodes[$0], on: target, deviceOf: deviceOf) ? $0 : nil
+                        }
+                    )
+                }
                 transfers.append(
                     try Transfer(
-                        pair: pair, name: graph.nodes[id].name, from: devices[pair.from]!, source,
-                        to: devices[pair.to]!, destination, chunks: [0..<source.storage.byteCount]))
+                        pair: pair, name: graph.nodes[id].name, from: devices[pair.from]!, source, to: target,
+                        destination,
+                        chunks: rows?.map { $0.lowerBound * rowBytes..<$0.upperBound * rowBytes }
+                            ?? [0..<source.storage.byteCount]))
                 var from = lane(pair.from)
                 from.steps.append(.send(transfers.count - 1))
                 from.names.append("send \(graph.nodes[id].name) to \(pair.to)")
@@ -114,22 +133,31 @@ struct ExecutionPlan {
             }
             if node.op == .placeholder { throw ConfluxError.missingFeed(placeholder: node.name, shape: node.shape) }
             var current = lane(device)
+            func receive(_ index: Int, chunks: Range<Int>) {
+                for chunk in chunks {
+                    current.steps.append(.receive(index, chunk: chunk))
+                    current.names.append("receive \(transfers[index].name) from \(transfers[index].pair.from)")
+                }
+            }
+            /// The transfer this node reads chunk by chunk as it arrives.
+            var streaming: Int?
             for input in node.inputs where deviceOf(input) != device {
                 guard let index = transfers.firstIndex(where: { $0.pair.tensor == input && $0.pair.to == device }),
                     !current.steps.contains(where: { if case .receive(index, _) = $0 { true } else { false } })
                 else { continue }
-                current.steps.append(.receive(index, chunk: 0))
-                current.names.append("receive \(graph.nodes[input].name) from \(deviceOf(input))")
+                if streamed[index]?.reader == id { streaming = index } else {
+                    receive(index, chunks: transfers[index].chunks.indices)
+                }
             }
             if OpDefinition.all[node.op]!.isStateful, drained.insert(device).inserted {
                 current.steps.append(.drainSends)
                 current.names.append("wait for outgoing transfers")
             }
             let inputs = node.inputs.map { buffers[key($0, device)]! }
-            let context = ShapeContext(
-                op: node.op, nodeName: node.name, shapes: inputs.map(\.shape), dtypes: inputs.map(\.dtype),
-                attributes: node.attributes)
-            let (shape, dtype) = try OpDefinition.all[node.op]!.inferShape(context)
+            let (shape, dtype) = try OpDefinition.all[node.op]!.inferShape(
+                ShapeContext(
+                    op: node.op, nodeName: node.name, shapes: inputs.map(\.shape), dtypes: inputs.map(\.dtype),
+                    attributes: node.attributes))
             let kind = devices[device]!.kind
             guard let kernel = kernels.kernel(for: node.op, on: kind) else {
                 throw ConfluxError.noKernel(
@@ -138,9 +166,20 @@ struct ExecutionPlan {
             }
             let output = try allocate(shape, dtype, on: device, for: node.name)
             buffers[key(id, device)] = output
-            current.steps.append(
-                .compute(kernel, KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)))
-            current.names.append(node.name)
+            let context = KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)
+            if let streaming, let rows = streamed[streaming]?.rows,
+                let pieces = try Streaming.pieces(of: context, rows: rows)
+            {
+                for (chunk, (piece, range)) in zip(pieces, rows).enumerated() {
+                    receive(streaming, chunks: chunk..<chunk + 1)
+                    current.steps.append(.compute(kernel, piece))
+                    current.names.append("\(node.name) rows \(range.lowerBound)..<\(range.upperBound)")
+                }
+            } else {
+                if let streaming { receive(streaming, chunks: transfers[streaming].chunks.indices) }
+                current.steps.append(.compute(kernel, context))
+                current.names.append(node.name)
+            }
             lanes[device] = current
             for input in node.inputs {
                 remainingReads[key(input, device)]! -= 1

@@ -13,6 +13,9 @@ public final class Session {
     /// copy waits for its producer's device to finish and holds up that device's lane until it is done, and `stage`
     /// leaves its feeds on the host, to be uploaded when their run starts.
     public var overlapsTransfers = true
+    /// A tensor of at least twice this size crosses devices in chunks of about this size, and a consumer that
+    /// works row by row starts on the first chunk while the rest are in flight.
+    public var streamingChunkBytes = 1 << 20
     /// Variable and constant values, by node id, created on first use on the node's device.
     private var persistent: [Int: DeviceTensor] = [:]
     private var plans: [PlanKey: ExecutionPlan] = [:]
@@ -22,6 +25,7 @@ public final class Session {
         let fetches: [Int]
         let targets: [Int]
         let feeds: [Int: Shape]
+        let chunkBytes: Int
     }
 
     /// A session that runs every node of `graph` on `device`.
@@ -128,11 +132,12 @@ public final class Session {
     {
         precondition((fetches + targets).allSatisfy { $0.graph === graph }, "a fetch belongs to another graph")
         let key = PlanKey(
-            fetches: fetches.map(\.id), targets: targets.map(\.id), feeds: feedShapes.mapValues(\.0))
+            fetches: fetches.map(\.id), targets: targets.map(\.id), feeds: feedShapes.mapValues(\.0),
+            chunkBytes: streamingChunkBytes)
         if let plan = plans[key] { return plan }
         let plan = try ExecutionPlan(
             graph: graph, placement: placement, devices: devices, kernels: kernels, fetches: key.fetches,
-            targets: key.targets, feedShapes: feedShapes, persistent: persistentTensor)
+            targets: key.targets, feedShapes: feedShapes, chunkBytes: streamingChunkBytes, persistent: persistentTensor)
         plans[key] = plan
         return plan
     }

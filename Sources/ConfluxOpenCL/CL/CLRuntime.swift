@@ -108,6 +108,16 @@ final class CLRuntime {
         return mem!
     }
 
+    /// A buffer over `bytes` of `mem`, sharing its memory; `bytes` must start on the device's base-address alignment.
+    func subBuffer(of mem: cl_mem, bytes: Range<Int>) throws -> cl_mem {
+        var region = cl_buffer_region(origin: bytes.lowerBound, size: max(bytes.count, 4))
+        var status: cl_int = 0
+        let sub = clCreateSubBuffer(
+            mem, cl_mem_flags(CL_MEM_READ_WRITE), cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &status)
+        try check(status, "clCreateSubBuffer(\(bytes) of a \(deviceLabel) buffer)")
+        return sub!
+    }
+
     /// Copies `bytes` into `mem` without waiting: the bytes go to staging memory that lives until the next wait.
     func write(_ bytes: UnsafeRawBufferPointer, to mem: cl_mem) throws {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
