@@ -59,5 +59,8 @@ struct PlaceCommand: ParsableCommand {
         for (pair, size) in zip(partition.transfers, bytes) {
             print("    \(graph.nodes[pair.tensor].name): \(pair.from) → \(pair.to), \(size) bytes")
         }
+        for pair in partition.hostFeeds {
+            print("fed from the host to \(pair.to) as well as \(pair.from): \(graph.nodes[pair.tensor].name)")
+        }
     }
 }

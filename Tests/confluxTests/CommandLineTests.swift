@@ -88,7 +88,10 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(output.status, 0, output.stderr)
         XCTAssertTrue(output.stdout.contains("opencl:0  conv1/Conv2D (Conv2D)  rule conv=opencl:0\n"), output.stdout)
         XCTAssertTrue(output.stdout.contains("cpu:0  dense1/MatMul (MatMul)  rule dense=cpu: cpu:0\n"), output.stdout)
-        XCTAssertTrue(output.stdout.contains("transfers per training step: 3, 204804 bytes at batch 64"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("transfers per training step: 2, 204800 bytes at batch 64"), output.stdout)
+        // The learning rate, read on both devices, comes from the host to each rather than crossing between them.
+        XCTAssertTrue(
+            output.stdout.contains("fed from the host to cpu:0 as well as opencl:0: learning_rate"), output.stdout)
         let bad = try conflux("place", "lenet", "--place", "conv=tpu:0")
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("no device named 'tpu:0'"), bad.stderr)
@@ -106,6 +109,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(
             streams.isSuperset(of: ["cpu:0 compute", "opencl:0 compute", "opencl:0 → cpu:0 transfer"]), "\(streams)")
         XCTAssertTrue(events.contains { $0["ph"] as? String == "X" && $0["name"] as? String == "conv1/Conv2D" })
+        XCTAssertTrue(events.contains { $0["cat"] as? String == "transfer" })
+        XCTAssertTrue(output.stdout.contains("% of it hidden behind compute"), output.stdout)
     }
 
     func testSavedWeightsEvaluateTheSameOnEveryDevice() throws {

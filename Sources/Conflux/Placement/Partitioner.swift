@@ -20,12 +20,16 @@ public struct Partition: Sendable {
     public let nodes: [String: [Int]]
     /// One pair per (tensor, destination device), however many readers the tensor has there.
     public let transfers: [SendRecvPair]
+    /// Placeholders read on a device other than their own: the host feeds that device too, so no Send/Recv is
+    /// needed (one pair per placeholder and reading device).
+    public let hostFeeds: [SendRecvPair]
 
     /// Splits `nodes` (in execution order) by `placement`, with a Send/Recv pair for every edge that crosses
     /// devices; a node must be placed.
     public init(graph: Graph, nodes order: [Int], placement: Placement) {
         var nodes: [String: [Int]] = [:]
         var transfers: [SendRecvPair] = []
+        var hostFeeds: [SendRecvPair] = []
         var seen = Set<SendRecvPair>()
         let included = Set(order)
         for id in order {
@@ -33,10 +37,12 @@ public struct Partition: Sendable {
             nodes[device, default: []].append(id)
             for input in graph.nodes[id].inputs where included.contains(input) {
                 let pair = SendRecvPair(tensor: input, from: placement.device(of: input)!, to: device)
-                if pair.from != pair.to, seen.insert(pair).inserted { transfers.append(pair) }
+                guard pair.from != pair.to, seen.insert(pair).inserted else { continue }
+                if graph.nodes[input].op == .placeholder { hostFeeds.append(pair) } else { transfers.append(pair) }
             }
         }
         self.nodes = nodes
         self.transfers = transfers
+        self.hostFeeds = hostFeeds
     }
 }

@@ -9,7 +9,8 @@ public struct StagedFeeds {
         case device(FeedSlot, generation: Int)
     }
 
-    let values: [Int: Value]
+    /// By placeholder, then by each device it is fed to.
+    let values: [Int: [String: Value]]
     let shapes: [Int: (Shape, DType)]
 }
 
@@ -34,6 +35,7 @@ final class FeedSlot {
 final class FeedStager {
     private struct Key: Hashable {
         let placeholder: Int
+        let device: String
         let bytes: Int
     }
 
@@ -43,7 +45,7 @@ final class FeedStager {
 
     /// Starts copying `value` towards `device` for placeholder `node`.
     func stage(_ value: HostTensor, for node: Node, on device: any Device) throws -> StagedFeeds.Value {
-        let key = Key(placeholder: node.id, bytes: value.shape.count * value.dtype.size)
+        let key = Key(placeholder: node.id, device: device.id, bytes: value.shape.count * value.dtype.size)
         guard key.bytes > 0, !inHostMemory.contains(key) else { return .host(value) }
         if slots[key] == nil {
             let first = try device.allocate(value.shape, value.dtype, for: "\(node.name) (staged)")

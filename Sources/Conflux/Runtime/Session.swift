@@ -20,6 +20,16 @@ public final class Session {
     private var persistent: [Int: DeviceTensor] = [:]
     private var plans: [PlanKey: ExecutionPlan] = [:]
     private let stager = FeedStager()
+    /// The devices each placeholder is fed to: its own and every other one that reads it.
+    private lazy var feedDevices: [Int: [String]] = {
+        let placed = graph.nodes.map(\.id).filter { placement.device(of: $0) != nil }
+        var devices: [Int: [String]] = [:]
+        for id in placed where graph.nodes[id].op == .placeholder { devices[id] = [placement.device(of: id)!] }
+        for pair in Partition(graph: graph, nodes: placed, placement: placement).hostFeeds {
+            devices[pair.tensor, default: []].append(pair.to)
+        }
+        return devices
+    }()
 
     private struct PlanKey: Hashable {
         let fetches: [Int]
@@ -70,10 +80,12 @@ public final class Session {
     /// - Throws: `feedMismatch` if a value does not fit its placeholder, or a device's error.
     public func stage(_ feeds: [Tensor: HostTensor]) throws -> StagedFeeds {
         try checkFeeds(feeds)
-        var values: [Int: StagedFeeds.Value] = [:]
+        var values: [Int: [String: StagedFeeds.Value]] = [:]
         for (placeholder, value) in feeds {
-            values[placeholder.id] =
-                overlapsTransfers ? try stager.stage(value, for: placeholder.node, on: deviceOf(placeholder.node)) : .host(value)
+            for id in try feedDevices[placeholder.id] ?? [deviceOf(placeholder.node).id] {
+                values[placeholder.id, default: [:]][id] =
+                    overlapsTransfers ? try stager.stage(value, for: placeholder.node, on: devices[id]!) : .host(value)
+            }
         }
         return StagedFeeds(
             values: values,
@@ -84,7 +96,11 @@ public final class Session {
     @discardableResult
     public func run(_ fetches: [Tensor], staged: StagedFeeds, targets: [Tensor] = []) throws -> [HostTensor] {
         try run(fetches, feedShapes: staged.shapes, targets: targets) { id, device, buffer in
-            try FeedStager.consume(staged.values[id]!, into: buffer, on: device, name: graph.nodes[id].name)
+            guard let value = staged.values[id]?[device.id] else {
+                throw ConfluxError.invalidArgument(
+                    op: "Placeholder", reason: "'\(graph.nodes[id].name)' was not staged for \(device.id)")
+            }
+            try FeedStager.consume(value, into: buffer, on: device, name: graph.nodes[id].name)
         }
     }
 

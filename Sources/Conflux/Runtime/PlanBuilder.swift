@@ -1,0 +1,189 @@
+/// Lays out an `ExecutionPlan` one node at a time, in execution order: gives each output a buffer (reusing those
+/// whose last reader on the device has been planned), appends the node's steps to its device's lane, and adds the
+/// transfers its output needs.
+struct PlanBuilder {
+    /// A node's buffer on one device: where it was computed, or a copy received or fed there.
+    struct BufferKey: Hashable {
+        let node: Int
+        let device: String
+    }
+
+    private let graph: Graph
+    private let placement: Placement
+    private let devices: [String: any Device]
+    private let kernels: KernelRegistry
+    private let order: [Int]
+    private let partition: Partition
+    private let chunkBytes: Int
+    /// Nodes whose buffers are never reused within a run: fetched, or read by a transfer (on both ends).
+    private let pinned: Set<Int>
+    /// Reads of each buffer by steps still to be planned.
+    private var remainingReads: [BufferKey: Int] = [:]
+    private var freeLists: [String: [Int: [any DeviceStorage]]] = [:]
+    private var drained: Set<String> = []
+    /// Per streamed transfer, its chunks' rows and the reader that runs chunk by chunk, if one can.
+    private var streamed: [Int: (rows: [Range<Int>], reader: Int?)] = [:]
+
+    private(set) var buffers: [BufferKey: DeviceTensor] = [:]
+    private(set) var lanes: [ExecutionPlan.Lane] = []
+    private(set) var transfers: [Transfer] = []
+    private(set) var feeds: [(id: Int, device: any Device, buffer: DeviceTensor)] = []
+
+    init(
+        graph: Graph, placement: Placement, devices: [String: any Device], kernels: KernelRegistry, order: [Int],
+        fed: Set<Int>, fetches: [Int], chunkBytes: Int
+    ) {
+        self.graph = graph
+        self.placement = placement
+        self.devices = devices
+        self.kernels = kernels
+        self.order = order
+        self.chunkBytes = chunkBytes
+        partition = Partition(graph: graph, nodes: order, placement: placement)
+        pinned = Set(fetches).union(partition.transfers.map(\.tensor))
+        for id in order where !fed.contains(id) {
+            for input in graph.nodes[id].inputs {
+                remainingReads[BufferKey(node: input, device: placement.device(of: id)!), default: 0] += 1
+            }
+        }
+    }
+
+    private func device(of id: Int) -> String { placement.device(of: id)! }
+
+    /// A fed node: a buffer on its device and on every other device that reads it, all filled from the host.
+    mutating func feed(_ id: Int, _ shape: Shape, _ dtype: DType) throws {
+        let readers = [device(of: id)] + partition.hostFeeds.filter { $0.tensor == id }.map(\.to)
+        for reader in readers {
+            let buffer = try allocate(shape, dtype, on: reader, for: graph.nodes[id].name)
+            feeds.append((id, devices[reader]!, buffer))
+            buffers[BufferKey(node: id, device: reader)] = buffer
+        }
+        try send(id)
+    }
+
+    /// A variable or constant: the session's buffer.
+    mutating func persistent(_ id: Int, _ buffer: DeviceTensor) throws {
+        buffers[BufferKey(node: id, device: device(of: id))] = buffer
+        try send(id)
+    }
+
+    /// A node that runs a kernel, after receiving what it reads from other devices.
+    mutating func compute(_ id: Int) throws {
+        let node = graph.nodes[id]
+        let device = device(of: id)
+        let streaming = receiveInputs(of: id)
+        if OpDefinition.all[node.op]!.isStateful, drained.insert(device).inserted {
+            append(.drainSends, "wait for outgoing transfers", on: device)
+        }
+        let inputs = node.inputs.map { buffers[BufferKey(node: $0, device: device)]! }
+        let (shape, dtype) = try OpDefinition.all[node.op]!.inferShape(
+            ShapeContext(
+                op: node.op, nodeName: node.name, shapes: inputs.map(\.shape), dtypes: inputs.map(\.dtype),
+                attributes: node.attributes))
+        guard let kernel = kernels.kernel(for: node.op, on: devices[device]!.kind) else {
+            throw ConfluxError.noKernel(
+                op: node.op.rawValue, node: node.name, device: device,
+                kindsWithKernel: kernels.kinds(for: node.op).map(\.rawValue))
+        }
+        let output = try allocate(shape, dtype, on: device, for: node.name)
+        buffers[BufferKey(node: id, device: device)] = output
+        let context = KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)
+        if let streaming, let rows = streamed[streaming]?.rows, let pieces = try Streaming.pieces(of: context, rows: rows)
+        {
+            for (chunk, (piece, range)) in zip(pieces, rows).enumerated() {
+                receive(streaming, chunks: chunk..<chunk + 1)
+                append(.compute(kernel, piece), "\(node.name) rows \(range.lowerBound)..<\(range.upperBound)", on: device)
+            }
+        } else {
+            if let streaming { receive(streaming, chunks: transfers[streaming].chunks.indices) }
+            append(.compute(kernel, context), node.name, on: device)
+        }
+        for input in node.inputs { release(BufferKey(node: input, device: device)) }
+        try send(id)
+    }
+
+    /// Adds the receives of the node's inputs from other devices not yet received on its device; returns the
+    /// transfer the node itself reads chunk by chunk, whose receives come with its pieces.
+    private mutating func receiveInputs(of id: Int) -> Int? {
+        let device = device(of: id)
+        var streaming: Int?
+        for input in graph.nodes[id].inputs where self.device(of: input) != device {
+            guard let index = transfers.firstIndex(where: { $0.pair.tensor == input && $0.pair.to == device }),
+                !lane(device).steps.contains(where: { if case .receive(index, _) = $0 { true } else { false } })
+            else { continue }
+            if streamed[index]?.reader == id {
+                streaming = index
+            } else {
+                receive(index, chunks: transfers[index].chunks.indices)
+            }
+        }
+        return streaming
+    }
+
+    private mutating func receive(_ index: Int, chunks: Range<Int>) {
+        let transfer = transfers[index]
+        for chunk in chunks {
+            append(.receive(index, chunk: chunk), "receive \(transfer.name) from \(transfer.pair.from)", on: transfer.pair.to)
+        }
+    }
+
+    /// Adds the sends of `id` to its lane, right after it is produced: one per device that reads it, each into a
+    /// buffer of its own there, in chunks when it is large.
+    private mutating func send(_ id: Int) throws {
+        for pair in partition.transfers where pair.tensor == id {
+            let source = buffers[BufferKey(node: id, device: pair.from)]!
+            let target = devices[pair.to]!
+            let destination = try target.allocate(source.shape, source.dtype, for: graph.nodes[id].name)
+            buffers[BufferKey(node: id, device: pair.to)] = destination
+            var chunks = [0..<source.storage.byteCount]
+            if let rows = Streaming.rows(
+                of: source.shape, dtype: source.dtype, chunkBytes: chunkBytes, alignment: target.viewAlignment)
+            {
+                let rowBytes = source.storage.byteCount / source.shape[0]
+                chunks = rows.map { $0.lowerBound * rowBytes..<$0.upperBound * rowBytes }
+                let reader = order.first { device(of: $0) == pair.to && graph.nodes[$0].inputs.contains(id) }.flatMap {
+                    Streaming.canStream(id, into: graph.nodes[$0], on: target, deviceOf: device(of:)) ? $0 : nil
+                }
+                streamed[transfers.count] = (rows, reader)
+            }
+            transfers.append(
+                try Transfer(
+                    pair: pair, name: graph.nodes[id].name, from: devices[pair.from]!, source, to: target, destination,
+                    chunks: chunks))
+            append(.send(transfers.count - 1), "send \(graph.nodes[id].name) to \(pair.to)", on: pair.from)
+        }
+    }
+
+    private mutating func allocate(_ shape: Shape, _ dtype: DType, on device: String, for name: String) throws
+        -> DeviceTensor
+    {
+        let bytes = shape.count * dtype.size
+        let storage =
+            try freeLists[device]?[bytes]?.popLast() ?? devices[device]!.allocate(byteCount: bytes, for: name)
+        return DeviceTensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    /// Counts one read of `key`; after its last, the buffer goes back to its device's free list unless it must
+    /// outlive the run's other steps.
+    private mutating func release(_ key: BufferKey) {
+        remainingReads[key]! -= 1
+        let op = graph.nodes[key.node].op
+        guard remainingReads[key] == 0, !pinned.contains(key.node), op != .variable, op != .constant,
+            let buffer = buffers[key]
+        else { return }
+        freeLists[key.device, default: [:]][buffer.storage.byteCount, default: []].append(buffer.storage)
+    }
+
+    private func lane(_ device: String) -> ExecutionPlan.Lane {
+        lanes.first { $0.device.id == device } ?? ExecutionPlan.Lane(device: devices[device]!)
+    }
+
+    private mutating func append(_ step: ExecutionPlan.Step, _ name: String, on device: String) {
+        guard let index = lanes.firstIndex(where: { $0.device.id == device }) else {
+            lanes.append(ExecutionPlan.Lane(device: devices[device]!, steps: [step], names: [name]))
+            return
+        }
+        lanes[index].steps.append(step)
+        lanes[index].names.append(name)
+    }
+}
