@@ -28,6 +28,7 @@ final class CPUStorage: DeviceStorage {
 public final class CPUDevice: Device, @unchecked Sendable {
     public let id = "cpu:0"
     public let kind = DeviceKind.cpu
+    public let processor = "host"
     public let name: String
     /// How many workers a kernel splits its batch over: one per core.
     let workers = max(ProcessInfo.processInfo.activeProcessorCount, 1)

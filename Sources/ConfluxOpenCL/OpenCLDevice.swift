@@ -26,6 +26,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     public let kind = DeviceKind.opencl
     public let name: String
     public let properties: [(String, String)]
+    public let processor: String
     private let deviceID: cl_device_id
     private let platformContext: CLPlatformContext
     private let cacheKey: [String]
@@ -49,6 +50,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         maxWorkGroupSize = CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_MAX_WORK_GROUP_SIZE), as: Int.self)
         cacheKey = [name, driver, platformName, CLInfo.platformString(platform, cl_platform_info(CL_PLATFORM_VERSION))]
         let type = CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_TYPE), as: cl_device_type.self)
+        processor = type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? "host" : id
         let mib = { (bytes: UInt64) in "\(bytes >> 20) MiB" }
         properties = [
             ("platform", platformName),

@@ -49,6 +49,24 @@ final class PlacerTests: XCTestCase {
         XCTAssertEqual(Set(graph.nodes.map { placement.device(of: $0.id)! }), ["cpu:0"])
     }
 
+    func testDevicesOnOneProcessorAreOneQueue() throws {
+        // Two independent convolutions of one input, and two devices as fast as each other.
+        let g = Graph()
+        let x = try g.placeholder([64, 8, 32, 32], name: "x")
+        let branches = try (0..<2).map { _ in try conv2d(x, g.variable([32, 8, 5, 5]), padding: .same) }
+        _ = try add(branches[0], branches[1])
+        let profile = cpu.profile
+        for shared in [false, true] {
+            let opencl = PlacementDevice(
+                id: "opencl:0", kind: .opencl, profile: profile, processor: shared ? "host" : nil)
+            let host = PlacementDevice(id: "cpu:0", kind: .cpu, profile: profile, processor: "host")
+            let placement = try Placer(devices: [host, opencl], kernels: kernels()).place(g)
+            let used = Set(branches.map { placement.device(of: $0.id)! })
+            // Apart, the second branch runs beside the first; on one processor that would gain nothing.
+            XCTAssertEqual(used.count, shared ? 1 : 2, "shared processor: \(shared), \(used)")
+        }
+    }
+
     func testCheapOpBetweenHeavyOpsStaysWithThem() throws {
         let (graph, ops) = try convolutionGraph()
         let placement = try Placer(devices: [cpu, gpu(fast: true)], kernels: kernels()).place(graph)

@@ -14,7 +14,8 @@ extension DeviceSet {
         let placementDevices = try devices.map { device in
             PlacementDevice(
                 id: device.id, kind: device.kind,
-                profile: try Calibration.profile(of: device, kernels: kernels, willMeasure: willCalibrate))
+                profile: try Calibration.profile(of: device, kernels: kernels, willMeasure: willCalibrate),
+                processor: device.processor)
         }
         return try Placer(devices: placementDevices, kernels: kernels, rules: rules, defaultDevice: chosen?.id).place(
             graph)

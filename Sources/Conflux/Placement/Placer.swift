@@ -1,13 +1,17 @@
-/// A device as the placer sees it: its name, kind and measured speed.
+/// A device as the placer sees it: its name, kind, measured speed and the processor it runs on.
 public struct PlacementDevice: Sendable {
     public let id: String
     public let kind: DeviceKind
     public let profile: DeviceProfile
+    /// Devices on one processor (see `Device.processor`) share one queue in the cost model: running work on
+    /// both at once gains nothing, however fast each measured alone.
+    public let processor: String
 
-    public init(id: String, kind: DeviceKind, profile: DeviceProfile) {
+    public init(id: String, kind: DeviceKind, profile: DeviceProfile, processor: String? = nil) {
         self.id = id
         self.kind = kind
         self.profile = profile
+        self.processor = processor ?? id
     }
 }
 
@@ -18,7 +22,8 @@ public struct PlacementDevice: Sendable {
 /// 2. colocation: a variable, its optimizer state and its update stay on one device, the device of the op that
 ///    first reads it, so weights never cross devices;
 /// 3. the rest by the cost model: in topological order, each node goes where it would finish earliest, counting
-///    the device's queue, the node's run time from the device's profile, and the transfers of its inputs.
+///    the queue of the device's processor, the node's run time from the device's profile, and the transfers of
+///    its inputs.
 ///
 /// Placeholders and constants go where their first reader is.
 public struct Placer {
@@ -48,7 +53,7 @@ public struct Placer {
     /// - Throws: `impossiblePlacement` when soft placement is off and a request names no device that can run the
     ///   op; `noKernel` when no device at all can.
     public func place(_ graph: Graph) throws -> Placement {
-        var state = State(graph: graph, devices: devices)
+        var state = State(graph: graph)
         let groups = colocationGroups(graph)
         for node in graph.nodes where !isSource(node) {
             try placeComputation(node, groups: groups, state: &state)
@@ -66,14 +71,11 @@ public struct Placer {
         let graph: Graph
         var devices: [Int: String] = [:]
         var reasons: [Int: String] = [:]
-        /// When each device's queue is free, and when each node's output is ready (seconds from the start).
-        var free: [String: Double]
+        /// When each processor's queue is free, and when each node's output is ready (seconds from the start).
+        var free: [String: Double] = [:]
         var finish: [Int: Double] = [:]
 
-        init(graph: Graph, devices: [PlacementDevice]) {
-            self.graph = graph
-            free = Dictionary(uniqueKeysWithValues: devices.map { ($0.id, 0) })
-        }
+        init(graph: Graph) { self.graph = graph }
 
         mutating func assign(_ id: Int, _ device: String, _ reason: String) {
             devices[id] = device
@@ -126,7 +128,7 @@ public struct Placer {
             "finishes earliest, at \(Self.milliseconds(finish))" + (alternatives.isEmpty ? "" : " (\(alternatives))")
         commit(node, on: best.id, reason: reason?(best.id) ?? "auto: \(costReason)", state: &state)
         state.finish[node.id] = finish
-        state.free[best.id] = finish
+        state.free[best.processor] = finish
     }
 
     /// Places `node`, and the variables it reads that are not yet placed, on `device`.
@@ -136,16 +138,15 @@ public struct Placer {
             state.assign(input, device, "with its first reader \(node.name), so the weights stay where they are used")
         }
         if state.finish[node.id] == nil {
-            let profile = devices.first { $0.id == device }!.profile
-            let start = max(state.free[device] ?? 0, inputsReady(node, on: device, state: state))
-            state.finish[node.id] = start + CostModel.seconds(node, in: state.graph, on: profile)
-            state.free[device] = state.finish[node.id]
+            let placed = devices.first { $0.id == device }!
+            state.finish[node.id] = estimatedFinish(node, on: placed, state: state)
+            state.free[placed.processor] = state.finish[node.id]
         }
     }
 
     /// When `node` would finish on `device`: after the device is free and every input has arrived.
     private func estimatedFinish(_ node: Node, on device: PlacementDevice, state: State) -> Double {
-        let start = max(state.free[device.id] ?? 0, inputsReady(node, on: device.id, state: state))
+        let start = max(state.free[device.processor] ?? 0, inputsReady(node, on: device.id, state: state))
         return start + CostModel.seconds(node, in: state.graph, on: device.profile)
     }
 

@@ -67,6 +67,9 @@ public protocol Device: AnyObject, Sendable {
     var name: String { get }
     /// Key properties as label/value pairs, in display order, for `conflux devices`.
     var properties: [(String, String)] { get }
+    /// The processor its kernels run on: `host` for the CPU device and for an OpenCL CPU device (PoCL), which
+    /// compete for the same cores; its own id for an accelerator.
+    var processor: String { get }
 
     /// How many buffers the device has allocated so far; constant across training steps once the first has run.
     var allocations: Int { get }
@@ -112,6 +115,7 @@ public protocol Device: AnyObject, Sendable {
 
 /// A synchronous device whose tensors live in host memory.
 extension Device {
+    public var processor: String { id }
     public var viewAlignment: Int { 0 }
     public func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {
         throw ConfluxError.invalidArgument(op: "view", reason: "\(id) makes no views of its tensors")
