@@ -3,7 +3,7 @@
 // images/second of each and their ratio, plus, from a traced stretch of steps in each mode, the time per step
 // spent in transfers and the part of it hidden behind compute.
 //
-// Usage: TransferOverlapBenchmark [--limit IMAGES] [--trace-steps STEPS] [DATA-DIRECTORY]
+// Usage: TransferOverlapBenchmark [--limit IMAGES] [--batch-size N] [--trace-steps STEPS] [DATA-DIRECTORY]
 import Conflux
 import ConfluxCPU
 import ConfluxNN
@@ -21,8 +21,8 @@ func option(_ name: String, default value: Int) -> Int {
 }
 let limit = option("--limit", default: Int.max)
 let traceSteps = option("--trace-steps", default: 100)
+let batchSize = option("--batch-size", default: 64)
 let directory = arguments.first ?? Dataset.defaultDirectory
-let batchSize = 64
 let rules = "conv=opencl:0,pool=opencl:0,dense=cpu"
 
 let devices = try DeviceSet(backends: [CPUBackend.self, OpenCLBackend.self])
