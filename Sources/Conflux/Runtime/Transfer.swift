@@ -51,6 +51,7 @@ struct Transfer {
     /// consumer's stream waits for; nil when the chunk is already in place.
     func start(chunk index: Int, produced: (any DeviceEvent)?, free: (any DeviceEvent)?) throws -> (any DeviceEvent)? {
         let bytes = chunks[index]
+        guard !bytes.isEmpty else { return nil }
         switch route {
         case .peer:
             return try destinationDevice.copy(

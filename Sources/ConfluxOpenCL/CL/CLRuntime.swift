@@ -210,11 +210,14 @@ final class CLRuntime {
             clReleaseMemObject(mem)
             throw ConfluxError.openCL(call: "clEnqueueMapBuffer(\(bytes) bytes of staging)", status: clErrorName(status))
         }
+        // The staging may outlive this runtime (a plan's transfers are released with their session).
         let queue = transferQueue
+        clRetainCommandQueue(queue)
         return HostStaging(pointer: mapped, byteCount: bytes) {
             clEnqueueUnmapMemObject(queue, mem, mapped, 0, nil, nil)
             clFinish(queue)
             clReleaseMemObject(mem)
+            clReleaseCommandQueue(queue)
         }
     }
 
