@@ -40,7 +40,10 @@ struct PlaceCommand: ParsableCommand {
             let transfers = zip(partition.transfers, bytes).map { pair, size in
                 ["tensor": graph.nodes[pair.tensor].name, "from": pair.from, "to": pair.to, "bytes": String(size)]
             }
-            print(try JSONText.encode(["nodes": nodes, "transfers": transfers]))
+            let hostFeeds = partition.hostFeeds.map { pair in
+                ["tensor": graph.nodes[pair.tensor].name, "device": pair.to, "alsoOn": pair.from]
+            }
+            print(try JSONText.encode(["nodes": nodes, "transfers": transfers, "hostFeeds": hostFeeds]))
             return
         }
         if explain {

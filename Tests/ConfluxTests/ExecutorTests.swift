@@ -162,6 +162,32 @@ final class ExecutorTests: XCTestCase {
         XCTAssertLessThan(pieces[0].start, copy.end, "the consumer starts before the last chunk has arrived")
     }
 
+    func testOnlyReadersThatKeepRowsRunInPieces() throws {
+        let g = Graph()
+        let x = try g.placeholder([256, 64])
+        let (first, second) = try g.device("delayed:0") { (try sigmoid(x), try tanh(x)) }
+        let (kept, mixed) = try g.device("delayed:1") {
+            // Row i of `first` makes row i of the product; with transposeA every output row reads every input row.
+            (
+                try matmul(first, g.constant(randomTensor([64, 16], seed: 1))),
+                try matmul(second, g.constant(randomTensor([256, 8], seed: 2)), transposeA: true)
+            )
+        }
+        let session = try placedSession(g, delay: 0.001)
+        session.streamingChunkBytes = 16 << 10
+        let tracer = Tracer()
+        session.tracer = tracer
+        let input = randomTensor([256, 64], seed: 3)
+        let reference = try Session(graph: g, device: CPUDevice(), kernels: cpuDevices().kernels).run(
+            [kept, mixed], feeds: [x: input])
+        for (actual, expected) in zip(try session.run([kept, mixed], feeds: [x: input]), reference) {
+            assertClose(actual.floats, expected.floats, relative: 1e-6, absolute: 1e-6, "streamed products")
+        }
+        let names = tracer.spans.filter { $0.stream == "delayed:1 compute" && $0.kind == .kernel }.map(\.name)
+        XCTAssertEqual(names.filter { $0.hasPrefix("MatMul rows") }.count, 4, "\(names)")
+        XCTAssertTrue(names.contains("MatMul_1"), "\(names)")
+    }
+
     func testAKernelErrorStopsEveryLane() throws {
         let g = Graph()
         let logits = try g.placeholder([2, 3])

@@ -5,15 +5,16 @@ public struct OpDefinition: @unchecked Sendable {
     public let type: OpType
     /// Ops that write variables; a run executes them after every op that only reads.
     public let isStateful: Bool
-    /// The inputs whose rows (first dimension) map one to one onto the output's rows: the kernel run on some rows
-    /// of these, and all of the other inputs, computes those rows of the output. Empty when the op mixes rows.
-    /// It lets a consumer start on the first rows of a tensor streamed in from another device.
-    public let rowwiseInputs: [Int]
+    /// The inputs whose rows (first dimension) map one to one onto the output's rows, given the node's
+    /// attributes: the kernel run on some rows of these, and all of the other inputs, computes those rows of the
+    /// output (when the output has as many rows). Empty when the op mixes rows. It lets a consumer start on the
+    /// first rows of a tensor streamed in from another device.
+    public let rowwiseInputs: (Attributes) -> [Int]
     /// Infers the output from the inputs; used with partly unknown shapes at build time and exact ones at run time.
     public let inferShape: (ShapeContext) throws -> (Shape, DType)
 
     public init(
-        _ type: OpType, isStateful: Bool = false, rowwiseInputs: [Int] = [],
+        _ type: OpType, isStateful: Bool = false, rowwiseInputs: @escaping (Attributes) -> [Int] = { _ in [] },
         inferShape: @escaping (ShapeContext) throws -> (Shape, DType)
     ) {
         self.type = type

@@ -25,15 +25,15 @@ private func elementwiseGrad(_ c: ShapeContext) throws -> (Shape, DType) {
 }
 
 let activationOps: [OpDefinition] = [
-    OpDefinition(.relu, rowwiseInputs: [0], inferShape: elementwise),
-    OpDefinition(.tanh, rowwiseInputs: [0], inferShape: elementwise),
-    OpDefinition(.sigmoid, rowwiseInputs: [0], inferShape: elementwise),
-    OpDefinition(.softmax, rowwiseInputs: [0]) { c in
+    OpDefinition(.relu, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
+    OpDefinition(.tanh, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
+    OpDefinition(.sigmoid, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
+    OpDefinition(.softmax, rowwiseInputs: { _ in [0] }) { c in
         try c.requireRank(0, 2, "logits")
         return try elementwise(c)
     },
-    OpDefinition(.reluGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
-    OpDefinition(.tanhGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
-    OpDefinition(.sigmoidGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
-    OpDefinition(.softmaxGrad, rowwiseInputs: [0, 1], inferShape: elementwiseGrad),
+    OpDefinition(.reluGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+    OpDefinition(.tanhGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+    OpDefinition(.sigmoidGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+    OpDefinition(.softmaxGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
 ]

@@ -48,7 +48,7 @@ func checkedGradient(_ c: ShapeContext, input: Shape, dy: Shape, outChannels: In
 }
 
 let convolutionOps: [OpDefinition] = [
-    OpDefinition(.conv2D, rowwiseInputs: [0]) { c in
+    OpDefinition(.conv2D, rowwiseInputs: { _ in [0] }) { c in
         try c.requireRank(0, 4, "input")
         try c.requireRank(1, 4, "filter")
         try c.requireType(0, .float32, "input")
@@ -60,7 +60,7 @@ let convolutionOps: [OpDefinition] = [
         try geometry.validate(c)
         return ([x[0], w[0], geometry.outHeight, geometry.outWidth], .float32)
     },
-    OpDefinition(.conv2DBackpropInput, rowwiseInputs: [1]) { c in
+    OpDefinition(.conv2DBackpropInput, rowwiseInputs: { _ in [1] }) { c in
         let (w, dy) = (c.shapes[0], c.shapes[1])
         let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)
         _ = try checkedGradient(c, input: input, dy: dy, outChannels: w[0])

@@ -34,7 +34,7 @@ func unify(_ a: Shape, _ b: Shape) -> Shape? {
 }
 
 let mathOps: [OpDefinition] = [
-    OpDefinition(.matMul) { c in
+    OpDefinition(.matMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] }) { c in
         try c.requireRank(0, 2, "a")
         try c.requireRank(1, 2, "b")
         try c.requireType(0, .float32, "a")
@@ -45,13 +45,13 @@ let mathOps: [OpDefinition] = [
         guard Shape.compatible(ka, kb) else { throw c.mismatch("inner dimensions \(ka) and \(kb) differ") }
         return ([m, n], .float32)
     },
-    OpDefinition(.add, rowwiseInputs: [0, 1]) { c in
+    OpDefinition(.add, rowwiseInputs: { _ in [0, 1] }) { c in
         try c.requireType(0, .float32, "a")
         try c.requireType(1, .float32, "b")
         guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("shapes must be equal") }
         return (shape, .float32)
     },
-    OpDefinition(.biasAdd, rowwiseInputs: [0]) { c in
+    OpDefinition(.biasAdd, rowwiseInputs: { _ in [0] }) { c in
         let (x, b) = (c.shapes[0], c.shapes[1])
         guard x.rank == 2 || x.rank == 4 else { throw c.mismatch("input must be [N, C] or [N, C, H, W]") }
         try c.requireRank(1, 1, "bias")
@@ -64,7 +64,8 @@ let mathOps: [OpDefinition] = [
         guard c.shapes[0].rank == 2 || c.shapes[0].rank == 4 else { throw c.mismatch("gradient must be rank 2 or 4") }
         return ([c.shapes[0][1]], .float32)
     },
-    OpDefinition(.reshape) { c in
+    // Rows are contiguous: whenever the output keeps the input's number of rows, row i stays row i.
+    OpDefinition(.reshape, rowwiseInputs: { _ in [0] }) { c in
         let x = c.shapes[0]
         var target = c.attributes.shape("shape")
         let unknowns = target.dims.indices.filter { target[$0] == Shape.unknown }

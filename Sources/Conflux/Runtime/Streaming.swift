@@ -20,7 +20,7 @@ enum Streaming {
     static func canStream(
         _ tensor: Int, into reader: Node, on device: any Device, deviceOf: (Int) -> String
     ) -> Bool {
-        let rowwise = OpDefinition.all[reader.op]!.rowwiseInputs
+        let rowwise = OpDefinition.all[reader.op]!.rowwiseInputs(reader.attributes)
         return device.viewAlignment > 0
             && reader.inputs.indices.allSatisfy { reader.inputs[$0] != tensor || rowwise.contains($0) }
             && Set(reader.inputs.filter { deviceOf($0) != device.id }) == [tensor]
@@ -30,7 +30,7 @@ enum Streaming {
     /// the other inputs whole. Nil when a row-wise input or the output does not have exactly those rows.
     static func pieces(of context: KernelContext, rows: [Range<Int>]) throws -> [KernelContext]? {
         let total = rows.last!.upperBound
-        let rowwise = OpDefinition.all[context.node.op]!.rowwiseInputs
+        let rowwise = OpDefinition.all[context.node.op]!.rowwiseInputs(context.node.attributes)
         let sliced = rowwise.map { context.inputs[$0] } + [context.output]
         guard sliced.allSatisfy({ $0.shape.rank > 0 && $0.shape[0] == total }) else { return nil }
         func slice(_ tensor: DeviceTensor, _ range: Range<Int>) throws -> DeviceTensor {
