@@ -140,10 +140,12 @@ final class CLRuntime {
         releaseStaging()
     }
 
-    /// A marker after the commands enqueued on the compute stream so far.
+    /// A marker after the commands enqueued on the compute stream so far. The queue is flushed, since other
+    /// queues wait for the marker and an implementation need not start commands that were never flushed.
     func marker() throws -> CLEvent {
         var event: cl_event?
         try check(clEnqueueMarkerWithWaitList(queue, 0, nil, &event), "clEnqueueMarkerWithWaitList")
+        try check(clFlush(queue), "clFlush")
         return CLEvent(event!)
     }
 
