@@ -14,7 +14,8 @@ OpenBLASCore.relaunchWithBetterCoreIfAvailable()
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String, default value: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let parsed = Int(arguments[index + 1])
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count,
+        let parsed = Int(arguments[index + 1])
     else { return value }
     arguments.removeSubrange(index...index + 1)
     return parsed

@@ -36,7 +36,8 @@ final class TransferTests: XCTestCase {
         let devices = try openCLDevices()
         guard devices.count >= 2, devices[1].sharesMemory(with: devices[0]) else {
             throw XCTSkip(
-                "needs two OpenCL devices of one platform; scripts/test.sh runs this with POCL_DEVICES='pthread pthread'")
+                "needs two OpenCL devices of one platform; scripts/test.sh runs this with POCL_DEVICES='pthread pthread'"
+            )
         }
         let tracer = Tracer()
         let (actual, expected) = try crossing(devices[0], devices[1], tracer: tracer)

@@ -153,11 +153,14 @@ final class ExecutorTests: XCTestCase {
         let tracer = Tracer()
         session.tracer = tracer
         let input = randomTensor([256, 64], seed: 6)
-        let reference = try Session(graph: g, device: CPUDevice(), kernels: cpuDevices().kernels).run(z, feeds: [x: input])
+        let reference = try Session(graph: g, device: CPUDevice(), kernels: cpuDevices().kernels).run(
+            z, feeds: [x: input])
         XCTAssertEqual(try session.run(z, feeds: [x: input]), reference)
 
         let pieces = tracer.spans.filter { $0.stream == "delayed:1 compute" && $0.kind == .kernel }
-        XCTAssertEqual(pieces.map(\.name), ["Relu rows 0..<64", "Relu rows 64..<128", "Relu rows 128..<192", "Relu rows 192..<256"])
+        XCTAssertEqual(
+            pieces.map(\.name),
+            ["Relu rows 0..<64", "Relu rows 64..<128", "Relu rows 128..<192", "Relu rows 192..<256"])
         let copy = try XCTUnwrap(tracer.spans.first { $0.kind == .transfer })
         XCTAssertLessThan(pieces[0].start, copy.end, "the consumer starts before the last chunk has arrived")
     }

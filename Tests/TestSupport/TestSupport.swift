@@ -63,7 +63,8 @@ public final class CPUHarness {
 
 /// A session over `devices` that runs each node where the graph's device scopes asked; nodes without a request
 /// go where a uniform synthetic profile puts them.
-public func requestedPlacementSession(_ graph: Graph, devices: [any Device], kernels: KernelRegistry) throws -> Session {
+public func requestedPlacementSession(_ graph: Graph, devices: [any Device], kernels: KernelRegistry) throws -> Session
+{
     let profiles = devices.map {
         PlacementDevice(
             id: $0.id, kind: $0.kind,

@@ -99,7 +99,8 @@ public protocol Device: AnyObject, Sendable {
     func allocateStaging(byteCount: Int) throws -> HostStaging
     /// Transfer stream: copies `bytes` of `tensor` to `host` (the address of the range's first byte) once
     /// `event` has passed; returns when the copy is done.
-    func read(_ tensor: DeviceTensor, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after event: (any DeviceEvent)?)
+    func read(
+        _ tensor: DeviceTensor, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after event: (any DeviceEvent)?)
         throws
     /// Transfer stream: starts copying `host` into `bytes` of `tensor` once `event` (of this device) has passed.
     /// The returned event passes when the copy is done (nil: already done); `host` must stay valid until then.

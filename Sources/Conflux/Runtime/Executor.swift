@@ -51,7 +51,9 @@ struct Executor {
             let transfer = plan.transfers[index]
             let produced = try device.marker()
             let send = {
-                try traced("\(transfer.pair.from) → \(transfer.pair.to) transfer", .transfer, transfer.name, device: nil) {
+                try traced(
+                    "\(transfer.pair.from) → \(transfer.pair.to) transfer", .transfer, transfer.name, device: nil
+                ) {
                     try move(transfer, index, produced: produced, run: state)
                 }
             }

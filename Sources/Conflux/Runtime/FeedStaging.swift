@@ -63,7 +63,8 @@ final class FeedStager {
         // The pinned memory is free once its last copy is done, which was two batches ago.
         try slot.written?.wait()
         value.withUnsafeBytes { slot.staging.pointer.copyMemory(from: $0.baseAddress!, byteCount: key.bytes) }
-        slot.written = try device.write(slot.staging.pointer, to: slot.buffer, bytes: 0..<key.bytes, after: slot.consumed)
+        slot.written = try device.write(
+            slot.staging.pointer, to: slot.buffer, bytes: 0..<key.bytes, after: slot.consumed)
         slot.generation += 1
         return .device(slot, generation: slot.generation)
     }

@@ -88,11 +88,13 @@ struct PlanBuilder {
         let output = try allocate(shape, dtype, on: device, for: node.name)
         buffers[BufferKey(node: id, device: device)] = output
         let context = KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)
-        if let streaming, let rows = streamed[streaming]?.rows, let pieces = try Streaming.pieces(of: context, rows: rows)
+        if let streaming, let rows = streamed[streaming]?.rows,
+            let pieces = try Streaming.pieces(of: context, rows: rows)
         {
             for (chunk, (piece, range)) in zip(pieces, rows).enumerated() {
                 receive(streaming, chunks: chunk..<chunk + 1)
-                append(.compute(kernel, piece), "\(node.name) rows \(range.lowerBound)..<\(range.upperBound)", on: device)
+                append(
+                    .compute(kernel, piece), "\(node.name) rows \(range.lowerBound)..<\(range.upperBound)", on: device)
             }
         } else {
             if let streaming { receive(streaming, chunks: transfers[streaming].chunks.indices) }
@@ -123,7 +125,9 @@ struct PlanBuilder {
     private mutating func receive(_ index: Int, chunks: Range<Int>) {
         let transfer = transfers[index]
         for chunk in chunks {
-            append(.receive(index, chunk: chunk), "receive \(transfer.name) from \(transfer.pair.from)", on: transfer.pair.to)
+            append(
+                .receive(index, chunk: chunk), "receive \(transfer.name) from \(transfer.pair.from)",
+                on: transfer.pair.to)
         }
     }
 

@@ -63,7 +63,8 @@ public final class Tracer: @unchecked Sendable {
         }
         for span in spans {
             events.append([
-                "name": span.name, "cat": span.kind.rawValue, "ph": "X", "pid": 1, "tid": streams.firstIndex(of: span.stream)!,
+                "name": span.name, "cat": span.kind.rawValue, "ph": "X", "pid": 1,
+                "tid": streams.firstIndex(of: span.stream)!,
                 "ts": span.start * 1e6, "dur": max(span.end - span.start, 0) * 1e6,
             ])
         }

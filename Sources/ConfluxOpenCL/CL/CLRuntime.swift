@@ -210,7 +210,8 @@ final class CLRuntime {
             nil, &status)
         guard status == CL_SUCCESS, let mapped else {
             clReleaseMemObject(mem)
-            throw ConfluxError.openCL(call: "clEnqueueMapBuffer(\(bytes) bytes of staging)", status: clErrorName(status))
+            throw ConfluxError.openCL(
+                call: "clEnqueueMapBuffer(\(bytes) bytes of staging)", status: clErrorName(status))
         }
         // The staging may outlive this runtime (a plan's transfers are released with their session).
         let queue = transferQueue
