@@ -141,8 +141,11 @@ public final class Trainer {
         let classes = classifier.logits.shape[1]
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0
-        for batch in Batches(data, size: batchSize, shuffleSeed: nil) {
-            let values = try session.run([classifier.loss, classifier.predictions], feeds: classifier.feeds(batch))
+        var batches = Batches(data, size: batchSize, shuffleSeed: nil)
+        var upcoming = try batches.next().map { ($0, try session.stage(classifier.feeds($0))) }
+        while let (batch, feeds) = upcoming {
+            upcoming = try batches.next().map { ($0, try session.stage(classifier.feeds($0))) }
+            let values = try session.run([classifier.loss, classifier.predictions], staged: feeds)
             lossSum += Double(values[0].scalarValue) * Double(batch.count)
             for (label, predicted) in zip(batch.labels.ints, values[1].ints) {
                 confusion[Int(label)][Int(predicted)] += 1
