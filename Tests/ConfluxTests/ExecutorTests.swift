@@ -69,23 +69,29 @@ final class ExecutorTests: XCTestCase {
         return (g, x, left, joined)
     }
 
-    private func placedSession(_ graph: Graph, delay: Double) throws -> Session {
+    /// A traced session over cpu:0 and two delayed devices, placed as the graph's device scopes ask.
+    private func placedSession(_ graph: Graph, delay: Double) throws -> (Session, Tracer) {
         var kernels = try cpuDevices().kernels
         DelayedDevice.register(into: &kernels, delay: delay)
-        return try requestedPlacementSession(
+        let session = try requestedPlacementSession(
             graph, devices: [CPUDevice(), DelayedDevice(index: 0), DelayedDevice(index: 1)], kernels: kernels)
+        let tracer = Tracer()
+        session.tracer = tracer
+        return (session, tracer)
+    }
+
+    /// What cpu:0 alone computes.
+    private func onTheCPU(_ graph: Graph, _ fetches: [Tensor], feeds: [Tensor: HostTensor]) throws -> [HostTensor] {
+        try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run(fetches, feeds: feeds)
     }
 
     func testIndependentKernelsAndTransfersOverlapAndResultsStayCorrect() throws {
         let (graph, x, left, joined) = try branches()
-        let session = try placedSession(graph, delay: 0.03)
-        let tracer = Tracer()
-        session.tracer = tracer
+        let (session, tracer) = try placedSession(graph, delay: 0.03)
         let input = randomTensor([64, 33], seed: 4)
         let values = try session.run([joined, left], feeds: [x: input])
 
-        let reference = try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run(
-            [joined, left], feeds: [x: input])
+        let reference = try onTheCPU(graph, [joined, left], feeds: [x: input])
         XCTAssertEqual(values, reference, "the placed run computes exactly what one device computes")
 
         let spans = tracer.spans
@@ -127,13 +133,10 @@ final class ExecutorTests: XCTestCase {
 
     func testWithoutOverlapEachCopyHoldsUpItsProducer() throws {
         let (graph, x, left, joined) = try branches()
-        let session = try placedSession(graph, delay: 0.03)
+        let (session, tracer) = try placedSession(graph, delay: 0.03)
         session.overlapsTransfers = false
-        let tracer = Tracer()
-        session.tracer = tracer
         let input = randomTensor([64, 33], seed: 4)
-        let reference = try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run(
-            [joined, left], feeds: [x: input])
+        let reference = try onTheCPU(graph, [joined, left], feeds: [x: input])
         XCTAssertEqual(try session.run([joined, left], feeds: [x: input]), reference)
 
         let spans = tracer.spans
@@ -147,15 +150,12 @@ final class ExecutorTests: XCTestCase {
         let x = try g.placeholder([256, 64])
         let y = try g.device("delayed:0") { try sigmoid(x) }
         let z = try g.device("delayed:1") { try relu(y) }
-        let session = try placedSession(g, delay: 0.02)
+        let (session, tracer) = try placedSession(g, delay: 0.02)
         // y is 64 KiB: four chunks of 64 rows.
         session.streamingChunkBytes = 16 << 10
-        let tracer = Tracer()
-        session.tracer = tracer
         let input = randomTensor([256, 64], seed: 6)
-        let reference = try Session(graph: g, device: CPUDevice(), kernels: cpuDevices().kernels).run(
-            z, feeds: [x: input])
-        XCTAssertEqual(try session.run(z, feeds: [x: input]), reference)
+        let reference = try onTheCPU(g, [z], feeds: [x: input])
+        XCTAssertEqual(try session.run([z], feeds: [x: input]), reference)
 
         let pieces = tracer.spans.filter { $0.stream == "delayed:1 compute" && $0.kind == .kernel }
         XCTAssertEqual(
@@ -176,13 +176,10 @@ final class ExecutorTests: XCTestCase {
                 try matmul(second, g.constant(randomTensor([256, 8], seed: 2)), transposeA: true)
             )
         }
-        let session = try placedSession(g, delay: 0.001)
+        let (session, tracer) = try placedSession(g, delay: 0.001)
         session.streamingChunkBytes = 16 << 10
-        let tracer = Tracer()
-        session.tracer = tracer
         let input = randomTensor([256, 64], seed: 3)
-        let reference = try Session(graph: g, device: CPUDevice(), kernels: cpuDevices().kernels).run(
-            [kept, mixed], feeds: [x: input])
+        let reference = try onTheCPU(g, [kept, mixed], feeds: [x: input])
         for (actual, expected) in zip(try session.run([kept, mixed], feeds: [x: input]), reference) {
             assertClose(actual.floats, expected.floats, relative: 1e-6, absolute: 1e-6, "streamed products")
         }
@@ -198,7 +195,7 @@ final class ExecutorTests: XCTestCase {
         let loss = try g.device("delayed:0") { try softmaxCrossEntropy(logits: logits, labels: labels) }
         let other = try g.device("delayed:1") { try relu(logits) }
         let total = try g.device("cpu:0") { try add(sum(loss), sum(other)) }
-        let session = try placedSession(g, delay: 0.001)
+        let (session, _) = try placedSession(g, delay: 0.001)
         XCTAssertThrowsError(
             try session.run(total, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 9])])
         ) {
@@ -220,7 +217,7 @@ final class ExecutorTests: XCTestCase {
                 w, accumulator: g.variable([3]), gradient: g.constant(HostTensor(shape: [3], floats: [1, 1, 1])),
                 learningRate: g.constant(0.5), momentum: 0)
         }
-        let session = try placedSession(g, delay: 0.01)
+        let (session, _) = try placedSession(g, delay: 0.01)
         XCTAssertEqual(try session.run([read], targets: [update])[0].floats, [1, 1, 1])
         XCTAssertEqual(try session.run([read], targets: [update])[0].floats, [0.5, 0.5, 0.5])
     }
