@@ -30,8 +30,8 @@ final class FeedSlot {
     }
 }
 
-/// The staging slots of a session's placeholders: two per placeholder and size, used in turn, so that one can
-/// be written while a run reads the other.
+/// The staging slots of a session's placeholders: two per placeholder, device and size, used in turn, so that one
+/// can be written while a run reads the other.
 final class FeedStager {
     private struct Key: Hashable {
         let placeholder: Int
@@ -41,21 +41,18 @@ final class FeedStager {
 
     private var slots: [Key: [FeedSlot]] = [:]
     private var turn: [Key: Int] = [:]
-    private var inHostMemory: Set<Key> = []
+    /// Whether each device keeps its tensors in host memory, where staging would only add copies.
+    private var inHostMemory: [String: Bool] = [:]
 
     /// Starts copying `value` towards `device` for placeholder `node`.
     func stage(_ value: HostTensor, for node: Node, on device: any Device) throws -> StagedFeeds.Value {
         let key = Key(placeholder: node.id, device: device.id, bytes: value.shape.count * value.dtype.size)
-        guard key.bytes > 0, !inHostMemory.contains(key) else { return .host(value) }
+        guard key.bytes > 0, try !isInHostMemory(device) else { return .host(value) }
         if slots[key] == nil {
-            let first = try device.allocate(value.shape, value.dtype, for: "\(node.name) (staged)")
-            guard device.hostMemory(of: first) == nil else {
-                inHostMemory.insert(key)
-                return .host(value)
-            }
-            let second = try device.allocate(value.shape, value.dtype, for: "\(node.name) (staged)")
-            slots[key] = try [first, second].map {
-                FeedSlot(buffer: $0, staging: try device.allocateStaging(byteCount: key.bytes))
+            slots[key] = try (0..<2).map { _ in
+                FeedSlot(
+                    buffer: try device.allocate(value.shape, value.dtype, for: "\(node.name) (staged)"),
+                    staging: try device.allocateStaging(byteCount: key.bytes))
             }
         }
         let slot = slots[key]![turn[key, default: 0]]
@@ -67,6 +64,13 @@ final class FeedStager {
             slot.staging.pointer, to: slot.buffer, bytes: 0..<key.bytes, after: slot.consumed)
         slot.generation += 1
         return .device(slot, generation: slot.generation)
+    }
+
+    private func isInHostMemory(_ device: any Device) throws -> Bool {
+        if let known = inHostMemory[device.id] { return known }
+        let probe = try device.allocate([1], .float32, for: "a staging probe")
+        inHostMemory[device.id] = device.hostMemory(of: probe) != nil
+        return inHostMemory[device.id]!
     }
 
     /// Puts a staged value into a run's feed buffer, ahead of the run's kernels on the device's compute stream.
