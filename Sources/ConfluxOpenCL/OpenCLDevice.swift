@@ -27,6 +27,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     public let name: String
     public let properties: [(String, String)]
     public let processor: String
+    /// CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the specification gives in bits, in bytes.
+    public let viewAlignment: Int
     private let deviceID: cl_device_id
     private let platformContext: CLPlatformContext
     private let cacheKey: [String]
@@ -51,6 +53,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         cacheKey = [name, driver, platformName, CLInfo.platformString(platform, cl_platform_info(CL_PLATFORM_VERSION))]
         let type = CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_TYPE), as: cl_device_type.self)
         processor = type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? "host" : id
+        viewAlignment =
+            Int(CLInfo.deviceValue(device, cl_device_info(CL_DEVICE_MEM_BASE_ADDR_ALIGN), as: cl_uint.self)) / 8
         let mib = { (bytes: UInt64) in "\(bytes >> 20) MiB" }
         properties = [
             ("platform", platformName),
@@ -109,11 +113,6 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         let result = try host(tensor) { try runtime.read(tensor.mem, into: $0) }
         try checkStatus()
         return result
-    }
-
-    /// CL_DEVICE_MEM_BASE_ADDR_ALIGN, which the specification gives in bits.
-    public var viewAlignment: Int {
-        Int(CLInfo.deviceValue(deviceID, cl_device_info(CL_DEVICE_MEM_BASE_ADDR_ALIGN), as: cl_uint.self)) / 8
     }
 
     public func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {

@@ -65,9 +65,7 @@ public final class Session {
     public func run(_ fetches: [Tensor], feeds: [Tensor: HostTensor] = [:], targets: [Tensor] = []) throws
         -> [HostTensor]
     {
-        try checkFeeds(feeds)
-        let shapes = Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) })
-        return try run(fetches, feedShapes: shapes, targets: targets) { id, device, buffer in
+        try run(fetches, feedShapes: checkedShapes(feeds), targets: targets) { id, device, buffer in
             try device.upload(feeds[graph.tensor(id)]!, to: buffer)
         }
     }
@@ -79,7 +77,7 @@ public final class Session {
     ///
     /// - Throws: `feedMismatch` if a value does not fit its placeholder, or a device's error.
     public func stage(_ feeds: [Tensor: HostTensor]) throws -> StagedFeeds {
-        try checkFeeds(feeds)
+        let shapes = try checkedShapes(feeds)
         var values: [Int: [String: StagedFeeds.Value]] = [:]
         for (placeholder, value) in feeds {
             for id in try feedDevices[placeholder.id] ?? [deviceOf(placeholder.node).id] {
@@ -87,9 +85,7 @@ public final class Session {
                     overlapsTransfers ? try stager.stage(value, for: placeholder.node, on: devices[id]!) : .host(value)
             }
         }
-        return StagedFeeds(
-            values: values,
-            shapes: Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) }))
+        return StagedFeeds(values: values, shapes: shapes)
     }
 
     /// `run(_:feeds:targets:)` with feeds that `stage` has sent ahead.
@@ -104,7 +100,8 @@ public final class Session {
         }
     }
 
-    private func checkFeeds(_ feeds: [Tensor: HostTensor]) throws {
+    /// The shape and type of each feed, by node id, once each fits its placeholder.
+    private func checkedShapes(_ feeds: [Tensor: HostTensor]) throws -> [Int: (Shape, DType)] {
         for (placeholder, value) in feeds {
             guard placeholder.shape.accepts(value.shape), placeholder.dtype == value.dtype else {
                 throw ConfluxError.feedMismatch(
@@ -112,6 +109,7 @@ public final class Session {
                     got: value.shape, gotType: value.dtype)
             }
         }
+        return Dictionary(uniqueKeysWithValues: feeds.map { ($0.key.id, ($0.value.shape, $0.value.dtype)) })
     }
 
     /// Plans the run, puts each feed into its buffer with `feed`, runs the plan and downloads the fetches.

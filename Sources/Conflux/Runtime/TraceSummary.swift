@@ -14,13 +14,14 @@ public struct TraceSummary: Codable, Sendable {
     public var hiddenFraction: Double { transferSeconds > 0 ? hiddenSeconds / transferSeconds : 0 }
 
     public init(_ spans: [Tracer.Span]) {
-        let transfers = Self.union(spans.filter { $0.kind == .transfer })
-        let kernels = Self.union(spans.filter { $0.kind == .kernel })
+        let transferSpans = spans.filter { $0.kind == .transfer }
+        let kernelSpans = spans.filter { $0.kind == .kernel }
+        let (transfers, kernels) = (Self.union(transferSpans), Self.union(kernelSpans))
         transferSeconds = Self.length(transfers)
         computeSeconds = Self.length(kernels)
         hiddenSeconds = Self.length(Self.intersection(transfers, kernels))
-        self.transfers = spans.filter { $0.kind == .transfer }.count
-        self.kernels = spans.filter { $0.kind == .kernel }.count
+        self.transfers = transferSpans.count
+        self.kernels = kernelSpans.count
     }
 
     /// The spans' time as disjoint intervals in increasing order.

@@ -13,7 +13,10 @@
 struct Transfer {
     enum Route {
         case peer
-        case host
+        /// The source is host memory: the destination writes straight from it.
+        case fromHost(UnsafeMutableRawPointer)
+        /// The destination is host memory: the source reads straight into it.
+        case intoHost(UnsafeMutableRawPointer)
         case staged(HostStaging)
     }
 
@@ -39,8 +42,10 @@ struct Transfer {
         self.chunks = chunks
         if destinationDevice.sharesMemory(with: sourceDevice) {
             route = .peer
-        } else if sourceDevice.hostMemory(of: source) != nil || destinationDevice.hostMemory(of: destination) != nil {
-            route = .host
+        } else if let from = sourceDevice.hostMemory(of: source) {
+            route = .fromHost(from)
+        } else if let into = destinationDevice.hostMemory(of: destination) {
+            route = .intoHost(into)
         } else {
             route = .staged(try destinationDevice.allocateStaging(byteCount: source.storage.byteCount))
         }
@@ -56,15 +61,12 @@ struct Transfer {
         case .peer:
             return try destinationDevice.copy(
                 source, to: destination, bytes: bytes, after: [produced, free].compactMap { $0 })
-        case .host:
-            if let from = sourceDevice.hostMemory(of: source) {
-                try produced?.wait()
-                return try destinationDevice.write(
-                    from + bytes.lowerBound, to: destination, bytes: bytes, after: free)
-            }
-            let into = destinationDevice.hostMemory(of: destination)! + bytes.lowerBound
+        case .fromHost(let from):
+            try produced?.wait()
+            return try destinationDevice.write(from + bytes.lowerBound, to: destination, bytes: bytes, after: free)
+        case .intoHost(let into):
             try free?.wait()
-            try sourceDevice.read(source, bytes: bytes, into: into, after: produced)
+            try sourceDevice.read(source, bytes: bytes, into: into + bytes.lowerBound, after: produced)
             return nil
         case .staged(let staging):
             let through = staging.pointer + bytes.lowerBound
@@ -72,5 +74,4 @@ struct Transfer {
             return try destinationDevice.write(through, to: destination, bytes: bytes, after: free)
         }
     }
-
 }

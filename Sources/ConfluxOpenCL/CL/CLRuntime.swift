@@ -160,13 +160,9 @@ final class CLRuntime {
     /// Copies `bytes` of `mem` to `host` once `events` have passed; returns when done.
     func read(_ mem: cl_mem, bytes: Range<Int>, into host: UnsafeMutableRawPointer, after events: [CLEvent]) throws {
         guard !bytes.isEmpty else { return }
-        let wait: [cl_event?] = events.map(\.event)
-        let status = wait.withUnsafeBufferPointer {
-            clEnqueueReadBuffer(
-                transferQueue, mem, cl_bool(CL_TRUE), bytes.lowerBound, bytes.count, host, cl_uint(wait.count),
-                wait.isEmpty ? nil : $0.baseAddress, nil)
+        _ = try enqueueTransfer("clEnqueueReadBuffer(\(bytes.count) bytes) on the transfer queue", after: events) {
+            clEnqueueReadBuffer(transferQueue, mem, cl_bool(CL_TRUE), bytes.lowerBound, bytes.count, host, $0, $1, $2)
         }
-        try check(status, "clEnqueueReadBuffer(\(bytes.count) bytes) on the transfer queue")
     }
 
     /// Starts copying `host` into `bytes` of `mem` once `events` have passed; the event passes when it is done.
