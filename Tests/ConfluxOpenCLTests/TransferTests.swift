@@ -123,7 +123,7 @@ final class TransferTests: XCTestCase {
         }
     }
 
-    func testAStagedFeedReplacedByLaterStagesIsRefused() throws {
+    func testStaleOrForeignStagedFeedsAreRefused() throws {
         for device in try openCLDevices() {
             let g = Graph()
             let x = try g.placeholder([4])
@@ -134,6 +134,12 @@ final class TransferTests: XCTestCase {
             _ = try session.stage([x: randomTensor([4], seed: 3)])
             XCTAssertThrowsError(try session.run([y], staged: stale)) {
                 XCTAssertTrue("\($0)".contains("stage it again"), "\($0)")
+            }
+            // Feeds staged by a session on another device were never sent to this one.
+            let devices = try allDevices.get()
+            let elsewhere = Session(graph: g, device: try devices.device(named: "cpu:0"), kernels: devices.kernels)
+            XCTAssertThrowsError(try session.run([y], staged: elsewhere.stage([x: randomTensor([4], seed: 4)]))) {
+                XCTAssertTrue("\($0)".contains("'\(x.name)' was not staged for \(device.id)"), "\($0)")
             }
         }
     }
