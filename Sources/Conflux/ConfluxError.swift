@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every error Conflux reports to a user: each case carries what is needed to act on it.
 public enum ConfluxError: Error, CustomStringConvertible, Equatable {
     /// An op was given inputs whose shapes or types it cannot combine.
@@ -26,6 +28,12 @@ public enum ConfluxError: Error, CustomStringConvertible, Equatable {
     case kernelBuild(program: String, device: String, log: String)
     /// A device could not provide memory for a tensor.
     case outOfMemory(device: String, tensor: String, bytes: Int)
+    /// A file or directory cannot be written where it was asked for; `reason` says why and what to do.
+    case outputFile(path: String, reason: String)
+    /// Training produced a loss that is NaN or infinite.
+    case nonFiniteLoss(step: Int, loss: Float)
+    /// The run was stopped by a signal (SIGINT for Ctrl-C, SIGTERM) at a point where stopping was safe.
+    case interrupted(signal: Int32)
 
     public var description: String {
         switch self {
@@ -59,6 +67,13 @@ public enum ConfluxError: Error, CustomStringConvertible, Equatable {
             return "OpenCL program '\(program)' failed to build for \(device):\n\(log)"
         case .outOfMemory(let device, let tensor, let bytes):
             return "\(device) is out of memory allocating \(bytes) bytes for '\(tensor)'; try a smaller batch size"
+        case .outputFile(let path, let reason):
+            return "cannot write \(path): \(reason)"
+        case .nonFiniteLoss(let step, let loss):
+            return "the loss became \(loss) at step \(step); training stopped. Lower the learning rate, or pass "
+                + "--allow-nonfinite to keep going"
+        case .interrupted(let signal):
+            return "interrupted by \(signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "signal \(signal)")"
         }
     }
 }

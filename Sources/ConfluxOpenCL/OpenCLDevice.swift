@@ -39,7 +39,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     /// The node whose labels a status code refers to, and whether a kernel may have set one since the last check.
     var statusNode = ""
     var statusPending = false
-    private var statusBuffer: cl_mem?
+    private var statusBuffer: CLStorage?
 
     init(index: Int, platform: cl_platform_id, device: cl_device_id, context: CLPlatformContext) {
         id = "opencl:\(index)"
@@ -191,12 +191,12 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     /// Two ints that kernels validating their input (cross-entropy labels) write: row + 1 and the bad value.
     func status() throws -> cl_mem {
-        if let statusBuffer { return statusBuffer }
+        if let statusBuffer { return statusBuffer.mem }
         let runtime = try runtime()
-        let buffer = try runtime.createBuffer(bytes: 8, for: "status")
-        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: buffer) }
+        let buffer = CLStorage(mem: try runtime.createBuffer(bytes: 8, for: "status"), byteCount: 8)
+        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: buffer.mem) }
         statusBuffer = buffer
-        return buffer
+        return buffer.mem
     }
 
     /// Throws the error a kernel reported through the status buffer, if any, and clears it.
@@ -205,9 +205,9 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         statusPending = false
         let runtime = try runtime()
         var codes: [Int32] = [0, 0]
-        try codes.withUnsafeMutableBytes { try runtime.read(statusBuffer, into: $0) }
+        try codes.withUnsafeMutableBytes { try runtime.read(statusBuffer.mem, into: $0) }
         guard codes[0] != 0 else { return }
-        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: statusBuffer) }
+        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: statusBuffer.mem) }
         throw ConfluxError.invalidValue(
             op: OpType.softmaxCrossEntropy.rawValue, node: statusNode,
             reason: "label \(codes[1]) at row \(codes[0] - 1) is outside the classes of the logits")
@@ -218,10 +218,6 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         if type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { return "accelerator" }
         if type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { return "CPU" }
         return "other"
-    }
-
-    deinit {
-        if let statusBuffer { clReleaseMemObject(statusBuffer) }
     }
 }
 

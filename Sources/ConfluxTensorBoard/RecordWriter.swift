@@ -1,20 +1,26 @@
+import Conflux
 import Foundation
 
 /// Appends TensorFlow records to a file: each is the payload's length (8 bytes, little-endian), the masked CRC-32C
 /// of those 8 bytes, the payload, and the masked CRC-32C of the payload. A record cut short by a crash leaves every
 /// earlier record readable.
 final class RecordWriter {
-    private let handle: FileHandle
+    private let path: String
+    private var descriptor: Int32
     private var buffer = Data()
 
+    /// Creates the file, which must not exist.
+    ///
+    /// - Throws: `outputFile` saying why it cannot be created.
     init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-            let handle = FileHandle(forWritingAtPath: path)
-        else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
+            throw ConfluxError.outputFile(path: path, reason: String(cString: strerror(errno)))
         }
-        self.handle = handle
     }
+
+    deinit { if descriptor >= 0 { Foundation.close(descriptor) } }
 
     /// Frames `payload` into the buffer; `flush` writes it.
     func append(_ payload: Data) {
@@ -30,14 +36,29 @@ final class RecordWriter {
         withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
     }
 
+    /// Writes the buffered records; a signal never stops the process in the middle of one.
     func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
+        guard !buffer.isEmpty, descriptor >= 0 else { return }
+        try Interruption.critical {
+            try buffer.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let count = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else {
+                        throw ConfluxError.outputFile(
+                            path: path, reason: "writing failed (\(String(cString: strerror(errno))))")
+                    }
+                    offset += count
+                }
+            }
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
     func close() throws {
         try flush()
-        try handle.close()
+        if descriptor >= 0 { Foundation.close(descriptor) }
+        descriptor = -1
     }
 }

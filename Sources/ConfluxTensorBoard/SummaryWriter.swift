@@ -14,20 +14,14 @@ public final class SummaryWriter: @unchecked Sendable {
 
     /// Opens a new event file in `directory` (created if missing) and writes its version record.
     ///
-    /// - Throws: `dataFile` if the directory or file cannot be created.
+    /// - Throws: `outputFile` if the directory or file cannot be created, saying why.
     public init(directory: String, flushEvery seconds: Double = 2) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ConfluxError.dataFile(path: directory, reason: "cannot be created: \(error.localizedDescription)")
-        }
+        try OutputDirectory.prepare(directory)
         let host = ProcessInfo.processInfo.hostName
         path =
             URL(fileURLWithPath: directory)
             .appendingPathComponent("events.out.tfevents.\(Int(Date().timeIntervalSince1970)).\(host)").path
-        do { records = try RecordWriter(path: path) } catch {
-            throw ConfluxError.dataFile(path: path, reason: "cannot be created: \(error.localizedDescription)")
-        }
+        records = try RecordWriter(path: path)
         try write(Tensorboard_Event.with { $0.fileVersion = "brain.Event:2" })
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + seconds, repeating: seconds)

@@ -21,7 +21,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
 
-    @Option(help: "The seed of weight initialisation and shuffling; the same seed gives the same run.")
+    @Option(
+        parsing: .unconditional,
+        help: "The seed of weight initialisation and shuffling; the same seed gives the same run.")
     var seed: UInt64 = 0
 
     @Option(help: "A directory of IDX files (train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte, .gz or raw).")

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Conflux
 import ConfluxCPU
+import Foundation
 
 @main
 struct ConfluxCommand: ParsableCommand {
@@ -13,6 +15,12 @@ struct ConfluxCommand: ParsableCommand {
 
     static func main() {
         OpenBLASCore.relaunchWithBetterCoreIfAvailable()
+        // Line-buffered even into a file or a pipe, so that a log shows every finished line of a killed run.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        Interruption.install { signal in
+            ProgressBar.clearLine()
+            FileHandle.standardError.write(Data("conflux: \(ConfluxError.interrupted(signal: signal))\n".utf8))
+        }
         main(nil)
     }
 }

@@ -15,13 +15,14 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var weights: WeightsOptions
 
-    @Option(help: "Evaluate only the first N test images.")
+    @Option(parsing: .unconditional, help: "Evaluate only the first N test images.")
     var limit: Int?
 
     func run() throws {
         var test = try Dataset(directory: options.data, split: .test)
         if let limit { test = test.prefix(limit) }
-        let run = try ModelSession(model, options: options, imageShape: test.imageShape, classes: max(test.classes, 10))
+        let run = try ModelSession(
+            model, options: options, imageShape: test.imageShape, classes: try weights.classes())
         try weights.load(into: run)
         let trainer = Trainer(classifier: run.classifier, session: run.session, seed: options.seed)
         let evaluation = try trainer.evaluate(test, batchSize: 1000)

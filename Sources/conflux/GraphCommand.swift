@@ -24,14 +24,12 @@ struct GraphCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let dot { try OutputFile.check(dot) }
+        if let logdir { try OutputDirectory.prepare(logdir) }
         let run = try ModelSession(model, options: options)
         let (graph, placement) = (run.classifier.graph, run.session.placement)
         if let dot {
-            do {
-                try GraphExport.dot(graph, placement: placement).write(toFile: dot, atomically: true, encoding: .utf8)
-            } catch {
-                throw ConfluxError.dataFile(path: dot, reason: "cannot be written: \(error.localizedDescription)")
-            }
+            try OutputFile.write(GraphExport.dot(graph, placement: placement), to: dot)
             print("wrote \(dot): \(graph.nodes.count) nodes on \(run.used.map(\.id).joined(separator: ", "))")
         }
         if let logdir {

@@ -38,8 +38,45 @@ struct WeightsOptions: ParsableArguments {
     @Option(help: "A safetensors checkpoint from `conflux train --save`, or a PyTorch state_dict saved as safetensors.")
     var weights: String
 
+    /// The class count the weights were trained for: the checkpoint's `classes` metadata, else 10 (a PyTorch
+    /// state_dict, or a checkpoint from before the count was recorded).
+    func classes() throws -> Int {
+        try SafeTensors.read(weights).metadata["classes"].flatMap { Int($0) } ?? 10
+    }
+
     /// Loads the weights (ignoring any optimizer state) into `run`'s variables.
     func load(into run: ModelSession) throws {
         try Checkpoint.load(weights, into: run.session, for: run.classifier, weightsOnly: true)
+    }
+}
+
+/// A checkpoint `train --resume` continues from, read and checked against the command line before any work starts.
+struct ResumedCheckpoint {
+    let path: String
+    /// The class count it was trained for, when it says.
+    let classes: Int?
+    /// The epochs it has been trained for.
+    let epochs: Int
+
+    /// - Throws: `ValidationError` when the checkpoint was saved for another model or optimizer, saying which
+    ///   option resumes it; `dataFile` when it cannot be read.
+    init(path: String, model: ModelName, optimizer: OptimizerName) throws {
+        let metadata = try SafeTensors.read(path).metadata
+        if let saved = metadata["model"], saved != model.rawValue {
+            throw ValidationError("\(path) holds a \(saved) model, not \(model.rawValue)")
+        }
+        if let saved = metadata["optimizer"], saved != optimizer.rawValue {
+            throw ValidationError(
+                "\(path) was trained with --optimizer \(saved); pass --optimizer \(saved) to resume it")
+        }
+        self.path = path
+        classes = metadata["classes"].flatMap { Int($0) }
+        epochs = metadata["epochs"].flatMap { Int($0) } ?? 0
+    }
+
+    /// Loads the weights and optimizer state into `run`; returns the epochs already trained.
+    func load(into run: ModelSession) throws -> Int {
+        try Checkpoint.load(path, into: run.session, for: run.classifier, weightsOnly: false)
+        return epochs
     }
 }

@@ -37,15 +37,16 @@ struct PredictCommand: ParsableCommand {
         }
         for path in images { inputs.append((path, try ImageFile.load(path, rows: 28, cols: 28))) }
 
-        let run = try ModelSession(model, options: options)
+        let classes = try weights.classes()
+        let run = try ModelSession(model, options: options, classes: classes)
         try weights.load(into: run)
         let batch = HostTensor(shape: [inputs.count, 1, 28, 28], floats: inputs.flatMap(\.pixels))
         let probabilities = try run.session.run(run.classifier.probabilities, feeds: [run.classifier.images: batch])
             .floats
-        let names = ClassNames.names(for: options.data, classes: 10)
+        let names = ClassNames.names(for: options.data, classes: classes)
         var results: [Prediction] = []
         for (i, input) in inputs.enumerated() {
-            let row = Array(probabilities[(i * 10)..<((i + 1) * 10)])
+            let row = Array(probabilities[(i * classes)..<((i + 1) * classes)])
             let best = row.indices.max { row[$0] < row[$1] }!
             results.append(Prediction(input: input.label, predicted: best, name: names[best], probabilities: row))
         }

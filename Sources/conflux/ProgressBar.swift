@@ -24,7 +24,11 @@ struct ProgressBar {
 
     /// Clears the line so the next output starts clean.
     func finish() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        if enabled { Self.clearLine() }
+    }
+
+    /// Clears the current line of standard error when it is a terminal (a bar may be drawn there).
+    static func clearLine() {
+        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

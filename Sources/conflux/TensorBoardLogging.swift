@@ -1,6 +1,5 @@
 import ConfluxNN
 import ConfluxTensorBoard
-import Dispatch
 import Foundation
 
 extension SummaryWriter {
@@ -11,25 +10,12 @@ extension SummaryWriter {
         try scalar("learning_rate", Double(report.learningRate), step: report.globalStep)
         try scalar("images_per_second", report.imagesPerSecond, step: report.globalStep)
     }
-}
 
-/// Runs `flush` when the user presses Ctrl-C, then exits with the usual status for SIGINT, so that what was
-/// logged is on disk.
-final class FlushOnInterrupt {
-    private let source: DispatchSourceSignal
-
-    init(_ flush: @escaping () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            flush()
-            exit(130)
-        }
-        source.resume()
-    }
-
-    func cancel() {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+    /// The scalars of a finished epoch, at the step it ended on.
+    func epoch(_ result: EpochResult, step: Int) throws {
+        try scalar("epoch/loss", result.loss, step: step)
+        try scalar("epoch/images_per_second", result.imagesPerSecond, step: step)
+        try scalar("epoch/accuracy", result.accuracy, step: step)
+        try scalar("epoch/learning_rate", Double(result.learningRate), step: step)
     }
 }

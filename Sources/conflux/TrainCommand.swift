@@ -25,6 +25,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             The reference recipe of the LeNet-5 benchmarks is `--optimizer sgd --lr 0.01 --momentum 0.9 \
             --schedule constant --batch-size 64`; weights start Glorot-uniform and biases at zero.
+
+            Every destination (--save, --trace, --logdir) and the data are checked before training starts. Ctrl-C \
+            stops at the end of the current step: logs are closed, no file is left half-written, and the exit \
+            status is 130 (143 for SIGTERM).
             """)
 
     @Argument(help: "The model to train.")
@@ -32,25 +36,34 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "Passes over the training set.")
+    @Option(parsing: .unconditional, help: "Passes over the training set.")
     var epochs = 1
 
-    @Option(help: "Images per training step.")
+    @Option(parsing: .unconditional, help: "Images per training step.")
     var batchSize = 64
 
     @Option(help: "The optimizer.")
     var optimizer = OptimizerName.adam
 
-    @Option(name: .customLong("lr"), help: "The learning rate (default: 0.003 for adam, 0.01 for sgd).")
+    @Option(
+        name: .customLong("lr"), parsing: .unconditional,
+        help: "The learning rate (default: 0.003 for adam, 0.01 for sgd).")
     var learningRate: Float?
 
     @Option(help: "How the learning rate changes: constant, or cosine decay to zero over the run.")
     var schedule = LearningRateSchedule.cosine
 
-    @Option(help: "The momentum of sgd.")
-    var momentum: Float = 0.9
+    @Option(parsing: .unconditional, help: "The momentum of sgd, at least 0 and below 1 (default: 0.9).")
+    var momentum: Float?
 
-    @Option(help: "Use only the first N training and N test examples (for quick checks).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "How many classes the model tells apart; every label must be below it (default: 10, or the resumed checkpoint's)."
+    )
+    var classes: Int?
+
+    @Option(parsing: .unconditional, help: "Use only the first N training and N test examples (for quick checks).")
     var limit: Int?
 
     @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
@@ -71,60 +84,61 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Save every variable (weights and optimizer state) to FILE, a safetensors checkpoint, at the end.")
     var save: String?
 
-    @Option(help: "Also save the checkpoint after every N epochs.")
+    @Option(parsing: .unconditional, help: "Also save the checkpoint after every N epochs.")
     var saveEvery: Int?
 
     @Option(help: "Continue training from a checkpoint saved with --save (same model and optimizer).")
     var resume: String?
 
+    @Flag(help: "Keep training when the loss becomes NaN or infinite; by default training stops with an error.")
+    var allowNonfinite = false
+
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
-        if let learningRate, !(learningRate > 0) { throw ValidationError("--lr must be positive") }
+        if let learningRate, !(learningRate.isFinite && learningRate > 0) {
+            throw ValidationError("--lr must be a positive finite number, not \(learningRate)")
+        }
+        if let momentum {
+            guard optimizer == .sgd else {
+                throw ValidationError("--momentum applies to --optimizer sgd; adam keeps its own moment estimates")
+            }
+            guard momentum.isFinite, momentum >= 0, momentum < 1 else {
+                throw ValidationError("--momentum must be at least 0 and below 1, not \(momentum)")
+            }
+        }
+        if let classes, classes < 2 { throw ValidationError("--classes must be at least 2") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1") }
         if saveEvery != nil && save == nil { throw ValidationError("--save-every needs --save FILE") }
     }
 
     func run() throws {
-        var train = try Dataset(directory: options.data, split: .train)
-        var test = try Dataset(directory: options.data, split: .test)
-        if let limit {
-            train = train.prefix(limit)
-            test = test.prefix(limit)
-        }
+        // Everything that can be checked is checked before the first step, so a mistake costs seconds, not a run.
+        if let save { try OutputFile.check(save) }
+        if let trace { try OutputFile.check(trace) }
+        if let logdir { try OutputDirectory.prepare(logdir) }
+        let resumed = try resume.map { try ResumedCheckpoint(path: $0, model: model, optimizer: self.optimizer) }
+        let classes = try self.classes(resuming: resumed)
+        let (train, test) = try loadData(classes: classes)
+
         let learningRate = learningRate ?? optimizer.defaultLearningRate
         let optimizer: any Optimizer =
             switch self.optimizer {
-            case .sgd: SGD(learningRate: learningRate, momentum: momentum)
+            case .sgd: SGD(learningRate: learningRate, momentum: momentum ?? 0.9)
             case .adam: Adam(learningRate: learningRate)
             }
         let run = try ModelSession(
-            model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: max(train.classes, 10)
-        )
+            model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: classes)
         let (classifier, session) = (run.classifier, run.session)
         if trace != nil { session.tracer = Tracer() }
         session.overlapsTransfers = overlap
+        let completed = try resumed?.load(into: run) ?? 0
         let stepsPerEpoch = Batches(train, size: batchSize, shuffleSeed: nil).count
-        var completed = 0
-        if let resume {
-            let metadata = try Checkpoint.load(resume, into: session, for: classifier, weightsOnly: false)
-            completed = metadata["epochs"].flatMap { Int($0) } ?? 0
-        }
         let trainer = Trainer(
             classifier: classifier, session: session, seed: options.seed, schedule: schedule,
             totalSteps: (completed + epochs) * stepsPerEpoch, stepsTaken: completed * stepsPerEpoch)
-        let checkpoint = { (epochsDone: Int) in
-            guard let save else { return }
-            try Checkpoint.save(
-                classifier, from: session, to: save,
-                metadata: ["epochs": String(epochsDone), "model": model.rawValue, "optimizer": self.optimizer.rawValue])
-        }
-
-        let log = try logdir.map { try SummaryWriter(directory: $0) }
-        try log?.graph(classifier.graph, placement: session.placement)
-        let interrupt = log.map { log in FlushOnInterrupt { try? log.close() } }
-        defer { interrupt?.cancel() }
+        trainer.allowsNonFiniteLoss = allowNonfinite
 
         if !options.json {
             print(
@@ -132,6 +146,57 @@ struct TrainCommand: ParsableCommand {
                     + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
                     + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
+        // From here on a signal stops the run between steps, after the log and files below are closed.
+        let (results, evaluation) = try Interruption.whileStoppable {
+            let log = try logdir.map { try SummaryWriter(directory: $0) }
+            defer { try? log?.close() }
+            try log?.graph(classifier.graph, placement: session.placement)
+            let results = try trainEpochs(trainer, train, completed: completed, classes: classes, log: log)
+            let evaluation = try trainer.evaluate(test, batchSize: 1000)
+            try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
+            try log?.close()
+            if let trace, let tracer = session.tracer { try OutputFile.write(tracer.chromeTraceJSON(), to: trace) }
+            return (results, evaluation)
+        }
+        try report(results, evaluation, run: run, learningRate: learningRate)
+    }
+
+    /// The class count: `--classes`, else the resumed checkpoint's, else 10; the two must agree.
+    private func classes(resuming resumed: ResumedCheckpoint?) throws -> Int {
+        if let classes, let saved = resumed?.classes, saved != classes {
+            throw ValidationError(
+                "--classes \(classes) differs from the \(saved) classes of the checkpoint being resumed")
+        }
+        return classes ?? resumed?.classes ?? 10
+    }
+
+    /// The training and test sets, limited by `--limit` and checked against each other and the class count.
+    private func loadData(classes: Int) throws -> (train: Dataset, test: Dataset) {
+        var train = try Dataset(directory: options.data, split: .train)
+        var test = try Dataset(directory: options.data, split: .test)
+        if let limit {
+            train = train.prefix(limit)
+            test = test.prefix(limit)
+        }
+        for (split, data) in [("training", train), ("test", test)] where data.count == 0 {
+            throw ConfluxError.dataFile(path: data.source, reason: "the \(split) set holds no images")
+        }
+        guard test.rows == train.rows, test.cols == train.cols else {
+            throw ConfluxError.dataFile(
+                path: options.data,
+                reason: "the test images are \(test.cols)×\(test.rows) but the training images are "
+                    + "\(train.cols)×\(train.rows); both sets must have one image size")
+        }
+        try train.checkLabels(below: classes)
+        try test.checkLabels(below: classes)
+        return (train, test)
+    }
+
+    /// Trains the epochs of this run, logging and saving as asked; returns each epoch's result.
+    private func trainEpochs(
+        _ trainer: Trainer, _ train: Dataset, completed: Int, classes: Int, log: SummaryWriter?
+    ) throws -> [EpochResult] {
+        let (classifier, session) = (trainer.classifier, trainer.session)
         var results: [EpochResult] = []
         for epoch in (completed + 1)...(completed + epochs) {
             var bar = ProgressBar(label: "epoch \(epoch)/\(completed + epochs)")
@@ -142,10 +207,7 @@ struct TrainCommand: ParsableCommand {
             bar.finish()
             results.append(result)
             if let log {
-                try log.scalar("epoch/loss", result.loss, step: trainer.stepsTaken)
-                try log.scalar("epoch/images_per_second", result.imagesPerSecond, step: trainer.stepsTaken)
-                try log.scalar("epoch/accuracy", result.accuracy, step: trainer.stepsTaken)
-                try log.scalar("epoch/learning_rate", Double(result.learningRate), step: trainer.stepsTaken)
+                try log.epoch(result, step: trainer.stepsTaken)
                 for (parameter, value) in zip(classifier.parameters, try session.run(classifier.parameters)) {
                     try log.histogram(parameter.name, value.floats, step: trainer.stepsTaken)
                 }
@@ -156,45 +218,49 @@ struct TrainCommand: ParsableCommand {
                         format: "epoch %d/%d  loss %.4f  %.0f images/s  %.1f s", epoch, completed + epochs, result.loss,
                         result.imagesPerSecond, result.seconds))
             }
-            if let saveEvery, epoch % saveEvery == 0 { try checkpoint(epoch) }
+            if let save, epoch == completed + epochs || saveEvery.map({ epoch % $0 == 0 }) ?? false {
+                try Checkpoint.save(
+                    classifier, from: session, to: save,
+                    metadata: [
+                        "epochs": String(epoch), "model": model.rawValue, "optimizer": optimizer.rawValue,
+                        "classes": String(classes),
+                    ])
+            }
         }
-        try checkpoint(completed + epochs)
-        let evaluation = try trainer.evaluate(test, batchSize: 1000)
-        try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
-        try log?.close()
+        return results
+    }
+
+    private func report(_ results: [EpochResult], _ evaluation: Evaluation, run: ModelSession, learningRate: Float)
+        throws
+    {
         let build = run.used.compactMap { ($0 as? OpenCLDevice)?.buildStatistics }.first
-        if let trace, let tracer = session.tracer {
-            try tracer.chromeTraceJSON().write(to: URL(fileURLWithPath: trace))
-        }
+        let tracer = run.session.tracer
         if options.json {
             print(
                 try JSONText.encode(
                     TrainingReport(
-                        model: model.rawValue, devices: run.used.map(\.id), optimizer: self.optimizer.rawValue,
+                        model: model.rawValue, devices: run.used.map(\.id), optimizer: optimizer.rawValue,
                         learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
-                        seed: options.seed, epochs: results,
-                        test: evaluation, programBuild: build.map(ProgramBuildReport.init),
-                        trace: session.tracer?.summary)))
-        } else {
-            if let build {
-                print(
-                    String(
-                        format: "OpenCL programs: %d built in %.2f s (%d from the disk cache)", build.programs,
-                        build.seconds,
-                        build.fromCache))
-            }
+                        seed: options.seed, epochs: results, test: evaluation,
+                        programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary)))
+            return
+        }
+        if let build {
             print(
                 String(
-                    format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100,
-                    evaluation.loss, evaluation.count))
-            if let save { print("saved \(save)") }
-            if let trace, let summary = session.tracer?.summary {
-                print(
-                    String(
-                        format: "trace %@: %d kernels, %d transfers taking %.3f s, %.0f%% of it hidden behind compute",
-                        trace, summary.kernels, summary.transfers, summary.transferSeconds,
-                        summary.hiddenFraction * 100))
-            }
+                    format: "OpenCL programs: %d built in %.2f s (%d from the disk cache)", build.programs,
+                    build.seconds, build.fromCache))
+        }
+        print(
+            String(
+                format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100, evaluation.loss,
+                evaluation.count))
+        if let save { print("saved \(save)") }
+        if let trace, let summary = tracer?.summary {
+            print(
+                String(
+                    format: "trace %@: %d kernels, %d transfers taking %.3f s, %.0f%% of it hidden behind compute",
+                    trace, summary.kernels, summary.transfers, summary.transferSeconds, summary.hiddenFraction * 100))
         }
     }
 }

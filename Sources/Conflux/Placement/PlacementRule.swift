@@ -27,9 +27,39 @@ public struct PlacementRule: Equatable, Sendable, CustomStringConvertible {
     /// (ignoring case).
     public func matches(_ node: Node) -> Bool {
         let wanted = pattern.lowercased()
-        if node.op.rawValue.lowercased() == wanted { return true }
-        return node.name.split(separator: "/").contains { component in
-            String(component.lowercased().reversed().drop { $0.isNumber || $0 == "_" }.reversed()) == wanted
+        return node.op.rawValue.lowercased() == wanted || Self.layerNames(of: node).contains(wanted)
+    }
+
+    /// Throws unless every rule matches some node of `graph` and no pattern is given twice: a rule that places
+    /// nothing is a typo, and of two rules for one pattern only the first could ever apply.
+    ///
+    /// - Throws: `invalidArgument` naming the rule, with the patterns the graph does have.
+    public static func check(_ rules: [PlacementRule], against graph: Graph) throws {
+        var seen: [String: PlacementRule] = [:]
+        for rule in rules {
+            if let earlier = seen[rule.pattern.lowercased()] {
+                throw ConfluxError.invalidArgument(
+                    op: "--place",
+                    reason: "'\(rule.pattern)' is given twice (\(earlier) and \(rule)); give each pattern once")
+            }
+            seen[rule.pattern.lowercased()] = rule
+        }
+        for rule in rules where !graph.nodes.contains(where: rule.matches) {
+            let layers = Set(graph.nodes.compactMap { layerNames(of: $0).first }).sorted()
+            let ops = Set(graph.nodes.map(\.op.rawValue)).sorted()
+            throw ConfluxError.invalidArgument(
+                op: "--place",
+                reason:
+                    "'\(rule.pattern)' matches no node of the graph; patterns are layers (\(layers.joined(separator: ", "))) "
+                    + "or op types (\(ops.joined(separator: ", ")))")
+        }
+    }
+
+    /// The components of a node's name, lower-cased, less trailing digits and underscores (`conv1/Conv2D` gives
+    /// `conv`, `conv2d`).
+    private static func layerNames(of node: Node) -> [String] {
+        node.name.split(separator: "/").map { component in
+            String(component.lowercased().reversed().drop { $0.isNumber || $0 == "_" }.reversed())
         }
     }
 

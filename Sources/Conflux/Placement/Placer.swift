@@ -50,9 +50,11 @@ public struct Placer {
 
     /// Places every node of `graph`.
     ///
-    /// - Throws: `impossiblePlacement` when soft placement is off and a request names no device that can run the
-    ///   op; `noKernel` when no device at all can.
+    /// - Throws: `invalidArgument` for a rule that matches no node or a pattern given twice;
+    ///   `impossiblePlacement` when soft placement is off and a request names no device that can run the op;
+    ///   `noKernel` when no device at all can.
     public func place(_ graph: Graph) throws -> Placement {
+        try PlacementRule.check(rules, against: graph)
         var state = State(graph: graph)
         let groups = colocationGroups(graph)
         for node in graph.nodes where !isSource(node) {

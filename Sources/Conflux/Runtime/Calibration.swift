@@ -22,7 +22,7 @@ public enum Calibration {
         if let file, let data = try? JSONEncoder().encode(profile) {
             try? FileManager.default.createDirectory(
                 at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try? data.write(to: file, options: .atomic)
+            try? OutputFile.write(data, to: file.path)
         }
         return profile
     }

@@ -10,9 +10,9 @@ public enum SafeTensors {
     /// The largest header accepted; real headers are a few kilobytes per hundred tensors.
     static let maximumHeaderBytes = 100 << 20
 
-    /// Writes `tensors` (Float32) and string `metadata` to `path`, atomically: a temporary file, then a rename.
+    /// Writes `tensors` (Float32) and string `metadata` to `path` through `OutputFile`: the file is whole or not there.
     ///
-    /// - Throws: `dataFile` if the file cannot be written.
+    /// - Throws: `outputFile` if the file cannot be written.
     public static func write(_ tensors: [String: HostTensor], metadata: [String: String] = [:], to path: String) throws
     {
         var header: [String: Any] = [:]
@@ -32,11 +32,7 @@ public enum SafeTensors {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
         file.append(data)
-        do {
-            try file.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ConfluxError.dataFile(path: path, reason: "cannot be written: \(error.localizedDescription)")
-        }
+        try OutputFile.write(file, to: path)
     }
 
     /// Reads every tensor of the file at `path`, and its metadata.

@@ -8,12 +8,26 @@ public struct Dataset {
     public let labels: [Int32]
     public let rows: Int
     public let cols: Int
+    /// Where the labels came from (the labels file), for messages; "memory" for a data set built in memory.
+    public let source: String
 
     public var count: Int { labels.count }
     /// [1, rows, cols]: the shape of one image.
     public var imageShape: Shape { [1, rows, cols] }
     /// One more than the largest label.
     public var classes: Int { Int(labels.max() ?? -1) + 1 }
+
+    /// Throws unless every label is in 0..<classes: a label outside them would otherwise build a model of the
+    /// wrong size, or index past a confusion matrix.
+    ///
+    /// - Throws: `dataFile` naming the labels file, the first bad label and its index.
+    public func checkLabels(below classes: Int) throws {
+        guard let index = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) else { return }
+        throw ConfluxError.dataFile(
+            path: source,
+            reason: "label \(labels[index]) of example \(index) is outside the model's \(classes) classes "
+                + "(0...\(classes - 1)); pass --classes N if the data set has more")
+    }
 
     public enum Split: String, Sendable {
         case train
@@ -38,22 +52,25 @@ public struct Dataset {
         }
         self.init(
             pixels: images.bytes.map { Float($0) / 255 }, labels: labels.bytes.map(Int32.init),
-            rows: images.dims[1], cols: images.dims[2])
+            rows: images.dims[1], cols: images.dims[2], source: labelPath)
     }
 
     /// A data set from memory; `pixels` holds `labels.count` images of `rows`×`cols`.
-    public init(pixels: [Float], labels: [Int32], rows: Int, cols: Int) {
+    public init(pixels: [Float], labels: [Int32], rows: Int, cols: Int, source: String = "memory") {
         precondition(pixels.count == labels.count * rows * cols, "pixel count does not match the labels")
         self.pixels = pixels
         self.labels = labels
         self.rows = rows
         self.cols = cols
+        self.source = source
     }
 
     /// The first `count` examples.
     public func prefix(_ count: Int) -> Dataset {
         let n = min(count, self.count)
-        return Dataset(pixels: Array(pixels[..<(n * rows * cols)]), labels: Array(labels[..<n]), rows: rows, cols: cols)
+        return Dataset(
+            pixels: Array(pixels[..<(n * rows * cols)]), labels: Array(labels[..<n]), rows: rows, cols: cols,
+            source: source)
     }
 
     /// The gzip file if present, else the raw one.

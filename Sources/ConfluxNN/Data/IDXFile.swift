@@ -35,22 +35,33 @@ public struct IDXFile {
         }
         let sizes = try Self.read(file, count: 4 * rank, path: path, what: "dimensions")
         dims = (0..<rank).map { i in sizes[4 * i..<4 * i + 4].reduce(0) { $0 << 8 | Int($1) } }
-        let count = dims.reduce(1, *)
-        bytes = try Self.read(
-            file, count: count, path: path, what: "\(dims.map(String.init).joined(separator: "×")) elements")
+        let shape = dims.map(String.init).joined(separator: "×")
+        var count = 1
+        for dim in dims {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else {
+                throw ConfluxError.dataFile(path: path, reason: "declares \(shape) elements, more than any file holds")
+            }
+            count = product
+        }
+        bytes = try Self.read(file, count: count, path: path, what: "\(shape) elements")
         var extra: UInt8 = 0
         guard gzread(file, &extra, 1) == 0 else {
             throw ConfluxError.dataFile(path: path, reason: "has data after the \(count) elements its header declares")
         }
     }
 
-    /// Reads exactly `count` bytes or throws, saying whether the file was truncated or corrupt.
+    /// Reads exactly `count` bytes or throws, saying whether the file was truncated or corrupt. Memory grows
+    /// with what the file holds, a chunk at a time, never with what its header claims.
     private static func read(_ file: gzFile, count: Int, path: String, what: String) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
+        let chunkBytes = 16 << 20
+        var buffer = [UInt8]()
         var done = 0
         while done < count {
-            let chunk = UInt32(min(count - done, 1 << 30))
-            let got = buffer.withUnsafeMutableBytes { gzread(file, $0.baseAddress! + done, chunk) }
+            if done == buffer.count { buffer += [UInt8](repeating: 0, count: min(count - done, chunkBytes)) }
+            let got = buffer.withUnsafeMutableBytes {
+                gzread(file, $0.baseAddress! + done, UInt32($0.count - done))
+            }
             if got < 0 {
                 var code: Int32 = 0
                 let message = String(cString: gzerror(file, &code))

@@ -59,6 +59,9 @@ public final class Trainer {
     /// How many steps the whole run has, for the schedule; `trainEpoch` counts the steps taken.
     public let totalSteps: Int
     public private(set) var stepsTaken = 0
+    /// Whether a NaN or infinite loss lets training go on; by default it stops training with `nonFiniteLoss`,
+    /// since every later step would compute with the broken weights.
+    public var allowsNonFiniteLoss = false
 
     /// - Parameters:
     ///   - schedule, totalSteps: the learning rate of step t is
@@ -87,9 +90,11 @@ public final class Trainer {
             seed: seed, schedule: schedule, totalSteps: totalSteps)
     }
 
-    /// One pass over `data` in shuffled batches of `batchSize`, updating the parameters after each.
+    /// One pass over `data` in shuffled batches of `batchSize`, updating the parameters after each. Each step
+    /// begins with an `Interruption` stop point.
     ///
-    /// - Throws: whatever a kernel raises, such as a label outside the model's classes.
+    /// - Throws: `nonFiniteLoss` naming the step (unless `allowsNonFiniteLoss`), `interrupted`, or whatever a
+    ///   kernel raises, such as a label outside the model's classes.
     public func trainEpoch(
         _ data: Dataset, batchSize: Int, epoch: Int, progress: (StepReport) -> Void = { _ in }
     ) throws -> EpochResult {
@@ -100,12 +105,16 @@ public final class Trainer {
         var (correct, rate) = (0.0, Float(0))
         var upcoming = try stage(batches.next(), step: stepsTaken)
         while let (batch, feeds) = upcoming {
+            try Interruption.check()
             rate = learningRate(step: stepsTaken)
             // The next batch goes to the devices while this one computes.
             upcoming = try stage(batches.next(), step: stepsTaken + 1)
             let values = try session.run(
                 [classifier.loss, classifier.accuracy], staged: feeds, targets: classifier.updates)
             let loss = values[0].scalarValue
+            guard loss.isFinite || allowsNonFiniteLoss else {
+                throw ConfluxError.nonFiniteLoss(step: stepsTaken + 1, loss: loss)
+            }
             lossSum += Double(loss) * Double(batch.count)
             images += batch.count
             step += 1
@@ -136,14 +145,18 @@ public final class Trainer {
     }
 
     /// The loss, accuracy and confusion matrix over all of `data`, in batches of `batchSize`, without changing
-    /// the parameters.
+    /// the parameters. Each batch begins with an `Interruption` stop point.
+    ///
+    /// - Throws: `dataFile` for a label outside the model's classes, `interrupted`, or what a kernel raises.
     public func evaluate(_ data: Dataset, batchSize: Int) throws -> Evaluation {
         let classes = classifier.logits.shape[1]
+        try data.checkLabels(below: classes)
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0
         var batches = Batches(data, size: batchSize, shuffleSeed: nil)
         var upcoming = try batches.next().map { ($0, try session.stage(classifier.feeds($0))) }
         while let (batch, feeds) = upcoming {
+            try Interruption.check()
             upcoming = try batches.next().map { ($0, try session.stage(classifier.feeds($0))) }
             let values = try session.run([classifier.loss, classifier.predictions], staged: feeds)
             lossSum += Double(values[0].scalarValue) * Double(batch.count)

@@ -53,8 +53,8 @@ final class CLRuntime {
     private var staging: [UnsafeMutableRawPointer] = []
     private var stagingPool: [Int: [UnsafeMutableRawPointer]] = [:]
     private var stagingSizes: [UnsafeMutableRawPointer: Int] = [:]
-    /// Scratch buffers that only grow, by slot.
-    private var scratch: [Int: (mem: cl_mem, bytes: Int)] = [:]
+    /// Scratch buffers that only grow, by slot; each owns its buffer, so none can be released twice.
+    private var scratch: [Int: CLStorage] = [:]
 
     init(
         device: cl_device_id, context: cl_context, label: String, cacheKey: [String], maxWorkGroupSize: Int,
@@ -85,7 +85,7 @@ final class CLRuntime {
         for pointer in stagingPool.values.joined() { pointer.deallocate() }
         for kernel in kernels.values { clReleaseKernel(kernel) }
         for program in programs.values { clReleaseProgram(program) }
-        for buffer in scratch.values { clReleaseMemObject(buffer.mem) }
+        scratch.removeAll()
         clFinish(transferQueue)
         clReleaseCommandQueue(transferQueue)
         clReleaseCommandQueue(queue)
@@ -228,11 +228,12 @@ final class CLRuntime {
 
     /// A device buffer of at least `bytes` for scratch `slot`, reused across kernels (the queue is in order).
     func scratch(_ slot: Int, bytes: Int) throws -> cl_mem {
-        if let buffer = scratch[slot], buffer.bytes >= bytes { return buffer.mem }
-        if let old = scratch[slot] { clReleaseMemObject(old.mem) }
-        let mem = try createBuffer(bytes: bytes, for: "scratch")
-        scratch[slot] = (mem, bytes)
-        return mem
+        if let buffer = scratch[slot], buffer.byteCount >= bytes { return buffer.mem }
+        // The old buffer goes before the new one is asked for, so the two never need memory at once.
+        scratch[slot] = nil
+        let buffer = CLStorage(mem: try createBuffer(bytes: bytes, for: "scratch"), byteCount: bytes)
+        scratch[slot] = buffer
+        return buffer.mem
     }
 
     private func stagingBuffer(_ bytes: Int) -> UnsafeMutableRawPointer {
@@ -313,8 +314,8 @@ final class CLRuntime {
             buildStatistics.seconds += Date().timeIntervalSince(start)
         }
         let options = "-cl-std=CL1.2 -DGROUP=\(groupSize)"
-        let file = cache.file(program: name, key: [source, options] + cacheKey)
-        if let file, let binary = cache.load(file), let program = try? buildFromBinary(binary, options: options) {
+        let entry = cache.entry(program: name, key: [source, options] + cacheKey)
+        if let entry, let binary = cache.load(entry), let program = try? buildFromBinary(binary, options: options) {
             buildStatistics.fromCache += 1
             return program
         }
@@ -330,7 +331,7 @@ final class CLRuntime {
             clReleaseProgram(program)
             throw ConfluxError.kernelBuild(program: name, device: deviceLabel, log: log)
         }
-        if let file, let binary = binary(of: program!) { cache.store(binary, at: file) }
+        if let entry, let binary = binary(of: program!) { cache.store(binary, as: entry) }
         return program!
     }
 
