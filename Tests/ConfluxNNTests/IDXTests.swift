@@ -11,11 +11,8 @@ final class IDXTests: XCTestCase {
 
     /// Writes an IDX file of unsigned bytes with the given dimensions.
     private func writeIDX(_ name: String, dims: [Int], bytes: [UInt8], gzip: Bool = false) throws {
-        var data = Data([0, 0, 0x08, UInt8(dims.count)])
-        for d in dims { data += [UInt8(d >> 24 & 255), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
-        data += bytes
         let url = directory.url.appendingPathComponent(name)
-        try data.write(to: url)
+        try IDXFixture.file(dims: dims, bytes: bytes).write(to: url)
         if gzip { try run("/bin/gzip", [url.path]) }
     }
 
@@ -78,6 +75,33 @@ final class IDXTests: XCTestCase {
         try writeIDX("labels", dims: [3], bytes: [1, 2, 3])
         XCTAssertThrowsError(try IDXFile(path: directory.url.appendingPathComponent("labels").path, rank: 3)) {
             XCTAssertTrue("\($0)".contains("has 1 dimensions, expected 3"), "\($0)")
+        }
+    }
+
+    func testHostileHeadersAreRejectedBeforeAllocating() throws {
+        // Three dimensions of 2³²-1: their product overflows Int (it trapped before).
+        try writeIDX("overflow", dims: [-1, -1, -1], bytes: [])
+        XCTAssertThrowsError(try IDXFile(path: directory.url.appendingPathComponent("overflow").path, rank: 3)) {
+            XCTAssertTrue("\($0)".contains("declares 4294967295×4294967295×4294967295 elements"), "\($0)")
+        }
+        // Four billion 28×28 images claimed by a 100-byte file: memory grows with the file, not the claim (3.1 TB).
+        try writeIDX("claim", dims: [4_000_000_000, 28, 28], bytes: [UInt8](repeating: 7, count: 100))
+        XCTAssertThrowsError(try IDXFile(path: directory.url.appendingPathComponent("claim").path, rank: 3)) {
+            XCTAssertTrue(
+                "\($0)".contains("need 3136000000000 bytes but the file ends after 100"), "\($0)")
+        }
+    }
+
+    func testLabelsOutsideTheClassesAreReportedWithTheirIndex() throws {
+        try writeSplit("train", images: 4, labels: 4, gzip: false)
+        try writeIDX("train-labels-idx1-ubyte", dims: [4], bytes: [1, 2, 200, 3])
+        let data = try Dataset(directory: directory.url.path, split: .train)
+        XCTAssertNoThrow(try data.checkLabels(below: 201))
+        XCTAssertThrowsError(try data.checkLabels(below: 10)) {
+            XCTAssertTrue(
+                "\($0)".hasSuffix(
+                    "train-labels-idx1-ubyte: label 200 of example 2 is outside the model's 10 classes (0...9); "
+                        + "pass --classes N if the data set has more"), "\($0)")
         }
     }
 

@@ -171,4 +171,23 @@ final class PlacerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("is not pattern=device"), "\($0)")
         }
     }
+
+    func testRulesThatPlaceNothingOrRepeatAPatternAreRefused() throws {
+        let (g, _) = try convolutionGraph()
+        let placer = { (text: String) in
+            Placer(
+                devices: [self.cpu, self.gpu(fast: true)], kernels: try self.kernels(),
+                rules: try PlacementRule.parse(text))
+        }
+        XCTAssertNoThrow(try placer("Conv2D=opencl:0").place(g))
+        XCTAssertThrowsError(try placer("xyz=opencl:0").place(g)) {
+            XCTAssertTrue(
+                "\($0)".hasPrefix("--place: 'xyz' matches no node of the graph; patterns are layers"), "\($0)")
+            XCTAssertTrue("\($0)".contains("op types (Conv2D, Placeholder, Relu, Reshape, Variable)"), "\($0)")
+        }
+        XCTAssertThrowsError(try placer("relu=opencl:0,Relu=cpu").place(g)) {
+            XCTAssertEqual(
+                "\($0)", "--place: 'Relu' is given twice (relu=opencl:0 and Relu=cpu); give each pattern once")
+        }
+    }
 }

@@ -14,10 +14,7 @@ public func runPythonFixture(
 )
     throws -> [String: Any]
 {
-    guard let python = ProcessInfo.processInfo.environment["CONFLUX_PYTHON"] else {
-        throw XCTSkip(
-            "CONFLUX_PYTHON (a Python with safetensors, numpy and tensorboard) is not set; scripts/test.sh sets it")
-    }
+    let python = try fixturePython()
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
     process.arguments = ["-W", "ignore", fixturePath(script)] + arguments
@@ -28,4 +25,14 @@ public func runPythonFixture(
     process.waitUntilExit()
     XCTAssertEqual(process.terminationStatus, 0, "\(script) failed", file: file, line: line)
     return try XCTUnwrap(try JSONSerialization.jsonObject(with: output) as? [String: Any], file: file, line: line)
+}
+
+/// The interpreter in `CONFLUX_PYTHON`; skips the test when none is set. A test that does long work before
+/// running a fixture calls this first.
+public func fixturePython() throws -> String {
+    guard let python = ProcessInfo.processInfo.environment["CONFLUX_PYTHON"] else {
+        throw XCTSkip(
+            "CONFLUX_PYTHON (a Python with safetensors, numpy and tensorboard) is not set; scripts/test.sh sets it")
+    }
+    return python
 }

@@ -4,37 +4,8 @@ import XCTest
 
 /// Runs the built `conflux` executable and checks what it prints.
 final class CommandLineTests: XCTestCase {
-    private struct Output {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    /// `conflux` sits beside the test bundle in the build's products directory.
-    private var executable: URL {
-        var directory = Bundle.main.bundleURL
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("conflux").path),
-            directory.path != "/"
-        {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("conflux")
-    }
-
-    private func conflux(_ arguments: String...) throws -> Output {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let (out, err) = (Pipe(), Pipe())
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+    private func conflux(_ arguments: String...) throws -> ConfluxProcess.Output {
+        try ConfluxProcess.run(arguments)
     }
 
     func testDevicesListsTheCPU() throws {

@@ -79,7 +79,7 @@ public enum OutputFile {
                 path: target, mode: info.st_mode & 0o7777,
                 owner: geteuid() == 0 ? (info.st_uid, info.st_gid) : nil)
         }
-        guard errno == ENOENT else { throw failure(path, "cannot inspect it", errno) }
+        guard errno == ENOENT || errno == ENOTDIR else { throw failure(path, "cannot inspect it", errno) }
         try checkDirectory(of: target, for: path)
         return Destination(path: target, mode: nil, owner: nil)
     }

@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+
+/// The built `conflux` executable, run as a user would run it.
+enum ConfluxProcess {
+    struct Output {
+        let status: Int32
+        /// True when the process was killed by a signal it did not handle (a crash, or SIGINT before the handler).
+        let killedBySignal: Bool
+        let stdout: String
+        let stderr: String
+    }
+
+    /// `conflux` sits beside the test bundle in the build's products directory.
+    static var executable: URL {
+        var directory = Bundle.main.bundleURL
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("conflux").path),
+            directory.path != "/"
+        {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("conflux")
+    }
+
+    /// Runs `conflux arguments…` to the end; `environment` adds to the test's own.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Standard error is drained on another thread so that neither pipe can fill and stall the process.
+        let stderrData = ThreadBox<Data>()
+        let reader = Thread { stderrData.value = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while stderrData.value == nil { usleep(1000) }
+        return Output(
+            status: process.terminationStatus, killedBySignal: process.terminationReason == .uncaughtSignal,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderrData.value ?? Data(), as: UTF8.self))
+    }
+
+    /// Starts `conflux arguments…` with its output going to files, for tests that signal it while it runs.
+    static func start(_ arguments: [String], stdout: String, stderr: String) throws -> Process {
+        FileManager.default.createFile(atPath: stdout, contents: nil)
+        FileManager.default.createFile(atPath: stderr, contents: nil)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: stdout)
+        process.standardError = FileHandle(forWritingAtPath: stderr)
+        try process.run()
+        return process
+    }
+}
+
+/// A value one thread sets and another reads.
+final class ThreadBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T?
+    var value: T? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
