@@ -12,6 +12,16 @@ if ! "$venv/bin/python" -c "import safetensors, numpy, tensorboard" 2>/dev/null;
 fi
 export CONFLUX_PYTHON="$PWD/$venv/bin/python"
 
+# Formatting is checked, not done by hand: first that the lint catches a badly formatted file at all, then the tree.
+unformatted="$(mktemp -d)/Unformatted.swift"
+printf 'let  x =1\n' >"$unformatted"
+if bash scripts/lint.sh "$unformatted" 2>/dev/null; then
+    echo "error: scripts/lint.sh passed a badly formatted file; the lint is not working" >&2
+    exit 1
+fi
+bash scripts/lint.sh
+echo "lint: every Swift file is formatted as .swift-format says"
+
 swift build --build-tests
 # The command line restarts itself on OpenBLAS's faster kernels where Debian's OpenBLAS falls back to generic ones
 # (see Sources/ConfluxCPU/OpenBLASCore.swift): run the CPU kernel tests on those kernels too.

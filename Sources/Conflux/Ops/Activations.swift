@@ -28,10 +28,12 @@ let activationOps: [OpDefinition] = [
     OpDefinition(.relu, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
     OpDefinition(.tanh, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
     OpDefinition(.sigmoid, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
-    OpDefinition(.softmax, rowwiseInputs: { _ in [0] }) { c in
-        try c.requireRank(0, 2, "logits")
-        return try elementwise(c)
-    },
+    OpDefinition(
+        .softmax, rowwiseInputs: { _ in [0] },
+        inferShape: { c in
+            try c.requireRank(0, 2, "logits")
+            return try elementwise(c)
+        }),
     OpDefinition(.reluGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
     OpDefinition(.tanhGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
     OpDefinition(.sigmoidGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),

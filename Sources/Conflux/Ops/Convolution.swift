@@ -48,24 +48,28 @@ func checkedGradient(_ c: ShapeContext, input: Shape, dy: Shape, outChannels: In
 }
 
 let convolutionOps: [OpDefinition] = [
-    OpDefinition(.conv2D, rowwiseInputs: { _ in [0] }) { c in
-        try c.requireRank(0, 4, "input")
-        try c.requireRank(1, 4, "filter")
-        try c.requireType(0, .float32, "input")
-        let (x, w) = (c.shapes[0], c.shapes[1])
-        guard Shape.compatible(x[1], w[1]) else {
-            throw c.mismatch("input has \(x[1]) channels but the filter expects \(w[1])")
-        }
-        let geometry = WindowGeometry(input: x, attributes: c.attributes)
-        try geometry.validate(c)
-        return ([x[0], w[0], geometry.outHeight, geometry.outWidth], .float32)
-    },
-    OpDefinition(.conv2DBackpropInput, rowwiseInputs: { _ in [1] }) { c in
-        let (w, dy) = (c.shapes[0], c.shapes[1])
-        let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)
-        _ = try checkedGradient(c, input: input, dy: dy, outChannels: w[0])
-        return (input, .float32)
-    },
+    OpDefinition(
+        .conv2D, rowwiseInputs: { _ in [0] },
+        inferShape: { c in
+            try c.requireRank(0, 4, "input")
+            try c.requireRank(1, 4, "filter")
+            try c.requireType(0, .float32, "input")
+            let (x, w) = (c.shapes[0], c.shapes[1])
+            guard Shape.compatible(x[1], w[1]) else {
+                throw c.mismatch("input has \(x[1]) channels but the filter expects \(w[1])")
+            }
+            let geometry = WindowGeometry(input: x, attributes: c.attributes)
+            try geometry.validate(c)
+            return ([x[0], w[0], geometry.outHeight, geometry.outWidth], .float32)
+        }),
+    OpDefinition(
+        .conv2DBackpropInput, rowwiseInputs: { _ in [1] },
+        inferShape: { c in
+            let (w, dy) = (c.shapes[0], c.shapes[1])
+            let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)
+            _ = try checkedGradient(c, input: input, dy: dy, outChannels: w[0])
+            return (input, .float32)
+        }),
     OpDefinition(.conv2DBackpropFilter) { c in
         let (x, dy) = (c.shapes[0], c.shapes[1])
         let filter = c.attributes.shape("filterShape")

@@ -34,58 +34,67 @@ func unify(_ a: Shape, _ b: Shape) -> Shape? {
 }
 
 let mathOps: [OpDefinition] = [
-    OpDefinition(.matMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] }) { c in
-        try c.requireRank(0, 2, "a")
-        try c.requireRank(1, 2, "b")
-        try c.requireType(0, .float32, "a")
-        try c.requireType(1, .float32, "b")
-        let (a, b) = (c.shapes[0], c.shapes[1])
-        let (m, ka) = c.attributes.bool("transposeA") ? (a[1], a[0]) : (a[0], a[1])
-        let (kb, n) = c.attributes.bool("transposeB") ? (b[1], b[0]) : (b[0], b[1])
-        guard Shape.compatible(ka, kb) else { throw c.mismatch("inner dimensions \(ka) and \(kb) differ") }
-        return ([m, n], .float32)
-    },
-    OpDefinition(.add, rowwiseInputs: { _ in [0, 1] }) { c in
-        try c.requireType(0, .float32, "a")
-        try c.requireType(1, .float32, "b")
-        guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("shapes must be equal") }
-        return (shape, .float32)
-    },
-    OpDefinition(.biasAdd, rowwiseInputs: { _ in [0] }) { c in
-        let (x, b) = (c.shapes[0], c.shapes[1])
-        guard x.rank == 2 || x.rank == 4 else { throw c.mismatch("input must be [N, C] or [N, C, H, W]") }
-        try c.requireRank(1, 1, "bias")
-        guard Shape.compatible(x[1], b[0]) else {
-            throw c.mismatch("bias length \(b[0]) differs from channels \(x[1])")
-        }
-        return (x, .float32)
-    },
+    OpDefinition(
+        .matMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] },
+        inferShape: { c in
+            try c.requireRank(0, 2, "a")
+            try c.requireRank(1, 2, "b")
+            try c.requireType(0, .float32, "a")
+            try c.requireType(1, .float32, "b")
+            let (a, b) = (c.shapes[0], c.shapes[1])
+            let (m, ka) = c.attributes.bool("transposeA") ? (a[1], a[0]) : (a[0], a[1])
+            let (kb, n) = c.attributes.bool("transposeB") ? (b[1], b[0]) : (b[0], b[1])
+            guard Shape.compatible(ka, kb) else { throw c.mismatch("inner dimensions \(ka) and \(kb) differ") }
+            return ([m, n], .float32)
+        }),
+    OpDefinition(
+        .add, rowwiseInputs: { _ in [0, 1] },
+        inferShape: { c in
+            try c.requireType(0, .float32, "a")
+            try c.requireType(1, .float32, "b")
+            guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("shapes must be equal") }
+            return (shape, .float32)
+        }),
+    OpDefinition(
+        .biasAdd, rowwiseInputs: { _ in [0] },
+        inferShape: { c in
+            let (x, b) = (c.shapes[0], c.shapes[1])
+            guard x.rank == 2 || x.rank == 4 else { throw c.mismatch("input must be [N, C] or [N, C, H, W]") }
+            try c.requireRank(1, 1, "bias")
+            guard Shape.compatible(x[1], b[0]) else {
+                throw c.mismatch("bias length \(b[0]) differs from channels \(x[1])")
+            }
+            return (x, .float32)
+        }),
     OpDefinition(.biasAddGrad) { c in
         guard c.shapes[0].rank == 2 || c.shapes[0].rank == 4 else { throw c.mismatch("gradient must be rank 2 or 4") }
         return ([c.shapes[0][1]], .float32)
     },
     // Rows are contiguous: whenever the output keeps the input's number of rows, row i stays row i.
-    OpDefinition(.reshape, rowwiseInputs: { _ in [0] }) { c in
-        let x = c.shapes[0]
-        var target = c.attributes.shape("shape")
-        let unknowns = target.dims.indices.filter { target[$0] == Shape.unknown }
-        guard unknowns.count <= 1 else {
-            throw c.mismatch("target shape \(target) has more than one unknown dimension")
-        }
-        guard x.isFullyKnown else {
-            guard unknowns.count == 1 else {
-                throw c.mismatch("target shape \(target) must leave one dimension unknown for an input of unknown size")
+    OpDefinition(
+        .reshape, rowwiseInputs: { _ in [0] },
+        inferShape: { c in
+            let x = c.shapes[0]
+            var target = c.attributes.shape("shape")
+            let unknowns = target.dims.indices.filter { target[$0] == Shape.unknown }
+            guard unknowns.count <= 1 else {
+                throw c.mismatch("target shape \(target) has more than one unknown dimension")
             }
+            guard x.isFullyKnown else {
+                guard unknowns.count == 1 else {
+                    throw c.mismatch(
+                        "target shape \(target) must leave one dimension unknown for an input of unknown size")
+                }
+                return (target, c.dtypes[0])
+            }
+            let known = target.dims.filter { $0 != Shape.unknown }.reduce(1, *)
+            if let i = unknowns.first {
+                guard known > 0, x.count % known == 0 else {
+                    throw c.mismatch("cannot reshape \(x.count) elements into \(target)")
+                }
+                target.dims[i] = x.count / known
+            }
+            guard target.count == x.count else { throw c.mismatch("cannot reshape \(x.count) elements into \(target)") }
             return (target, c.dtypes[0])
-        }
-        let known = target.dims.filter { $0 != Shape.unknown }.reduce(1, *)
-        if let i = unknowns.first {
-            guard known > 0, x.count % known == 0 else {
-                throw c.mismatch("cannot reshape \(x.count) elements into \(target)")
-            }
-            target.dims[i] = x.count / known
-        }
-        guard target.count == x.count else { throw c.mismatch("cannot reshape \(x.count) elements into \(target)") }
-        return (target, c.dtypes[0])
-    },
+        }),
 ]
