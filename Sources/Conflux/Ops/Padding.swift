@@ -35,6 +35,8 @@ public struct WindowGeometry: Equatable, Sendable {
     /// out = (in + padBefore + padAfter - kernel) / stride + 1
     public var outHeight: Int { (height + padTop + padBottom - kernelHeight) / strideHeight + 1 }
     public var outWidth: Int { (width + padLeft + padRight - kernelWidth) / strideWidth + 1 }
+    /// Elements in one patch, the rows of an im2col matrix: C·KH·KW.
+    public var patchSize: Int { channels * kernelHeight * kernelWidth }
 
     /// The geometry of a node's window attributes (`kernel`, `strides`, `pads`) over an input of shape `input`.
     public init(input: Shape, attributes: Attributes) {

@@ -123,8 +123,6 @@ extension CPUKernels {
 extension WindowGeometry {
     /// Elements in one input image: C·H·W.
     var imageSize: Int { channels * height * width }
-    /// Elements in one patch: C·KH·KW.
-    var patchSize: Int { channels * kernelHeight * kernelWidth }
 
     /// The output columns x whose input column x·stride - padLeft + kw lies inside the image.
     func validColumns(_ kw: Int) -> Range<Int> {

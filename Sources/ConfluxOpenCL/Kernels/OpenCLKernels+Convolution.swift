@@ -79,8 +79,3 @@ extension OpenCLKernels {
         ].map { .int($0) }
     }
 }
-
-extension WindowGeometry {
-    /// Elements in one patch: C·KH·KW.
-    var patchSize: Int { channels * kernelHeight * kernelWidth }
-}
