@@ -17,7 +17,8 @@ final class ProgramBuildTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     private func device() throws -> OpenCLDevice {
-        try XCTUnwrap(try openCLDevices().first as? OpenCLDevice)
+        let first = try openCLDevices().first
+        return try XCTUnwrap(first as? OpenCLDevice)
     }
 
     func testBuildFailureCarriesTheLogAndTheProgramName() throws {

@@ -50,7 +50,8 @@ final class TransferTests: XCTestCase {
     func testDevicesOfSeparateContextsCopyThroughPinnedStaging() throws {
         // The same hardware opened a second time, in a context of its own: its buffers are not opencl:0's, so
         // tensors must cross through the host.
-        let first = try XCTUnwrap(openCLDevices().first as? OpenCLDevice)
+        let found = try openCLDevices().first
+        let first = try XCTUnwrap(found as? OpenCLDevice)
         let platform = try XCTUnwrap(CLInfo.platforms().first)
         let id = try XCTUnwrap(CLInfo.devices(platform).first)
         let second = OpenCLDevice(

@@ -228,10 +228,10 @@ final class FaultTests: XCTestCase {
             (["--optimizer", "sgd", "--momentum", "nan"], "--momentum must be at least 0 and below 1, not nan"),
             (["--momentum", "0.5"], "--momentum applies to --optimizer sgd"),
             (
-                ["--place", "xyz=opencl:0"],
+                ["--place", "xyz=cpu"],
                 "--place: 'xyz' matches no node of the graph; patterns are layers (adam, conv"
             ),
-            (["--place", "conv=opencl:0,conv=cpu"], "'conv' is given twice (conv=opencl:0 and conv=cpu)"),
+            (["--place", "conv=cpu:0,conv=cpu"], "'conv' is given twice (conv=cpu:0 and conv=cpu)"),
         ]
         for (arguments, message) in cases {
             let output = try ConfluxProcess.run(["train", "lenet", "--limit", "64"] + arguments)
@@ -266,6 +266,7 @@ final class FaultTests: XCTestCase {
     /// Every cache entry truncated: the next run rebuilds from source, says so once, and repairs the cache.
     /// Before, PoCL aborted on the truncated binary in every later run.
     func testTruncatedProgramCacheFallsBackToSource() throws {
+        _ = try openCLDevices()
         let cache = ["CONFLUX_CACHE_DIR": directory.path("cache")]
         let run = ["train", "lenet", "--device", "opencl:0", "--limit", "64"]
         XCTAssertEqual(try ConfluxProcess.run(run, environment: cache).status, 0)

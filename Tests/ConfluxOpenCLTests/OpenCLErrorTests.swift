@@ -1,0 +1,37 @@
+import Conflux
+import TestSupport
+import XCTest
+
+/// What an OpenCL device reports when a value or its memory gives out. Its kernels' results are checked against the
+/// CPU in `ParityTests` (every op, forward and backward, on the cases of `ParityCases`).
+final class OpenCLErrorTests: XCTestCase {
+    func testOutOfRangeLabelIsReportedAtTheFetch() throws {
+        for device in try openCLDevices() {
+            let devices = try allDevices.get()
+            let graph = Graph()
+            let logits = try graph.placeholder([2, 3])
+            let labels = try graph.placeholder([2], .int32)
+            let loss = try mean(softmaxCrossEntropy(logits: logits, labels: labels))
+            let session = Session(graph: graph, device: device, kernels: devices.kernels)
+            XCTAssertThrowsError(
+                try session.run(loss, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 5])])
+            ) {
+                XCTAssertTrue("\($0)".contains("label 5 at row 1 is outside"), "\($0)")
+            }
+            let fine = try session.run(
+                loss, feeds: [logits: .zeros([2, 3]), labels: HostTensor(shape: [2], ints: [0, 2])])
+            XCTAssertEqual(fine.scalarValue, log(3), accuracy: 1e-6, "the error is cleared after it is reported")
+        }
+    }
+
+    func testOutOfMemoryNamesTheTensorAndItsSize() throws {
+        for device in try openCLDevices() {
+            XCTAssertThrowsError(try device.allocate(byteCount: 1 << 42, for: "conv1/Conv2D")) {
+                XCTAssertEqual(
+                    "\($0)",
+                    "\(device.id) is out of memory allocating 4398046511104 bytes for 'conv1/Conv2D'; try a smaller batch size"
+                )
+            }
+        }
+    }
+}
