@@ -88,9 +88,11 @@ struct ProgramCache {
         return .success(binary)
     }
 
-    /// FNV-1a, 64 bits: enough to catch damage, which is all the cache needs (it is no defence against forgery).
+    /// FNV-1a: enough to catch damage, which is all the cache needs.
     static func checksum(_ data: Data) -> UInt64 {
-        data.reduce(UInt64(0xCBF2_9CE4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+        var hash = FNV1a()
+        data.withUnsafeBytes { hash.add($0) }
+        return hash.value
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to data: inout Data) {
