@@ -27,7 +27,7 @@ struct PlaceCommand: ParsableCommand {
             fed: [classifier.images.id, classifier.labels.id, classifier.learningRate.id])
         let partition = Partition(graph: graph, nodes: step, placement: placement)
         let bytes = partition.transfers.map { pair in
-            Shape(graph.nodes[pair.tensor].shape.dims.map { $0 == Shape.unknown ? batchSize : $0 }).count * 4
+            CostModel.concrete(graph.nodes[pair.tensor].shape, batch: batchSize).count * 4
         }
         if options.json {
             let nodes = step.map { id in

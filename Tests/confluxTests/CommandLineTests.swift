@@ -238,4 +238,25 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(output.stdout.contains("epoch 1/1  loss "), output.stdout)
         XCTAssertTrue(output.stdout.contains("test accuracy "), output.stdout)
     }
+
+    func testProfileTimesEveryOpOfAStepOnEachDevice() throws {
+        let devices = try allDevices.get().devices.map(\.id)
+        for device in devices {
+            let output = try conflux("profile", "lenet", "--device", device, "--steps", "3", "--warmup", "1", "--json")
+            XCTAssertEqual(output.status, 0, output.stderr)
+            let profile = try XCTUnwrap(
+                try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+            let rows = try XCTUnwrap(profile["rows"] as? [[String: Any]])
+            let conv = try XCTUnwrap(rows.first { $0["node"] as? String == "conv1/Conv2D" }, "\(rows)")
+            XCTAssertEqual(conv["launchesPerStep"] as? Double, 1)
+            XCTAssertEqual(conv["device"] as? String, device)
+            XCTAssertGreaterThan(conv["gflops"] as? Double ?? 0, 0)
+            XCTAssertEqual(rows.compactMap { $0["share"] as? Double }.reduce(0, +), 1, accuracy: 1e-9)
+            XCTAssertNotNil((profile["peaks"] as? [String: Any])?[device])
+        }
+        let text = try conflux("profile", "lenet", "--steps", "2", "--warmup", "0")
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains(" ms/step   share  launches  GFLOP/s    GB/s  of peak  op\n"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("peak of cpu:0 (calibrated): "), text.stdout)
+    }
 }

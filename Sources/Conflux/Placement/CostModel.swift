@@ -3,10 +3,12 @@ public enum CostModel {
     /// The batch assumed where a shape's batch is known only at run time.
     public static let nominalBatch = 64
 
-    /// The arithmetic and the memory traffic of `node`, in FLOPs and bytes.
-    public static func work(of node: Node, in graph: Graph) -> (flops: Double, bytes: Double) {
-        let inputs = node.inputs.map { concrete(graph.nodes[$0].shape) }
-        let output = concrete(node.shape)
+    /// The arithmetic and the memory traffic of `node` at `batch` (where its shapes leave the batch open), in
+    /// FLOPs and bytes.
+    public static func work(of node: Node, in graph: Graph, batch: Int = nominalBatch) -> (flops: Double, bytes: Double)
+    {
+        let inputs = node.inputs.map { concrete(graph.nodes[$0].shape, batch: batch) }
+        let output = concrete(node.shape, batch: batch)
         let bytes = Double(inputs.map(\.count).reduce(output.count, +) * 4)
         let count = Double(output.count)
         switch node.op {
@@ -52,8 +54,8 @@ public enum CostModel {
         return (from.launchMicroseconds + to.launchMicroseconds) * 1e-6 + Double(bytes) / bandwidth
     }
 
-    /// The shape with every unknown dimension taken as the nominal batch.
-    public static func concrete(_ shape: Shape) -> Shape {
-        Shape(shape.dims.map { $0 == Shape.unknown ? nominalBatch : $0 })
+    /// The shape with every unknown dimension taken as `batch`.
+    public static func concrete(_ shape: Shape, batch: Int = nominalBatch) -> Shape {
+        Shape(shape.dims.map { $0 == Shape.unknown ? batch : $0 })
     }
 }

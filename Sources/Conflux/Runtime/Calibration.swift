@@ -9,7 +9,7 @@ public enum Calibration {
         of device: any Device, kernels: KernelRegistry, cache: URL? = CacheDirectory.folder("profiles"),
         willMeasure: (any Device) -> Void = { _ in }
     ) throws -> DeviceProfile {
-        let identity = [device.id, device.name] + device.properties.map { "\($0.0)=\($0.1)" }
+        let identity = [device.id, device.name, buildConfiguration] + device.properties.map { "\($0.0)=\($0.1)" }
         let file = cache?.appendingPathComponent(
             "\(device.id.replacingOccurrences(of: ":", with: "-"))-\(CacheDirectory.key(identity)).json")
         if let file, let data = try? Data(contentsOf: file),
@@ -26,6 +26,14 @@ public enum Calibration {
         }
         return profile
     }
+
+    /// Part of a profile's identity: the CPU's Swift kernels run several times slower unoptimised, so a profile
+    /// measured by a debug build (the tests) must not guide a release build's placement.
+    #if DEBUG
+        static let buildConfiguration = "debug build"
+    #else
+        static let buildConfiguration = "release build"
+    #endif
 
     /// Times a 256³ matrix product, an element-wise pass over 4 MB, a chain of tiny kernels and a 4 MB round trip.
     public static func measure(_ device: any Device, kernels: KernelRegistry) throws -> DeviceProfile {
