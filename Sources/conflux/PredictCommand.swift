@@ -30,9 +30,9 @@ struct PredictCommand: ParsableCommand {
         if let index {
             let test = try Dataset(directory: options.data, split: .test)
             for i in try Self.indices(index, count: test.count) {
-                let size = test.rows * test.cols
-                inputs.append(
-                    ("test[\(i)] (label \(test.labels[i]))", Array(test.pixels[(i * size)..<((i + 1) * size)])))
+                var pixels: [Float] = []
+                test.appendPixels(of: i, to: &pixels)
+                inputs.append(("test[\(i)] (label \(test.labels[i]))", pixels))
             }
         }
         for path in images { inputs.append((path, try ImageFile.load(path, rows: 28, cols: 28))) }

@@ -37,10 +37,9 @@ public struct Batches: Sequence, IteratorProtocol {
         guard position < order.count else { return nil }
         let indices = order[position..<Swift.min(position + size, order.count)]
         position += indices.count
-        let imageSize = dataset.rows * dataset.cols
         var pixels = [Float]()
-        pixels.reserveCapacity(indices.count * imageSize)
-        for i in indices { pixels += dataset.pixels[(i * imageSize)..<((i + 1) * imageSize)] }
+        pixels.reserveCapacity(indices.count * dataset.imageSize)
+        for i in indices { dataset.appendPixels(of: i, to: &pixels) }
         return Batch(
             images: HostTensor(shape: [indices.count, 1, dataset.rows, dataset.cols], floats: pixels),
             labels: HostTensor(shape: [indices.count], ints: indices.map { dataset.labels[$0] }))

@@ -1,10 +1,13 @@
 import Conflux
 import Foundation
 
-/// Labelled images in memory, pixels scaled to [0, 1]: the MNIST family of data sets.
+/// Labelled images in memory: the MNIST family of data sets.
+///
+/// Pixels stay the bytes the file holds (Fashion-MNIST's 60,000 training images are 47 MB so, 188 MB as floats)
+/// and are scaled to [0, 1] a batch at a time.
 public struct Dataset {
-    /// Every image, one after another, [count, 1, rows, cols] in row-major order.
-    public let pixels: [Float]
+    /// Every image's pixels, 0...255, one image after another: [count, rows, cols] in row-major order.
+    public let bytes: [UInt8]
     public let labels: [Int32]
     public let rows: Int
     public let cols: Int
@@ -14,6 +17,13 @@ public struct Dataset {
     public var count: Int { labels.count }
     /// [1, rows, cols]: the shape of one image.
     public var imageShape: Shape { [1, rows, cols] }
+    /// Pixels in one image.
+    public var imageSize: Int { rows * cols }
+
+    /// Appends the pixels of image `index`, scaled to [0, 1], to `pixels`.
+    public func appendPixels(of index: Int, to pixels: inout [Float]) {
+        for byte in bytes[(index * imageSize)..<((index + 1) * imageSize)] { pixels.append(Float(byte) / 255) }
+    }
     /// One more than the largest label.
     public var classes: Int { Int(labels.max() ?? -1) + 1 }
 
@@ -51,14 +61,14 @@ public struct Dataset {
             )
         }
         self.init(
-            pixels: images.bytes.map { Float($0) / 255 }, labels: labels.bytes.map(Int32.init),
-            rows: images.dims[1], cols: images.dims[2], source: labelPath)
+            bytes: images.bytes, labels: labels.bytes.map(Int32.init), rows: images.dims[1], cols: images.dims[2],
+            source: labelPath)
     }
 
-    /// A data set from memory; `pixels` holds `labels.count` images of `rows`×`cols`.
-    public init(pixels: [Float], labels: [Int32], rows: Int, cols: Int, source: String = "memory") {
-        precondition(pixels.count == labels.count * rows * cols, "pixel count does not match the labels")
-        self.pixels = pixels
+    /// A data set from memory; `bytes` holds `labels.count` images of `rows`×`cols` pixels, 0...255.
+    public init(bytes: [UInt8], labels: [Int32], rows: Int, cols: Int, source: String = "memory") {
+        precondition(bytes.count == labels.count * rows * cols, "pixel count does not match the labels")
+        self.bytes = bytes
         self.labels = labels
         self.rows = rows
         self.cols = cols
@@ -69,7 +79,7 @@ public struct Dataset {
     public func prefix(_ count: Int) -> Dataset {
         let n = min(count, self.count)
         return Dataset(
-            pixels: Array(pixels[..<(n * rows * cols)]), labels: Array(labels[..<n]), rows: rows, cols: cols,
+            bytes: Array(bytes[..<(n * imageSize)]), labels: Array(labels[..<n]), rows: rows, cols: cols,
             source: source)
     }
 

@@ -56,6 +56,9 @@ public struct IDXFile {
     private static func read(_ file: gzFile, count: Int, path: String, what: String) throws -> [UInt8] {
         let chunkBytes = 16 << 20
         var buffer = [UInt8]()
+        // One allocation for a file of up to 64 MiB (Fashion-MNIST's images are 47 MB), rather than growing by
+        // doubling, which would hold twice the data for a moment; past that, growth follows what the file holds.
+        buffer.reserveCapacity(min(count, 64 << 20))
         var done = 0
         while done < count {
             if done == buffer.count { buffer += [UInt8](repeating: 0, count: min(count - done, chunkBytes)) }
