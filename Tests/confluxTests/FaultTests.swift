@@ -72,6 +72,25 @@ final class FaultTests: XCTestCase {
         XCTAssertGreaterThan(checkpoints, 0, "some runs were stopped after saving a checkpoint")
     }
 
+    /// SIGTERM (what `kill` and job schedulers send) stops a run the same way, with status 143.
+    func testSIGTERMStopsWithStatus143() throws {
+        let process = try ConfluxProcess.start(
+            ["train", "lenet", "--limit", "512", "--epochs", "100", "--logdir", directory.path("logs")],
+            stdout: directory.path("stdout"), stderr: directory.path("stderr"))
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline
+            && !((try? String(contentsOfFile: directory.path("stdout"), encoding: .utf8)) ?? "").contains("epoch 1/")
+        {
+            usleep(50_000)
+        }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let stderr = try String(contentsOfFile: directory.path("stderr"), encoding: .utf8)
+        XCTAssertEqual(process.terminationReason, .exit, stderr)
+        XCTAssertEqual(process.terminationStatus, 143, stderr)
+        XCTAssertTrue(stderr.hasSuffix("conflux: interrupted by SIGTERM\n"), stderr)
+    }
+
     /// Output into a pipe or file is line-buffered: a run that is killed outright still leaves its finished lines.
     func testOutputReachesAPipeLineByLine() throws {
         let process = try ConfluxProcess.start(
