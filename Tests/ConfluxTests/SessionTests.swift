@@ -1,4 +1,5 @@
 import Conflux
+import Foundation
 import TestSupport
 import XCTest
 
@@ -34,6 +35,26 @@ final class SessionTests: XCTestCase {
         XCTAssertThrowsError(try harness.session.run(try relu(unfed))) { error in
             XCTAssertEqual(error as? ConfluxError, .missingFeed(placeholder: "unfed", shape: [3]))
         }
+    }
+
+    /// Two plans of one session (two fetch sets) take their buffers from the same pool: the second allocates
+    /// nothing the first already has, and neither disturbs the other's results.
+    func testPlansOfOneSessionShareTheirBuffers() throws {
+        let devices = try cpuDevices()
+        let cpu = try devices.device(named: "cpu")
+        let g = Graph()
+        let x = try g.placeholder([Shape.unknown, 64])
+        let hidden = try relu(x)
+        let (first, second) = (try tanh(hidden), try sigmoid(hidden))
+        let session = Session(graph: g, device: cpu, kernels: devices.kernels)
+        let input = randomTensor([100, 64], seed: 3)
+        let expected = try session.run(first, feeds: [x: input]).floats
+        let allocated = cpu.allocations
+        let other = try session.run(second, feeds: [x: input]).floats
+        XCTAssertEqual(cpu.allocations, allocated, "the second plan's buffers are the first plan's")
+        XCTAssertEqual(try session.run(first, feeds: [x: input]).floats, expected)
+        // exp differs by an ulp or two between the kernel's vectorised form and Foundation's.
+        assertClose(other, input.floats.map { 1 / (1 + exp(-max($0, 0))) }, relative: 1e-6, absolute: 1e-6)
     }
 
     func testFeedsAreCheckedAgainstTheirPlaceholder() throws {

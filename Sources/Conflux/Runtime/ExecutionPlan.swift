@@ -31,11 +31,12 @@ struct ExecutionPlan {
     let fetches: [(device: any Device, buffer: DeviceTensor)]
 
     /// Plans the part of `graph` that `fetches` and `targets` need, cut at fed placeholders, on the devices of
-    /// `placement`. `persistent` hands back the session-owned buffer of a variable or constant. A tensor of at
-    /// least twice `chunkBytes` crosses devices in chunks of rows (see `Streaming`).
+    /// `placement`. `persistent` hands back the session-owned buffer of a variable or constant; every other buffer
+    /// comes from `buffers`, shared with the session's other plans. A tensor of at least twice `chunkBytes` crosses
+    /// devices in chunks of rows (see `Streaming`).
     init(
         graph: Graph, placement: Placement, devices: [String: any Device], kernels: KernelRegistry, fetches: [Int],
-        targets: [Int], feedShapes: [Int: (Shape, DType)], chunkBytes: Int,
+        targets: [Int], feedShapes: [Int: (Shape, DType)], chunkBytes: Int, buffers: PlanBuffers,
         persistent: (Node) throws -> DeviceTensor
     ) throws {
         let order = graph.executionOrder(roots: fetches + targets, fed: Set(feedShapes.keys))
@@ -46,7 +47,7 @@ struct ExecutionPlan {
         }
         var builder = PlanBuilder(
             graph: graph, placement: placement, devices: devices, kernels: kernels, order: order,
-            fed: Set(feedShapes.keys), fetches: fetches, chunkBytes: chunkBytes)
+            fed: Set(feedShapes.keys), fetches: fetches, chunkBytes: chunkBytes, buffers: buffers)
         for id in order {
             let node = graph.nodes[id]
             if let (shape, dtype) = feedShapes[id] {

@@ -20,6 +20,9 @@ struct PlanBuilder {
     /// Reads of each buffer by steps still to be planned.
     private var remainingReads: [BufferKey: Int] = [:]
     private var freeLists: [String: [Int: [any DeviceStorage]]] = [:]
+    /// Where new buffers come from: the session's, shared with its other plans.
+    private let shared: PlanBuffers
+    private var taken = PlanBuffers.Taken()
     private var drained: Set<String> = []
     /// Per streamed transfer, its chunks' rows and the reader that runs chunk by chunk, if one can.
     private var streamed: [Int: (rows: [Range<Int>], reader: Int?)] = [:]
@@ -31,8 +34,9 @@ struct PlanBuilder {
 
     init(
         graph: Graph, placement: Placement, devices: [String: any Device], kernels: KernelRegistry, order: [Int],
-        fed: Set<Int>, fetches: [Int], chunkBytes: Int
+        fed: Set<Int>, fetches: [Int], chunkBytes: Int, buffers: PlanBuffers
     ) {
+        shared = buffers
         self.graph = graph
         self.placement = placement
         self.devices = devices
@@ -163,7 +167,7 @@ struct PlanBuilder {
     {
         let bytes = shape.count * dtype.size
         let storage =
-            try freeLists[device]?[bytes]?.popLast() ?? devices[device]!.allocate(byteCount: bytes, for: name)
+            try freeLists[device]?[bytes]?.popLast() ?? shared.take(bytes, on: devices[device]!, for: name, &taken)
         return DeviceTensor(shape: shape, dtype: dtype, storage: storage)
     }
 

@@ -19,6 +19,7 @@ public final class Session {
     /// Variable and constant values, by node id, created on first use on the node's device.
     private var persistent: [Int: DeviceTensor] = [:]
     private var plans: [PlanKey: ExecutionPlan] = [:]
+    private let planBuffers = PlanBuffers()
     private let stager = FeedStager()
     /// The devices each placeholder is fed to: its own and every other one that reads it.
     private lazy var feedDevices: [Int: [String]] = {
@@ -151,7 +152,8 @@ public final class Session {
         if let plan = plans[key] { return plan }
         let plan = try ExecutionPlan(
             graph: graph, placement: placement, devices: devices, kernels: kernels, fetches: key.fetches,
-            targets: key.targets, feedShapes: feedShapes, chunkBytes: streamingChunkBytes, persistent: persistentTensor)
+            targets: key.targets, feedShapes: feedShapes, chunkBytes: streamingChunkBytes, buffers: planBuffers,
+            persistent: persistentTensor)
         plans[key] = plan
         return plan
     }
