@@ -282,6 +282,19 @@ final class FaultTests: XCTestCase {
 
     // MARK: - Devices
 
+    /// A batch too large for the device: a clear out-of-memory error, not an abort. Before, the failed allocation
+    /// left a released buffer in a scratch slot, which the runtime released again (SIGABRT in PoCL).
+    func testOutOfDeviceMemoryIsAnError() throws {
+        _ = try openCLDevices()
+        let output = try conflux("train", "lenet", "--device", "opencl:0", "--batch-size", "60000", "--limit", "60000")
+        XCTAssertFalse(output.killedBySignal, output.stderr)
+        XCTAssertEqual(output.status, 1, output.stderr)
+        XCTAssertNotNil(
+            output.stderr.range(
+                of: #"opencl:0 is out of memory allocating \d+ bytes for '[^']+'; try a smaller batch size"#,
+                options: .regularExpression), output.stderr)
+    }
+
     /// Every cache entry truncated: the next run rebuilds from source, says so once, and repairs the cache.
     /// Before, PoCL aborted on the truncated binary in every later run.
     func testTruncatedProgramCacheFallsBackToSource() throws {
