@@ -15,15 +15,23 @@ struct ModelSession {
         _ model: ModelName, options: CommonOptions, optimizer: any Optimizer = Adam(), imageShape: Shape = [1, 28, 28],
         classes: Int = 10
     ) throws {
-        devices = try DeviceSet(backends: backends)
+        let needed = options.backendsNeeded
+        devices = try DeviceSet(backends: needed)
         let network: Sequential =
             switch model {
             case .lenet: lenet5(classes: classes)
             }
         classifier = try Classifier(model: network, imageShape: imageShape, optimizer: optimizer, seed: options.seed)
-        let placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules) {
-            FileHandle.standardError.write(
-                Data("measuring \($0.id) for the placer (once; the profile is cached)\n".utf8))
+        let placement: Placement
+        do {
+            placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules) {
+                FileHandle.standardError.write(
+                    Data("measuring \($0.id) for the placer (once; the profile is cached)\n".utf8))
+            }
+        } catch ConfluxError.unknownDevice(let requested, _) where needed.count < backends.count {
+            // The error lists every device there is, not only those of the backends this run looked at.
+            let every = try DeviceSet(backends: backends).devices.map(\.id)
+            throw ConfluxError.unknownDevice(requested: requested, available: every)
         }
         used = devices.devices(of: placement)
         session = Session(graph: classifier.graph, placement: placement, devices: used, kernels: devices.kernels)

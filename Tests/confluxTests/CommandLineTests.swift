@@ -259,4 +259,36 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(text.stdout.contains(" ms/step   share  launches  GFLOP/s    GB/s  of peak  op\n"), text.stdout)
         XCTAssertTrue(text.stdout.contains("peak of cpu:0 (calibrated): "), text.stdout)
     }
+
+    /// A run on the CPU discovers only the CPU backend: the OpenCL driver (PoCL here, 63 MB) is never loaded. An
+    /// OpenCL run loads it.
+    func testACPURunDoesNotLoadTheOpenCLDriver() throws {
+        func librariesWhileTraining(_ device: String) throws -> String {
+            let directory = try TemporaryDirectory()
+            let process = try ConfluxProcess.start(
+                ["train", "lenet", "--device", device, "--limit", "64", "--epochs", "1000"],
+                stdout: directory.path("stdout"), stderr: directory.path("stderr"))
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning && Date() < deadline
+                && !((try? String(contentsOfFile: directory.path("stdout"), encoding: .utf8)) ?? "").contains(
+                    "epoch 1/")
+            {
+                usleep(50_000)
+            }
+            // procfs files report no size, so they are read to their end rather than by their length.
+            let maps = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/\(process.processIdentifier)/maps"))
+            let text = String(decoding: maps.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertTrue(text.contains("libswiftCore"), "the maps of a running conflux")
+            return text
+        }
+        XCTAssertFalse(try librariesWhileTraining("cpu").contains("libpocl"), "PoCL loaded by a CPU run")
+        let pocl = try allDevices.get().devices.contains {
+            $0.properties.contains { $0.1 == "Portable Computing Language" }
+        }
+        if pocl { XCTAssertTrue(try librariesWhileTraining("opencl:0").contains("libpocl"), "the control") }
+    }
 }
