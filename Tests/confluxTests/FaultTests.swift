@@ -32,7 +32,11 @@ final class FaultTests: XCTestCase {
     /// temporary files. Before, `exit` from the signal thread under a running kernel crashed in OpenBLAS.
     func testCtrlCStopsCleanlyAtAnyMoment() throws {
         _ = try fixturePython()
-        var generator = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        // New moments every time the suite runs; a failure names its seed, so CONFLUX_FAULT_SEED replays it.
+        let seed =
+            ProcessInfo.processInfo.environment["CONFLUX_FAULT_SEED"].flatMap { UInt64($0) }
+            ?? UInt64(Date().timeIntervalSince1970)
+        var generator = SeededGenerator(seed: seed)
         var runs: [String] = []
         for run in 0..<20 {
             let folder = directory.path("run\(run)")
@@ -51,20 +55,21 @@ final class FaultTests: XCTestCase {
             while process.isRunning && Date() < deadline { usleep(10_000) }
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
-                XCTFail("run \(run) did not stop within 60 s of Ctrl-C")
+                XCTFail("run \(run) (CONFLUX_FAULT_SEED=\(seed)) did not stop within 60 s of Ctrl-C")
             }
             process.waitUntilExit()
             let stderr = try String(contentsOfFile: "\(folder)/stderr", encoding: .utf8)
-            XCTAssertEqual(process.terminationReason, .exit, "run \(run): \(stderr)")
-            XCTAssertEqual(process.terminationStatus, 130, "run \(run): \(stderr)")
-            XCTAssertTrue(stderr.hasSuffix("conflux: interrupted by SIGINT\n"), "run \(run): \(stderr)")
+            let label = "run \(run) (CONFLUX_FAULT_SEED=\(seed))"
+            XCTAssertEqual(process.terminationReason, .exit, "\(label): \(stderr)")
+            XCTAssertEqual(process.terminationStatus, 130, "\(label): \(stderr)")
+            XCTAssertTrue(stderr.hasSuffix("conflux: interrupted by SIGINT\n"), "\(label): \(stderr)")
             runs.append(folder)
         }
         let checked = try runPythonFixture("faults/check_outputs.py", runs)
         var (records, checkpoints) = (0, 0)
         for run in runs {
             let entry = try XCTUnwrap(checked[run] as? [String: Any])
-            XCTAssertEqual(entry["problems"] as? [String], [], run)
+            XCTAssertEqual(entry["problems"] as? [String], [], "\(run) (CONFLUX_FAULT_SEED=\(seed))")
             records += entry["records"] as? Int ?? 0
             checkpoints += entry["checkpoints"] as? Int ?? 0
         }
