@@ -40,18 +40,7 @@ final class RecordWriter {
     func flush() throws {
         guard !buffer.isEmpty, descriptor >= 0 else { return }
         try Interruption.critical {
-            try buffer.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let count = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if count < 0 && errno == EINTR { continue }
-                    guard count > 0 else {
-                        throw ConfluxError.outputFile(
-                            path: path, reason: "writing failed (\(String(cString: strerror(errno))))")
-                    }
-                    offset += count
-                }
-            }
+            try buffer.withUnsafeBytes { try OutputFile.writeAll($0, to: descriptor, path: path) }
         }
         buffer.removeAll(keepingCapacity: true)
     }

@@ -31,15 +31,7 @@ public enum OutputFile {
                 close(descriptor)
                 if !written { unlink(temporary) }
             }
-            try data.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let count = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if count < 0 && errno == EINTR { continue }
-                    guard count > 0 else { throw failure(path, "writing failed", errno) }
-                    offset += count
-                }
-            }
+            try data.withUnsafeBytes { try writeAll($0, to: descriptor, path: path) }
             if let mode = target.mode {
                 fchmod(descriptor, mode)
                 // Only root may give a file away; anyone else keeps the file as theirs, as an editor would.
@@ -48,6 +40,19 @@ public enum OutputFile {
             guard fsync(descriptor) == 0 else { throw failure(path, "writing failed", errno) }
             guard rename(temporary, target.path) == 0 else { throw failure(path, "cannot replace it", errno) }
             written = true
+        }
+    }
+
+    /// Writes every byte of `bytes` to the open file `descriptor`, going on after a write a signal interrupted.
+    ///
+    /// - Throws: `outputFile` naming `path` and the system's reason (a full disk, say).
+    public static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let count = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw failure(path, "writing failed", errno) }
+            offset += count
         }
     }
 
@@ -86,9 +91,8 @@ public enum OutputFile {
 
     /// The directory that will hold `target` exists, is a directory and can take a new file (the temporary one).
     private static func checkDirectory(of target: String, for path: String) throws {
-        let directory =
-            (target as NSString).deletingLastPathComponent.isEmpty
-            ? "." : (target as NSString).deletingLastPathComponent
+        let parent = (target as NSString).deletingLastPathComponent
+        let directory = parent.isEmpty ? "." : parent
         var info = stat()
         guard stat(directory, &info) == 0 else {
             throw ConfluxError.outputFile(

@@ -24,8 +24,6 @@ public struct Dataset {
     public func appendPixels(of index: Int, to pixels: inout [Float]) {
         for byte in bytes[(index * imageSize)..<((index + 1) * imageSize)] { pixels.append(Float(byte) / 255) }
     }
-    /// One more than the largest label.
-    public var classes: Int { Int(labels.max() ?? -1) + 1 }
 
     /// Throws unless every label is in 0..<classes: a label outside them would otherwise build a model of the
     /// wrong size, or index past a confusion matrix.
