@@ -4,7 +4,7 @@ import Conflux
 public enum CPUBackend: Backend {
     public static let kind = DeviceKind.cpu
 
-    public static func discover() throws -> [any Device] { [CPUDevice()] }
+    public static func discover() throws -> [any Device] { [try CPUDevice()] }
 
     public static func register(into registry: inout KernelRegistry) {
         let kernels: [(OpType, Kernel)] = [

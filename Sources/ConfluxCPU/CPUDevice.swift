@@ -1,6 +1,7 @@
 import Conflux
 import Dispatch
 import Foundation
+import VectorKernels
 
 /// Host memory for one tensor, 64-byte aligned, or a view of part of another's.
 final class CPUStorage: DeviceStorage {
@@ -24,7 +25,8 @@ final class CPUStorage: DeviceStorage {
     deinit { if viewed == nil { pointer.deallocate() } }
 }
 
-/// The host processor: tensors in host memory, GEMM through OpenBLAS, other kernels in Swift on every core.
+/// The host processor: tensors in host memory, GEMM through OpenBLAS, convolutions through the vector kernels
+/// of its widest instruction set, other kernels in Swift, on every core.
 public final class CPUDevice: Device, @unchecked Sendable {
     public let id = "cpu:0"
     public let kind = DeviceKind.cpu
@@ -36,11 +38,35 @@ public final class CPUDevice: Device, @unchecked Sendable {
     /// nothing per step. Worker `w` touches only `scratchSlots[w * scratchPerWorker + slot]`.
     private let scratchSlots: [ScratchBuffer]
     static let scratchPerWorker = 2
+    /// Scratch memory that a kernel fills before splitting its work and every worker then reads.
+    private let sharedScratch = ScratchBuffer()
+    /// The C kernels compiled for one instruction set (`VectorKernels.h`).
+    let vectorKernels: UnsafePointer<vk_isa>
 
-    public init() {
+    /// The host processor, running the vector kernels of `instructionSet` ("avx512", "avx2" or "baseline"),
+    /// or else of `CONFLUX_CPU_KERNELS`, or else of the widest set the processor supports.
+    ///
+    /// - Throws: `invalidArgument` when the named set is unknown or this processor lacks it.
+    public init(instructionSet: String? = ProcessInfo.processInfo.environment["CONFLUX_CPU_KERNELS"]) throws {
+        if let instructionSet {
+            guard let kernels = vk_isa_named(instructionSet) else {
+                throw ConfluxError.invalidArgument(
+                    op: "cpu:0",
+                    reason: "this processor cannot run the \"\(instructionSet)\" vector kernels; choose one of "
+                        + CPUDevice.instructionSets.joined(separator: ", ") + " (CONFLUX_CPU_KERNELS)")
+            }
+            vectorKernels = kernels
+        } else {
+            vectorKernels = vk_isa_best()
+        }
         name = CPUDevice.modelName()
         scratchSlots = (0..<workers * CPUDevice.scratchPerWorker).map { _ in ScratchBuffer() }
         BLAS.useOneThread()
+    }
+
+    /// The instruction sets whose vector kernels this processor can run, widest first.
+    public static var instructionSets: [String] {
+        ["avx512", "avx2", "baseline"].filter { vk_isa_named($0) != nil }
     }
 
     public var properties: [(String, String)] {
@@ -49,6 +75,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
             ("memory", "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB"),
             ("BLAS", BLAS.configuration),
             ("BLAS kernels", OpenBLASCore.current),
+            ("vector kernels", String(cString: vectorKernels.pointee.name)),
         ]
     }
 
@@ -109,6 +136,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
     func scratch(worker: Int, slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         scratchSlots[worker * CPUDevice.scratchPerWorker + slot].floats(count)
     }
+
+    /// Scratch memory of at least `count` floats that the calling kernel fills before its parallel part.
+    func sharedScratch(count: Int) -> UnsafeMutablePointer<Float> { sharedScratch.floats(count) }
 
     private static func modelName() -> String {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""

@@ -1,4 +1,5 @@
 import Conflux
+import ConfluxCPU
 import TestSupport
 import XCTest
 
@@ -10,44 +11,56 @@ final class KernelTests: XCTestCase {
     /// exp and log in Float32 against Double: a few ulps.
     let transcendentalTolerance: Float = 1e-5
 
+    /// Every instruction set's vector kernels (the direct stride-1 convolutions): by position when there are
+    /// fewer output channels than vector lanes, by channel otherwise, both with channel counts that do not fill
+    /// a vector.
     func testConv2DForwardOnRandomShapes() throws {
-        var generator = SeededGenerator(seed: 42)
-        for trial in 0..<12 {
-            let n = Int.random(in: 1...3, using: &generator)
-            let c = Int.random(in: 1...5, using: &generator)
-            let h = Int.random(in: 5...13, using: &generator)
-            let w = Int.random(in: 5...13, using: &generator)
-            let o = Int.random(in: 1...7, using: &generator)
-            let k = Int.random(in: 1...5, using: &generator)
-            let stride = Int.random(in: 1...3, using: &generator)
-            let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 2, left: 0, right: 1)][trial % 3]
-            let x = randomTensor([n, c, h, w], seed: UInt64(trial))
-            let f = randomTensor([o, c, k, k], seed: UInt64(100 + trial))
-            let harness = try CPUHarness()
-            let (px, pf) = (try harness.graph.placeholder(x.shape), try harness.graph.placeholder(f.shape))
-            let y = try conv2d(px, pf, stride: stride, padding: padding)
-            let pads = y.node.attributes.ints("pads")
-            let (expected, shape) = Reference.conv2d(
-                x.floats, x.shape, f.floats, f.shape, stride: (stride, stride), pads: pads)
-            XCTAssertEqual(y.shape, shape, "trial \(trial)")
-            let actual = try harness.values([y], [px: x, pf: f])[0]
-            assertClose(
-                actual, expected, relative: 0, absolute: sumTolerance, "conv2d trial \(trial) \(x.shape) \(f.shape)")
+        for instructionSet in CPUDevice.instructionSets {
+            var generator = SeededGenerator(seed: 42)
+            for trial in 0..<16 {
+                let n = Int.random(in: 1...3, using: &generator)
+                let c = Int.random(in: 1...5, using: &generator)
+                let h = Int.random(in: 5...13, using: &generator)
+                let w = Int.random(in: 5...13, using: &generator)
+                let o = Int.random(in: 1...20, using: &generator)
+                let k = Int.random(in: 1...5, using: &generator)
+                let stride = trial % 4 == 3 ? Int.random(in: 2...3, using: &generator) : 1
+                let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 2, left: 0, right: 1)][trial % 3]
+                let x = randomTensor([n, c, h, w], seed: UInt64(trial))
+                let f = randomTensor([o, c, k, k], seed: UInt64(100 + trial))
+                let harness = try CPUHarness(instructionSet: instructionSet)
+                let (px, pf) = (try harness.graph.placeholder(x.shape), try harness.graph.placeholder(f.shape))
+                let y = try conv2d(px, pf, stride: stride, padding: padding)
+                let pads = y.node.attributes.ints("pads")
+                let (expected, shape) = Reference.conv2d(
+                    x.floats, x.shape, f.floats, f.shape, stride: (stride, stride), pads: pads)
+                XCTAssertEqual(y.shape, shape, "trial \(trial)")
+                let actual = try harness.values([y], [px: x, pf: f])[0]
+                assertClose(
+                    actual, expected, relative: 0, absolute: sumTolerance,
+                    "\(instructionSet) conv2d trial \(trial) \(x.shape) \(f.shape) stride \(stride) \(padding)")
+            }
         }
     }
 
     func testConv2DBackwardAgainstAdjoint() throws {
         // <conv(x, w), dy> = <x, backpropInput(w, dy)> = <w, backpropFilter(x, dy)>: both backward kernels
         // must be the exact adjoints of the reference forward.
+        for instructionSet in CPUDevice.instructionSets {
+            try checkConv2DBackwardAgainstAdjoint(instructionSet)
+        }
+    }
+
+    private func checkConv2DBackwardAgainstAdjoint(_ instructionSet: String) throws {
         var generator = SeededGenerator(seed: 7)
-        for trial in 0..<8 {
+        for trial in 0..<10 {
             let c = Int.random(in: 1...4, using: &generator)
-            let o = Int.random(in: 1...5, using: &generator)
+            let o = Int.random(in: 1...19, using: &generator)
             let k = Int.random(in: 1...4, using: &generator)
             let stride = Int.random(in: 1...2, using: &generator)
             let x = randomTensor([2, c, 9, 7], seed: UInt64(trial))
             let f = randomTensor([o, c, k, k], seed: UInt64(50 + trial))
-            let harness = try CPUHarness()
+            let harness = try CPUHarness(instructionSet: instructionSet)
             let (px, pf) = (try harness.graph.placeholder(x.shape), try harness.graph.placeholder(f.shape))
             let y = try conv2d(px, pf, stride: stride, padding: trial % 2 == 0 ? .same : .valid)
             let dy = randomTensor(y.shape, seed: UInt64(90 + trial))
@@ -62,14 +75,18 @@ final class KernelTests: XCTestCase {
                 unit[index] = 1
                 let (y1, _) = Reference.conv2d(unit, x.shape, f.floats, f.shape, stride: (stride, stride), pads: pads)
                 let expected = zip(y1, dy.floats).map(*).reduce(0, +)
-                assertClose([values[0][index]], [expected], relative: 0, absolute: sumTolerance, "dx probe \(probe)")
+                assertClose(
+                    [values[0][index]], [expected], relative: 0, absolute: sumTolerance,
+                    "\(instructionSet) trial \(trial) dx probe \(probe)")
             }
             for index in [0, f.shape.count - 1] {
                 var unit = [Float](repeating: 0, count: f.shape.count)
                 unit[index] = 1
                 let (y1, _) = Reference.conv2d(x.floats, x.shape, unit, f.shape, stride: (stride, stride), pads: pads)
                 let expected = zip(y1, dy.floats).map(*).reduce(0, +)
-                assertClose([values[1][index]], [expected], relative: 0, absolute: 10 * sumTolerance, "dw[\(index)]")
+                assertClose(
+                    [values[1][index]], [expected], relative: 0, absolute: 10 * sumTolerance,
+                    "\(instructionSet) trial \(trial) dw[\(index)]")
             }
         }
     }

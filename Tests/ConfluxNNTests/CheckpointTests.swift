@@ -18,7 +18,9 @@ final class CheckpointTests: XCTestCase {
     private func lenet(optimizer: any Optimizer = SGD(learningRate: 0.1, momentum: 0.9)) throws -> (Classifier, Session)
     {
         let classifier = try Classifier(model: lenet5(), imageShape: [1, 28, 28], optimizer: optimizer, seed: 5)
-        return (classifier, Session(graph: classifier.graph, device: CPUDevice(), kernels: try cpuDevices().kernels))
+        return (
+            classifier, Session(graph: classifier.graph, device: try CPUDevice(), kernels: try cpuDevices().kernels)
+        )
     }
 
     func testNamesFollowPyTorchStateDict() throws {

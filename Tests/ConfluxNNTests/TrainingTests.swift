@@ -15,7 +15,7 @@ final class TrainingTests: XCTestCase {
         let classifier = try Classifier(
             model: lenet5(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.05, momentum: 0.9), seed: seed)
         let trainer = Trainer(
-            classifier: classifier, device: device ?? CPUDevice(), kernels: devices.kernels, seed: seed)
+            classifier: classifier, device: try device ?? CPUDevice(), kernels: devices.kernels, seed: seed)
         var losses: [Float] = []
         _ = try trainer.trainEpoch(data, batchSize: 32, epoch: 1) { losses.append($0.loss) }
         return losses
@@ -35,7 +35,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testTrainingStepsAllocateNothingAfterTheFirst() throws {
-        let device = CPUDevice()
+        let device = try CPUDevice()
         let data = try Self.images.get().prefix(32 * 6)
         let classifier = try Classifier(model: lenet5(), imageShape: data.imageShape, optimizer: Adam(), seed: 1)
         let trainer = Trainer(classifier: classifier, device: device, kernels: try cpuDevices().kernels, seed: 1)
@@ -48,7 +48,8 @@ final class TrainingTests: XCTestCase {
     func testEvaluationCountsEveryImage() throws {
         let data = try Self.images.get().prefix(250)
         let classifier = try Classifier(model: lenet5(), imageShape: data.imageShape, optimizer: Adam(), seed: 1)
-        let trainer = Trainer(classifier: classifier, device: CPUDevice(), kernels: try cpuDevices().kernels, seed: 1)
+        let trainer = Trainer(
+            classifier: classifier, device: try CPUDevice(), kernels: try cpuDevices().kernels, seed: 1)
         let evaluation = try trainer.evaluate(data, batchSize: 100)
         XCTAssertEqual(evaluation.count, 250)
         XCTAssertTrue((0...1).contains(evaluation.accuracy))

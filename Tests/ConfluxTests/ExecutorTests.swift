@@ -12,10 +12,13 @@ private final class DelayedDevice: Device, @unchecked Sendable {
     let kind = DelayedDevice.delayedKind
     let name = "delayed test device"
     let properties: [(String, String)] = []
-    let inner = CPUDevice()
+    let inner: CPUDevice
     var allocations: Int { inner.allocations }
 
-    init(index: Int) { id = "delayed:\(index)" }
+    init(index: Int) throws {
+        id = "delayed:\(index)"
+        inner = try CPUDevice()
+    }
 
     func allocate(byteCount: Int, for tensor: String) throws -> any DeviceStorage {
         try inner.allocate(byteCount: byteCount, for: tensor)
@@ -74,7 +77,8 @@ final class ExecutorTests: XCTestCase {
         var kernels = try cpuDevices().kernels
         DelayedDevice.register(into: &kernels, delay: delay)
         let session = try requestedPlacementSession(
-            graph, devices: [CPUDevice(), DelayedDevice(index: 0), DelayedDevice(index: 1)], kernels: kernels)
+            graph, devices: [try CPUDevice(), try DelayedDevice(index: 0), try DelayedDevice(index: 1)],
+            kernels: kernels)
         let tracer = Tracer()
         session.tracer = tracer
         return (session, tracer)
@@ -82,7 +86,7 @@ final class ExecutorTests: XCTestCase {
 
     /// What cpu:0 alone computes.
     private func onTheCPU(_ graph: Graph, _ fetches: [Tensor], feeds: [Tensor: HostTensor]) throws -> [HostTensor] {
-        try Session(graph: graph, device: CPUDevice(), kernels: cpuDevices().kernels).run(fetches, feeds: feeds)
+        try Session(graph: graph, device: try CPUDevice(), kernels: cpuDevices().kernels).run(fetches, feeds: feeds)
     }
 
     func testIndependentKernelsAndTransfersOverlapAndResultsStayCorrect() throws {

@@ -62,11 +62,15 @@ public func assertClose(
 public final class CPUHarness {
     public let graph: Graph
     public let devices: DeviceSet
-    public private(set) lazy var session = Session(graph: graph, device: devices.devices[0], kernels: devices.kernels)
+    public let device: CPUDevice
+    public private(set) lazy var session = Session(graph: graph, device: device, kernels: devices.kernels)
 
-    public init(seed: UInt64 = 0) throws {
+    /// A harness whose CPU device runs the vector kernels of `instructionSet` (the widest the processor has
+    /// when nil).
+    public init(seed: UInt64 = 0, instructionSet: String? = nil) throws {
         graph = Graph(seed: seed)
         devices = try cpuDevices()
+        device = try instructionSet.map { try CPUDevice(instructionSet: $0) } ?? CPUDevice()
     }
 
     /// Runs `fetches` with `feeds` and returns their values as Float arrays.

@@ -1,6 +1,8 @@
 import Conflux
 
-/// Convolution as GEMM over im2col columns, one image at a time, images split across the cores.
+/// Convolution: direct vector kernels for stride 1 (`DirectConvolution`), otherwise GEMM over im2col columns,
+/// one image at a time, images split across the cores. The input gradient is always a GEMM: computed directly,
+/// as a convolution of the padded output gradient, it would multiply mostly padding zeros.
 ///
 /// For image n, col[K, P] holds the input patch of every output position (K = C·KH·KW, P = OH·OW), so that
 /// y[n] = W[O, K] · col, dcol = Wᵀ · dy[n] (scattered back by col2im) and dW = Σn dy[n] · colᵀ.
@@ -9,6 +11,9 @@ extension CPUKernels {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (outChannels, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
+            return direct.forward(x.floats, w.floats, into: c.output.floats)
+        }
         c.cpu.parallelChunks(g.batch) { worker, images in
             let col = c.cpu.scratch(worker: worker, slot: 0, count: k * p)
             for n in images {
@@ -39,6 +44,9 @@ extension CPUKernels {
         let (x, dy) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (outChannels, k, p) = (c.output.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
+            return direct.filterGradient(x.floats, dy.floats, into: c.output.floats)
+        }
         let filterCount = outChannels * k
         var partials = [UnsafeMutablePointer<Float>?](repeating: nil, count: c.cpu.workers)
         partials.withUnsafeMutableBufferPointer { partials in

@@ -1,0 +1,63 @@
+import Conflux
+import VectorKernels
+
+/// A stride-1 convolution through the vector kernels of `VectorKernels.h`: direct loops over a zero-padded copy
+/// of each image, with no im2col buffer, the bias and ReLU applied as the output is written.
+struct DirectConvolution {
+    private var layout = vk_conv()
+    private let device: CPUDevice
+    private let batch: Int
+
+    /// The direct kernels for `geometry` with `outChannels` filters, or nil for a stride they do not handle.
+    init?(_ geometry: WindowGeometry, outChannels: Int, on device: CPUDevice) {
+        let g = geometry
+        guard g.strideHeight == 1, g.strideWidth == 1 else { return nil }
+        vk_conv_init(
+            &layout, device.vectorKernels, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(outChannels),
+            Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.padTop), Int32(g.padLeft), Int32(g.outHeight),
+            Int32(g.outWidth))
+        self.device = device
+        batch = g.batch
+    }
+
+    private var imageSize: Int { Int(layout.channels * layout.height * layout.width) }
+    private var outputSize: Int { Int(layout.out_channels * layout.out_h * layout.out_w) }
+
+    /// y = max(conv(x, filter) + bias, 0 when `relu`), images split across the cores.
+    func forward(
+        _ x: UnsafePointer<Float>, _ filter: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,
+        relu: Bool = false, into y: UnsafeMutablePointer<Float>
+    ) {
+        let packed = device.sharedScratch(count: Int(layout.packed_filter_size))
+        withUnsafePointer(to: layout) { layout in
+            vk_conv_pack_filter(layout, filter, packed)
+            let forward = device.vectorKernels.pointee.conv_forward!
+            device.parallelChunks(batch) { worker, images in
+                let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
+                for n in images {
+                    forward(layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch)
+                }
+            }
+        }
+    }
+
+    /// The filter gradient Σn dy[n] ⋆ x[n], each core summing its images into its own partial sum.
+    func filterGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        var partials = [UnsafePointer<Float>?](repeating: nil, count: device.workers)
+        withUnsafePointer(to: layout) { layout in
+            let gradient = device.vectorKernels.pointee.conv_filter_gradient!
+            partials.withUnsafeMutableBufferPointer { partials in
+                device.parallelChunks(batch) { worker, images in
+                    let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
+                    let size = Int(layout.pointee.filter_partial_size)
+                    let partial = device.scratch(worker: worker, slot: 1, count: size)
+                    partial.update(repeating: 0, count: size)
+                    for n in images { gradient(layout, x + n * imageSize, dy + n * outputSize, partial, scratch) }
+                    partials[worker] = UnsafePointer(partial)
+                }
+            }
+            let finished: [UnsafePointer<Float>?] = partials.filter { $0 != nil }
+            finished.withUnsafeBufferPointer { vk_conv_filter_gradient(layout, $0.baseAddress, Int32($0.count), dw) }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+#ifndef CONFLUX_VECTOR_KERNELS_H
+#define CONFLUX_VECTOR_KERNELS_H
+
+/// CPU kernels written once in C with vector types and compiled for each x86 instruction set (AVX-512, AVX2 and
+/// the baseline), chosen at run time: Swift code builds for the baseline processor, so the inner loops that
+/// need the processor's full width live here.
+///
+/// Convolutions are direct (no im2col buffer) for stride 1, in one of two layouts chosen by `vk_conv_init`:
+/// - by position, when a convolution has fewer output channels than a vector has lanes (LeNet's conv1):
+///   the input is zero-padded and read as one flat row, so that every filter tap is a shifted vector load and
+///   output positions fill the lanes; the columns of the padded grid that fall outside the output are computed
+///   and dropped;
+/// - by channel, otherwise: output channels fill the lanes and each input value is broadcast.
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One image's stride-1 convolution, its layout and the memory it needs, filled in by `vk_conv_init`.
+typedef struct vk_conv {
+    int channels, height, width;
+    int out_channels, kernel_h, kernel_w;
+    int pad_top, pad_left;
+    int out_h, out_w;
+
+    /// The zero-padded input: padded_h × padded_w per channel.
+    int padded_h, padded_w;
+    /// Filter taps per output channel: channels · kernel_h · kernel_w.
+    int taps;
+    /// Nonzero when output channels fill the vector lanes; zero when output positions do.
+    int by_channel;
+    /// Output channels per group of packed filters (by position) or lanes per vector (by channel).
+    int group;
+    /// Output channels rounded up to whole groups.
+    int padded_out_channels;
+    /// By position: positions of the flattened padded grid computed, a whole number of vectors.
+    int grid_positions;
+    /// Floats of packed filters (`vk_conv_pack_filter`), of per-image scratch, and of one worker's
+    /// filter-gradient partial sum.
+    size_t packed_filter_size, scratch_size, filter_partial_size;
+} vk_conv;
+
+/// The kernels of one instruction set.
+typedef struct vk_isa {
+    /// "avx512", "avx2" or "baseline".
+    const char *name;
+    /// Floats per vector.
+    int vector_width;
+    /// One image: `y` [out_channels, out_h, out_w] = max(conv(x, filter) + bias, 0 if relu) from `x`
+    /// [channels, height, width] and `packed` from `vk_conv_pack_filter`; `bias` may be NULL.
+    void (*conv_forward)(const vk_conv *conv, const float *x, const float *packed, const float *bias, int relu,
+                         float *y, float *scratch);
+    /// One image's filter gradient from `x` and `dy` [out_channels, out_h, out_w], added to `partial`
+    /// (`filter_partial_size` floats, zeroed before the first image); `vk_conv_filter_gradient` sums partials.
+    void (*conv_filter_gradient)(const vk_conv *conv, const float *x, const float *dy, float *partial,
+                                 float *scratch);
+} vk_isa;
+
+/// The widest instruction set this processor and operating system support.
+const vk_isa *vk_isa_best(void);
+/// The instruction set called `name`, or NULL when it is unknown or this processor lacks it.
+const vk_isa *vk_isa_named(const char *name);
+
+/// Describes a stride-1 convolution for `isa`'s kernels.
+void vk_conv_init(vk_conv *conv, const vk_isa *isa, int channels, int height, int width, int out_channels,
+                  int kernel_h, int kernel_w, int pad_top, int pad_left, int out_h, int out_w);
+/// Lays out `filter` [out_channels, channels, kernel_h, kernel_w] for `conv_forward`.
+void vk_conv_pack_filter(const vk_conv *conv, const float *filter, float *packed);
+/// The filter gradient [out_channels, channels, kernel_h, kernel_w]: the sum of `count` partials.
+void vk_conv_filter_gradient(const vk_conv *conv, const float *const *partials, int count, float *filter_gradient);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
