@@ -33,7 +33,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
     public let processor = "host"
     public let name: String
     /// How many workers a kernel splits its batch over: one per core.
-    let workers = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    let workers = WorkerPool.shared.workers
     /// Per-worker scratch memory that grows to the largest request and is then reused, so kernels allocate
     /// nothing per step. Worker `w` touches only `scratchSlots[w * scratchPerWorker + slot]`.
     private let scratchSlots: [ScratchBuffer]
@@ -119,15 +119,12 @@ public final class CPUDevice: Device, @unchecked Sendable {
             storage: CPUStorage(viewing: storage, offset: offset, byteCount: byteCount))
     }
 
-    /// Splits `0..<count` into one contiguous range per worker and runs them in parallel; `body` gets the
-    /// worker's index and its range. Work below `serialBelow` items runs on the calling thread.
+    /// Splits `0..<count` into one contiguous range per worker and runs them in parallel on the worker pool;
+    /// `body` gets the worker's index and its range. Work below `serialBelow` items runs on the calling thread.
     func parallelChunks(_ count: Int, serialBelow: Int = 2, _ body: (Int, Range<Int>) -> Void) {
         let chunks = count < serialBelow ? 1 : min(workers, count)
-        guard chunks > 1 else {
-            if count > 0 { body(0, 0..<count) }
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        guard count > 0 else { return }
+        WorkerPool.shared.run(chunks: chunks) { chunk in
             body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
