@@ -22,6 +22,7 @@ public enum CPUBackend: Backend {
             (.sum, CPUKernels.sum), (.mean, CPUKernels.mean), (.reduceGrad, CPUKernels.reduceGrad),
             (.argMax, CPUKernels.argMax), (.accuracy, CPUKernels.accuracy),
             (.applyMomentum, CPUKernels.applyMomentum), (.applyAdam, CPUKernels.applyAdam),
+            (.fusedConv2D, CPUKernels.fusedConv2D), (.fusedMatMul, CPUKernels.fusedMatMul),
         ]
         for (op, kernel) in kernels { registry.register(op, on: kind, kernel) }
     }

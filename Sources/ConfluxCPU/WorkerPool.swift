@@ -7,7 +7,10 @@ import Synchronization
 /// small kernel itself.
 ///
 /// Kernels of a step follow each other closely, so after a chunk a helper spins for `spinTime` waiting for the
-/// next, and only then sleeps until `run` wakes it. One job runs at a time: a second caller waits its turn, which
+/// next, and only then sleeps until `run` wakes it: waking a sleeping thread costs 50-100 µs on a virtual machine,
+/// and serial stretches of a LeNet step (single-threaded GEMMs, the host's work between steps) outlast a
+/// 200 µs spin. The spin yields the core now and then, so that other threads of the process (the data
+/// prefetcher) are not held up by it. One job runs at a time: a second caller waits its turn, which
 /// also keeps each device's per-worker scratch memory to one kernel.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: max(ProcessInfo.processInfo.activeProcessorCount, 1))
@@ -15,7 +18,7 @@ final class WorkerPool: @unchecked Sendable {
     /// Threads that run chunks: the caller and `workers - 1` helpers.
     let workers: Int
     /// How long an idle helper spins before it sleeps.
-    static let spinTime: UInt64 = 200_000
+    static let spinTime: UInt64 = 1_000_000
 
     /// Advanced once per job; a helper runs the job when it sees a value it has not seen.
     private let generation = Atomic<Int>(0)
@@ -79,7 +82,10 @@ final class WorkerPool: @unchecked Sendable {
             let current = generation.load(ordering: .acquiring)
             if current != seen { return current }
             spins += 1
-            if spins % 256 == 0, DispatchTime.now().uptimeNanoseconds - start > WorkerPool.spinTime { break }
+            if spins % 256 == 0 {
+                if DispatchTime.now().uptimeNanoseconds - start > WorkerPool.spinTime { break }
+                sched_yield()
+            }
         }
         wake.lock()
         // Counted before the check, so that `run`, which advances the generation before it reads the count,

@@ -43,6 +43,58 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Conv2D → BiasAdd → ReLU and MatMul → BiasAdd → ReLU, fetched at the end only, run as one fused kernel
+    /// (`Fusion`); the bias and ReLU are applied by the direct kernels of every instruction set (stride 1) and after
+    /// the GEMM (stride 2).
+    func testFusedConvolutionAndMatMulOnRandomShapes() throws {
+        for instructionSet in CPUDevice.instructionSets {
+            var generator = SeededGenerator(seed: 11)
+            for trial in 0..<8 {
+                let (n, c, o) = (
+                    Int.random(in: 1...3, using: &generator), Int.random(in: 1...4, using: &generator),
+                    Int.random(in: 1...19, using: &generator)
+                )
+                let (h, w, k) = (
+                    Int.random(in: 5...11, using: &generator), Int.random(in: 5...11, using: &generator),
+                    Int.random(in: 1...4, using: &generator)
+                )
+                let stride = trial % 3 == 2 ? 2 : 1
+                let x = randomTensor([n, c, h, w], seed: UInt64(trial))
+                let f = randomTensor([o, c, k, k], seed: UInt64(30 + trial))
+                let b = randomTensor([o], seed: UInt64(60 + trial))
+                let harness = try CPUHarness(instructionSet: instructionSet)
+                let (px, pf, pb) = try (
+                    harness.graph.placeholder(x.shape), harness.graph.placeholder(f.shape),
+                    harness.graph.placeholder(b.shape)
+                )
+                let conv = try conv2d(px, pf, stride: stride, padding: trial % 2 == 0 ? .same : .valid)
+                let y = try relu(biasAdd(conv, pb))
+                let (convolved, shape) = Reference.conv2d(
+                    x.floats, x.shape, f.floats, f.shape, stride: (stride, stride),
+                    pads: conv.node.attributes.ints("pads"))
+                let plane = shape[2] * shape[3]
+                let expected = convolved.indices.map { max(convolved[$0] + b.floats[$0 / plane % o], 0) }
+                let actual = try harness.values([y], [px: x, pf: f, pb: b])[0]
+                assertClose(
+                    actual, expected, relative: 0, absolute: sumTolerance,
+                    "\(instructionSet) fused conv trial \(trial) \(x.shape) \(f.shape) stride \(stride)")
+            }
+        }
+        let harness = try CPUHarness()
+        let (a, w, bias) = (
+            randomTensor([13, 7], seed: 1), randomTensor([9, 13], seed: 2), randomTensor([9], seed: 3)
+        )
+        let (pa, pw, pb) = try (
+            harness.graph.placeholder(a.shape), harness.graph.placeholder(w.shape), harness.graph.placeholder([9])
+        )
+        let y = try relu(biasAdd(matmul(pa, pw, transposeA: true, transposeB: true), pb))
+        let product = Reference.matmul(a.floats, [13, 7], w.floats, [9, 13], true, true)
+        let expected = product.indices.map { max(product[$0] + bias.floats[$0 % 9], 0) }
+        assertClose(
+            try harness.values([y], [pa: a, pw: w, pb: bias])[0], expected, relative: 0, absolute: sumTolerance,
+            "fused matmul")
+    }
+
     func testConv2DBackwardAgainstAdjoint() throws {
         // <conv(x, w), dy> = <x, backpropInput(w, dy)> = <w, backpropFilter(x, dy)>: both backward kernels
         // must be the exact adjoints of the reference forward.

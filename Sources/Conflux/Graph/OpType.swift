@@ -39,4 +39,8 @@ extension OpType {
     public static let accuracy: OpType = "Accuracy"
     public static let applyMomentum: OpType = "ApplyMomentum"
     public static let applyAdam: OpType = "ApplyAdam"
+    /// A convolution or matrix product with its bias and ReLU applied as the output is written; the fusion pass
+    /// (`Fusion`) plans them in place of the separate ops, so no graph builder makes them.
+    public static let fusedConv2D: OpType = "_FusedConv2D"
+    public static let fusedMatMul: OpType = "_FusedMatMul"
 }

@@ -1,7 +1,7 @@
 /// Where the time of a run goes, op by op: the kernel spans of a traced run, set against the work the cost model
 /// counts for each node and the peak its device reached when calibrated.
 public struct OpProfile: Encodable, Sendable {
-    /// One node of the graph.
+    /// One node of the graph, or a chain of them fused into one kernel.
     public struct Row: Encodable, Sendable {
         public let node: String
         public let op: String
@@ -41,17 +41,22 @@ public struct OpProfile: Encodable, Sendable {
         }
         let total = seconds.values.reduce(0, +)
         let perStep = 1 / Double(max(steps, 1))
-        rows = graph.nodes.compactMap { node -> Row? in
-            guard let time = seconds[node.name], let device = placement.device(of: node.id) else { return nil }
-            let (flops, bytes) = CostModel.work(of: node, in: graph, batch: batch)
+        let nodes = Dictionary(graph.nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        rows = seconds.compactMap { name, time -> Row? in
+            // A fused chain (`Fusion`) runs as one kernel named after its nodes joined by "+".
+            let members = nodes[name].map { [$0] } ?? name.split(separator: "+").compactMap { nodes[String($0)] }
+            guard let last = members.last, let device = placement.device(of: last.id) else { return nil }
+            let work = members.map { CostModel.work(of: $0, in: graph, batch: batch) }
+            let (flops, bytes) = (work.map(\.flops).reduce(0, +), work.map(\.bytes).reduce(0, +))
             let stepSeconds = time * perStep
             let (gflops, gbps) = stepSeconds > 0 ? (flops / stepSeconds / 1e9, bytes / stepSeconds / 1e9) : (0, 0)
             let peak = peaks[device]
             let fraction = max(gflops / (peak?.gflops ?? .infinity), gbps / (peak?.memoryGBps ?? .infinity))
             return Row(
-                node: node.name, op: node.op.rawValue, device: device, millisecondsPerStep: stepSeconds * 1000,
-                share: total > 0 ? time / total : 0, launchesPerStep: Double(launches[node.name] ?? 0) * perStep,
-                gflops: gflops, gigabytesPerSecond: gbps, fractionOfPeak: fraction)
+                node: name, op: members.map(\.op.rawValue).joined(separator: "+"), device: device,
+                millisecondsPerStep: stepSeconds * 1000, share: total > 0 ? time / total : 0,
+                launchesPerStep: Double(launches[name] ?? 0) * perStep, gflops: gflops, gigabytesPerSecond: gbps,
+                fractionOfPeak: fraction)
         }.sorted { $0.millisecondsPerStep > $1.millisecondsPerStep }
         self.steps = steps
         self.batch = batch

@@ -26,6 +26,8 @@ struct PlanBuilder {
     private var drained: Set<String> = []
     /// Per streamed transfer, its chunks' rows and the reader that runs chunk by chunk, if one can.
     private var streamed: [Int: (rows: [Range<Int>], reader: Int?)] = [:]
+    /// The chains of nodes that run as one kernel.
+    private let fusion: Fusion
 
     private(set) var buffers: [BufferKey: DeviceTensor] = [:]
     private(set) var lanes: [ExecutionPlan.Lane] = []
@@ -45,6 +47,10 @@ struct PlanBuilder {
         self.chunkBytes = chunkBytes
         partition = Partition(graph: graph, nodes: order, placement: placement)
         pinned = Set(fetches).union(partition.transfers.map(\.tensor))
+        let sources: Set<OpType> = [.variable, .constant, .placeholder]
+        fusion = Fusion(
+            graph: graph, computed: order.filter { !fed.contains($0) && !sources.contains(graph.nodes[$0].op) },
+            placement: placement, kept: pinned, kernels: kernels, kind: { devices[$0]?.kind })
         for id in order where !fed.contains(id) {
             for input in graph.nodes[id].inputs {
                 remainingReads[BufferKey(node: input, device: placement.device(of: id)!), default: 0] += 1
@@ -71,11 +77,13 @@ struct PlanBuilder {
         try send(id)
     }
 
-    /// A node that runs a kernel, after receiving what it reads from other devices.
+    /// A node that runs a kernel, after receiving what it reads from other devices; a fused chain runs at its last
+    /// node, as one kernel.
     mutating func compute(_ id: Int) throws {
-        let node = graph.nodes[id]
+        guard !fusion.absorbed.contains(id) else { return }
+        let node = fusion.chains[id]?.node ?? graph.nodes[id]
         let device = device(of: id)
-        let streaming = receiveInputs(of: id)
+        let streaming = receiveInputs(of: node)
         if OpDefinition.all[node.op]!.isStateful, drained.insert(device).inserted {
             append(.drainSends, "wait for outgoing transfers", on: device)
         }
@@ -110,10 +118,10 @@ struct PlanBuilder {
 
     /// Adds the receives of the node's inputs from other devices not yet received on its device; returns the
     /// transfer the node itself reads chunk by chunk, whose receives come with its pieces.
-    private mutating func receiveInputs(of id: Int) -> Int? {
-        let device = device(of: id)
+    private mutating func receiveInputs(of node: Node) -> Int? {
+        let (id, device) = (node.id, device(of: node.id))
         var streaming: Int?
-        for input in graph.nodes[id].inputs where self.device(of: input) != device {
+        for input in node.inputs where self.device(of: input) != device {
             guard let index = transfers.firstIndex(where: { $0.pair.tensor == input && $0.pair.to == device }),
                 !lane(device).steps.contains(where: { if case .receive(index, _) = $0 { true } else { false } })
             else { continue }

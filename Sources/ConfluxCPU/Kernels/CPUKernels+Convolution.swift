@@ -7,20 +7,34 @@ import Conflux
 /// For image n, col[K, P] holds the input patch of every output position (K = C·KH·KW, P = OH·OW), so that
 /// y[n] = W[O, K] · col, dcol = Wᵀ · dy[n] (scattered back by col2im) and dW = Σn dy[n] · colᵀ.
 extension CPUKernels {
-    static func conv2D(_ c: KernelContext) {
+    static func conv2D(_ c: KernelContext) { convolve(c, bias: nil, relu: false) }
+
+    /// Conv2D with the bias and ReLU of a fused chain (`Fusion`) applied as each image's output is written.
+    static func fusedConv2D(_ c: KernelContext) {
+        let bias = c.node.attributes.bool("bias") ? UnsafePointer(c.inputs[2].floats) : nil
+        convolve(c, bias: bias, relu: c.node.attributes.bool("relu"))
+    }
+
+    private static func convolve(_ c: KernelContext, bias: UnsafePointer<Float>?, relu: Bool) {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (outChannels, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
         if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
-            return direct.forward(x.floats, w.floats, into: c.output.floats)
+            return direct.forward(x.floats, w.floats, bias: bias, relu: relu, into: c.output.floats)
         }
         c.cpu.parallelChunks(g.batch) { worker, images in
             let col = c.cpu.scratch(worker: worker, slot: 0, count: k * p)
             for n in images {
                 im2col(g, x.floats + n * g.imageSize, col)
+                let y = c.output.floats + n * outChannels * p
                 BLAS.sgemm(
                     transposeA: false, transposeB: false, m: outChannels, n: p, k: k, a: w.floats, lda: k,
-                    b: col, ldb: p, c: c.output.floats + n * outChannels * p, ldc: p)
+                    b: col, ldb: p, c: y, ldc: p)
+                if bias != nil || relu {
+                    for channel in 0..<outChannels {
+                        addBias(bias?[channel] ?? 0, relu: relu, to: y + channel * p, count: p)
+                    }
+                }
             }
         }
     }

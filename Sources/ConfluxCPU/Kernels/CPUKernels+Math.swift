@@ -11,6 +11,30 @@ extension CPUKernels {
             a: a.floats, lda: a.shape[1], b: b.floats, ldb: b.shape[1], c: c.output.floats, ldc: c.output.shape[1])
     }
 
+    /// MatMul with the bias and ReLU of a fused chain (`Fusion`) applied to each row of the product.
+    static func fusedMatMul(_ c: KernelContext) {
+        matMul(c)
+        let (rows, columns, y) = (c.output.shape[0], c.output.shape[1], c.output.floats)
+        let bias = c.node.attributes.bool("bias") ? c.inputs[2].floats : nil
+        let relu = c.node.attributes.bool("relu")
+        for row in 0..<rows {
+            let line = y + row * columns
+            for j in 0..<columns {
+                let v = line[j] + (bias?[j] ?? 0)
+                line[j] = relu ? max(v, 0) : v
+            }
+        }
+    }
+
+    /// x[i] = max(x[i] + bias, 0) for i < count, or without the max when `relu` is false.
+    static func addBias(_ bias: Float, relu: Bool, to x: UnsafeMutablePointer<Float>, count: Int) {
+        if relu {
+            for i in 0..<count { x[i] = max(x[i] + bias, 0) }
+        } else {
+            for i in 0..<count { x[i] += bias }
+        }
+    }
+
     static func add(_ c: KernelContext) {
         let (a, b, y) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats)
         elementwise(c) { range in

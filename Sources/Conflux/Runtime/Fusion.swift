@@ -1,0 +1,69 @@
+/// Epilogue fusion over a planned run: a convolution or matrix product and the element-wise ops that follow it, a
+/// bias and then a ReLU, run as one kernel that applies them as it writes its output. The intermediate tensors are
+/// then neither written, read, nor allocated (what TensorFlow's remapper does with `_FusedConv2D`).
+///
+/// A chain grows from its producer while the node it ends at is read by exactly one node of the run, on the same
+/// device, is not kept (fetched, or sent to another device) and its reader continues the pattern. It becomes one
+/// node only when the device's backend has a kernel for the fused op; otherwise its nodes run as before. Autodiff
+/// has already run: the gradients read the chain's inputs and its last output, never what fusion removes.
+struct Fusion {
+    /// Nodes planned as one.
+    struct Chain {
+        /// The producer first, the node whose output the chain computes last.
+        let nodes: [Int]
+        /// What the fused kernel runs as: the fused op over the chain's inputs from outside, named after the
+        /// chain's nodes joined by `+`.
+        let node: Node
+    }
+
+    /// Chains by their last node.
+    private(set) var chains: [Int: Chain] = [:]
+    /// Nodes that run inside a chain ending at another node.
+    private(set) var absorbed: Set<Int> = []
+
+    /// The chains among `computed` (the run's nodes that execute a kernel, in execution order), placed by
+    /// `placement` on devices whose kinds `kind` gives, keeping the output of every node in `kept`.
+    init(
+        graph: Graph, computed: [Int], placement: Placement, kept: Set<Int>, kernels: KernelRegistry,
+        kind: (String) -> DeviceKind?
+    ) {
+        var readers: [Int: [Int]] = [:]
+        for id in computed {
+            for input in graph.nodes[id].inputs { readers[input, default: []].append(id) }
+        }
+        let isComputed = Set(computed)
+        for id in computed where !absorbed.contains(id) {
+            let producer = graph.nodes[id]
+            guard let fused = Fusion.fusedOp[producer.op], let device = placement.device(of: id),
+                let deviceKind = kind(device), kernels.kernel(for: fused, on: deviceKind) != nil
+            else { continue }
+            var nodes = [id]
+            /// The sole reader of the chain's end, if the chain may grow into it.
+            func next(_ op: OpType) -> Node? {
+                let end = nodes.last!
+                guard !kept.contains(end), let only = readers[end], only.count == 1, isComputed.contains(only[0]),
+                    placement.device(of: only[0]) == device
+                else { return nil }
+                let reader = graph.nodes[only[0]]
+                return reader.op == op && reader.inputs[0] == end ? reader : nil
+            }
+            let bias = next(.biasAdd)
+            if let bias { nodes.append(bias.id) }
+            if let relu = next(.relu) { nodes.append(relu.id) }
+            guard nodes.count > 1 else { continue }
+            var attributes = producer.attributes
+            attributes["bias"] = .bool(bias != nil)
+            attributes["relu"] = .bool(graph.nodes[nodes.last!].op == .relu)
+            let last = graph.nodes[nodes.last!]
+            let node = Node(
+                id: last.id, name: nodes.map { graph.nodes[$0].name }.joined(separator: "+"), op: fused,
+                inputs: producer.inputs + (bias.map { [$0.inputs[1]] } ?? []), attributes: attributes,
+                shape: last.shape, dtype: last.dtype, requestedDevice: nil)
+            chains[last.id] = Chain(nodes: nodes, node: node)
+            absorbed.formUnion(nodes.dropLast())
+        }
+    }
+
+    /// The producers that fuse, and the op each becomes.
+    static let fusedOp: [OpType: OpType] = [.conv2D: .fusedConv2D, .matMul: .fusedMatMul]
+}
