@@ -1,16 +1,15 @@
 /// The ops of `Fusion`: a producer (Conv2D or MatMul) with its attributes, then `bias` [C] as the third input when
 /// the `bias` attribute is true, and the ReLU applied when `relu` is.
 let fusedOps: [OpDefinition] = [
-    OpDefinition(.fusedConv2D, rowwiseInputs: { _ in [0] }) { c in
-        try fusedShape(c, producer: .conv2D, channelAxis: 1)
-    },
-    OpDefinition(.fusedMatMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] }) { c in
-        try fusedShape(c, producer: .matMul, channelAxis: 1)
-    },
+    OpDefinition(
+        .fusedConv2D, rowwiseInputs: { _ in [0] }, inferShape: { try fusedShape($0, producer: .conv2D) }),
+    OpDefinition(
+        .fusedMatMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] },
+        inferShape: { try fusedShape($0, producer: .matMul) }),
 ]
 
 /// The producer's output, after checking that the bias has one value per output channel.
-private func fusedShape(_ c: ShapeContext, producer: OpType, channelAxis: Int) throws -> (Shape, DType) {
+private func fusedShape(_ c: ShapeContext, producer: OpType) throws -> (Shape, DType) {
     let hasBias = c.attributes.bool("bias")
     guard c.shapes.count == (hasBias ? 3 : 2) else {
         throw c.mismatch("expects \(hasBias ? 3 : 2) inputs, got \(c.shapes.count)")
@@ -20,8 +19,8 @@ private func fusedShape(_ c: ShapeContext, producer: OpType, channelAxis: Int) t
             op: c.op, nodeName: c.nodeName, shapes: Array(c.shapes[0..<2]), dtypes: Array(c.dtypes[0..<2]),
             attributes: c.attributes))
     if hasBias {
-        guard c.shapes[2].rank == 1, Shape.compatible(c.shapes[2][0], shape[channelAxis]) else {
-            throw c.mismatch("bias must be [\(shape[channelAxis])]")
+        guard c.shapes[2].rank == 1, Shape.compatible(c.shapes[2][0], shape[1]) else {
+            throw c.mismatch("bias must be [\(shape[1])]")
         }
     }
     return (shape, dtype)
