@@ -1,8 +1,7 @@
 import Conflux
 
 /// Convolution: direct vector kernels for stride 1 (`DirectConvolution`), otherwise GEMM over im2col columns,
-/// one image at a time, images split across the cores. The input gradient is always a GEMM: computed directly,
-/// as a convolution of the padded output gradient, it would multiply mostly padding zeros.
+/// one image at a time, images split across the cores.
 ///
 /// For image n, col[K, P] holds the input patch of every output position (K = C·KH·KW, P = OH·OW), so that
 /// y[n] = W[O, K] · col, dcol = Wᵀ · dy[n] (scattered back by col2im) and dW = Σn dy[n] · colᵀ.
@@ -43,6 +42,9 @@ extension CPUKernels {
         let (w, dy) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: c.output.shape, attributes: c.node.attributes)
         let (outChannels, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
+            return direct.inputGradient(w.floats, dy.floats, into: c.output.floats)
+        }
         c.cpu.parallelChunks(g.batch) { worker, images in
             let col = c.cpu.scratch(worker: worker, slot: 0, count: k * p)
             for n in images {

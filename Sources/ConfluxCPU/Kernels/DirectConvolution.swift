@@ -41,6 +41,21 @@ struct DirectConvolution {
         }
     }
 
+    /// The input gradient dx = dy ⋆ᵀ filter, images split across the cores.
+    func inputGradient(
+        _ filter: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>
+    ) {
+        let packed = device.sharedScratch(count: Int(layout.input_gradient_filter_size))
+        withUnsafePointer(to: layout) { layout in
+            vk_conv_pack_filter_for_input_gradient(layout, filter, packed)
+            let gradient = device.vectorKernels.pointee.conv_input_gradient!
+            device.parallelChunks(batch) { worker, images in
+                let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
+                for n in images { gradient(layout, dy + n * outputSize, packed, dx + n * imageSize, scratch) }
+            }
+        }
+    }
+
     /// The filter gradient Σn dy[n] ⋆ x[n], each core summing its images into its own partial sum.
     func filterGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         var partials = [UnsafePointer<Float>?](repeating: nil, count: device.workers)

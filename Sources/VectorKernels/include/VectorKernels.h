@@ -35,11 +35,13 @@ typedef struct vk_conv {
     int group;
     /// Output channels rounded up to whole groups.
     int padded_out_channels;
-    /// By position: positions of the flattened padded grid computed, a whole number of vectors.
+    /// Positions of the flattened padded grid computed by position, a whole number of vectors.
     int grid_positions;
-    /// Floats of packed filters (`vk_conv_pack_filter`), of per-image scratch, and of one worker's
-    /// filter-gradient partial sum.
-    size_t packed_filter_size, scratch_size, filter_partial_size;
+    /// Floats per vector of the instruction set.
+    int lanes;
+    /// Floats of packed filters (`vk_conv_pack_filter` and `vk_conv_pack_filter_for_input_gradient`), of
+    /// per-image scratch, and of one worker's filter-gradient partial sum.
+    size_t packed_filter_size, input_gradient_filter_size, scratch_size, filter_partial_size;
 } vk_conv;
 
 /// The kernels of one instruction set.
@@ -52,6 +54,10 @@ typedef struct vk_isa {
     /// [channels, height, width] and `packed` from `vk_conv_pack_filter`; `bias` may be NULL.
     void (*conv_forward)(const vk_conv *conv, const float *x, const float *packed, const float *bias, int relu,
                          float *y, float *scratch);
+    /// One image's input gradient `dx` [channels, height, width] from `dy` [out_channels, out_h, out_w] and
+    /// `packed` from `vk_conv_pack_filter_for_input_gradient`: each output position's gradient, a vector of
+    /// positions at a time, is added into every input position its window covers.
+    void (*conv_input_gradient)(const vk_conv *conv, const float *dy, const float *packed, float *dx, float *scratch);
     /// One image's filter gradient from `x` and `dy` [out_channels, out_h, out_w], added to `partial`
     /// (`filter_partial_size` floats, zeroed before the first image); `vk_conv_filter_gradient` sums partials.
     void (*conv_filter_gradient)(const vk_conv *conv, const float *x, const float *dy, float *partial,
@@ -68,6 +74,8 @@ void vk_conv_init(vk_conv *conv, const vk_isa *isa, int channels, int height, in
                   int kernel_h, int kernel_w, int pad_top, int pad_left, int out_h, int out_w);
 /// Lays out `filter` [out_channels, channels, kernel_h, kernel_w] for `conv_forward`.
 void vk_conv_pack_filter(const vk_conv *conv, const float *filter, float *packed);
+/// Lays out `filter` for `conv_input_gradient`: output channels in vector lanes.
+void vk_conv_pack_filter_for_input_gradient(const vk_conv *conv, const float *filter, float *packed);
 /// The filter gradient [out_channels, channels, kernel_h, kernel_w]: the sum of `count` partials.
 void vk_conv_filter_gradient(const vk_conv *conv, const float *const *partials, int count, float *filter_gradient);
 
