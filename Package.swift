@@ -21,7 +21,7 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "Conflux"),
         .target(name: "ConfluxCPU", dependencies: ["Conflux", "CBLAS", "VectorKernels"]),
-        .target(name: "VectorKernels", exclude: ["ConvolutionKernels.inc"]),
+        .target(name: "VectorKernels", exclude: ["ConvolutionKernels.inc", "Table.inc"]),
         .target(name: "ConfluxOpenCL", dependencies: ["Conflux", "COpenCL", "CCLBlast", "Kernels"]),
         .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
         .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib", "CStb"]),

@@ -23,6 +23,7 @@ public enum CPUBackend: Backend {
             (.argMax, CPUKernels.argMax), (.accuracy, CPUKernels.accuracy),
             (.applyMomentum, CPUKernels.applyMomentum), (.applyAdam, CPUKernels.applyAdam),
             (.fusedConv2D, CPUKernels.fusedConv2D), (.fusedMatMul, CPUKernels.fusedMatMul),
+            (.fusedMaxPoolGrad, CPUKernels.fusedMaxPoolGrad),
         ]
         for (op, kernel) in kernels { registry.register(op, on: kind, kernel) }
     }

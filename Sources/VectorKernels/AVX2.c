@@ -9,5 +9,6 @@
 #define VK_ISA vk_isa_avx2
 #define VK_ISA_NAME "avx2"
 #include "ConvolutionKernels.inc"
+#include "Table.inc"
 #pragma clang attribute pop
 #endif

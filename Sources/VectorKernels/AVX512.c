@@ -10,5 +10,6 @@
 #define VK_ISA vk_isa_avx512
 #define VK_ISA_NAME "avx512"
 #include "ConvolutionKernels.inc"
+#include "Table.inc"
 #pragma clang attribute pop
 #endif

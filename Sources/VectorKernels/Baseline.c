@@ -7,3 +7,4 @@
 #define VK_ISA vk_isa_baseline
 #define VK_ISA_NAME "baseline"
 #include "ConvolutionKernels.inc"
+#include "Table.inc"

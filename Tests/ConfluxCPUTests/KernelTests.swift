@@ -164,6 +164,52 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The max-pooling gradient alone and fused with the gradient of the ReLU whose output was pooled (`Fusion`
+    /// plans ReluGrad(r, MaxPoolGrad(r, dy)) as one kernel when only the ReluGrad is fetched): 2×2 windows with
+    /// stride 2 (the vector kernel, with rows of 4 windows and more, and leftover windows and rows) and 3×3 windows
+    /// with stride 2 and padding (the general loops).
+    func testMaxPoolGradientAloneAndFusedWithReLUGradient() throws {
+        for (trial, (shape, size, padding)) in [
+            (Shape([2, 3, 12, 17]), 2, Padding.valid), ([1, 2, 28, 28], 2, .valid), ([1, 4, 5, 7], 2, .valid),
+            ([2, 3, 9, 11], 3, .same),
+        ].enumerated() {
+            let x = ParityInputs.distinct(shape, seed: UInt64(trial))
+            let harness = try CPUHarness()
+            let px = try harness.graph.placeholder(shape)
+            let r = try relu(px)
+            let pooled = try maxPool2d(r, size: size, stride: 2, padding: padding)
+            let dy = randomTensor(pooled.shape, seed: UInt64(40 + trial))
+            let pdy = try harness.graph.placeholder(pooled.shape)
+            let routed = try maxPoolGrad(r, pdy, like: pooled.node)
+            let masked = try harness.graph.addNode(.reluGrad, [r, routed])
+            let fused = try harness.values([masked], [px: x, pdy: dy])[0]
+            let separate = try harness.values([masked, routed], [px: x, pdy: dy])
+            // Reference: every window's gradient to its maximum (the values are distinct), masked where r ≤ 0.
+            let (h, w, oh, ow) = (shape[2], shape[3], pooled.shape[2], pooled.shape[3])
+            let pads = pooled.node.attributes.ints("pads")
+            let activations = x.floats.map { max($0, 0) }
+            var expectedRouted = [Float](repeating: 0, count: shape.count)
+            for plane in 0..<(shape[0] * shape[1]) {
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var best: Int?
+                        for i in (oy * 2 - pads[0])..<(oy * 2 - pads[0] + size) where i >= 0 && i < h {
+                            for j in (ox * 2 - pads[2])..<(ox * 2 - pads[2] + size) where j >= 0 && j < w {
+                                let at = (plane * h + i) * w + j
+                                if best.map({ activations[at] > activations[$0] }) ?? true { best = at }
+                            }
+                        }
+                        expectedRouted[best!] += dy.floats[(plane * oh + oy) * ow + ox]
+                    }
+                }
+            }
+            let expectedMasked = expectedRouted.indices.map { activations[$0] > 0 ? expectedRouted[$0] : 0 }
+            assertClose(separate[1], expectedRouted, relative: 0, absolute: 1e-6, "MaxPoolGrad trial \(trial)")
+            assertClose(separate[0], expectedMasked, relative: 0, absolute: 1e-6, "unfused ReluGrad trial \(trial)")
+            assertClose(fused, expectedMasked, relative: 0, absolute: 1e-6, "fused trial \(trial)")
+        }
+    }
+
     func testMaxPoolGradientGoesToFirstOfTiedMaxima() throws {
         let harness = try CPUHarness()
         let x = HostTensor(shape: [1, 1, 2, 4], floats: [3, 3, 1, 2, 3, 0, 2, 2])

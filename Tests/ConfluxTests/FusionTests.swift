@@ -52,6 +52,21 @@ final class FusionTests: XCTestCase {
         XCTAssertEqual(fusion.absorbed, Set([net.conv, net.bias, net.dense].map(\.node.id)))
     }
 
+    func testTheReLUGradientJoinsTheMaxPoolGradientOfItsOutputOnly() throws {
+        let net = try Network()
+        let dy = try net.graph.placeholder(net.pool.shape, name: "dy")
+        let routed = try maxPoolGrad(net.relu, dy, like: net.pool.node)
+        let masked = try net.graph.addNode(.reluGrad, [net.relu, routed])
+        let other = try maxPoolGrad(net.relu, dy, like: net.pool.node)
+        let maskedByAnother = try net.graph.addNode(.reluGrad, [net.bias, other])
+        let fusion = try net.fusion(fetches: [masked, maskedByAnother], kernels: cpuDevices().kernels)
+        let chain = try XCTUnwrap(fusion.chains[masked.node.id])
+        XCTAssertEqual(chain.nodes, [routed.node.id, masked.node.id])
+        XCTAssertEqual(chain.node.op, .fusedMaxPoolGrad)
+        XCTAssertEqual(chain.node.inputs, routed.node.inputs)
+        XCTAssertNil(fusion.chains[maskedByAnother.node.id], "its ReLU output is not what was pooled")
+    }
+
     func testAFetchedIntermediateEndsTheChain() throws {
         let net = try Network()
         let fusion = try net.fusion(fetches: [net.denseBias, net.bias], kernels: cpuDevices().kernels)

@@ -43,4 +43,6 @@ extension OpType {
     /// (`Fusion`) plans them in place of the separate ops, so no graph builder makes them.
     public static let fusedConv2D: OpType = "_FusedConv2D"
     public static let fusedMatMul: OpType = "_FusedMatMul"
+    /// MaxPoolGrad with the ReluGrad of the ReLU whose output was pooled, planned by `Fusion`.
+    public static let fusedMaxPoolGrad: OpType = "_FusedMaxPoolGrad"
 }

@@ -1,11 +1,16 @@
-/// The ops of `Fusion`: a producer (Conv2D or MatMul) with its attributes, then `bias` [C] as the third input when
-/// the `bias` attribute is true, and the ReLU applied when `relu` is.
+/// The ops of `Fusion`. _FusedConv2D and _FusedMatMul: a producer (Conv2D or MatMul) with its attributes, then
+/// `bias` [C] as the third input when the `bias` attribute is true, and the ReLU applied when `relu` is.
+/// _FusedMaxPoolGrad: MaxPoolGrad's inputs and attributes, its gradient passed only where the pooled input (a
+/// ReLU's output) is positive.
 let fusedOps: [OpDefinition] = [
     OpDefinition(
         .fusedConv2D, rowwiseInputs: { _ in [0] }, inferShape: { try fusedShape($0, producer: .conv2D) }),
     OpDefinition(
         .fusedMatMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] },
         inferShape: { try fusedShape($0, producer: .matMul) }),
+    OpDefinition(
+        .fusedMaxPoolGrad, rowwiseInputs: { _ in [0, 1] },
+        inferShape: { try OpDefinition.all[.maxPoolGrad]!.inferShape($0) }),
 ]
 
 /// The producer's output, after checking that the bias has one value per output channel.

@@ -1,6 +1,7 @@
 /// Epilogue fusion over a planned run: a convolution or matrix product and the element-wise ops that follow it, a
-/// bias and then a ReLU, run as one kernel that applies them as it writes its output. The intermediate tensors are
-/// then neither written, read, nor allocated (what TensorFlow's remapper does with `_FusedConv2D`).
+/// bias and then a ReLU, run as one kernel that applies them as it writes its output; and a max-pooling gradient
+/// with the gradient of the ReLU whose output was pooled. The intermediate tensors are then neither written, read,
+/// nor allocated (what TensorFlow's remapper does with `_FusedConv2D`).
 ///
 /// A chain grows from its producer while the node it ends at is read by exactly one node of the run, on the same
 /// device, is not kept (fetched, or sent to another device) and its reader continues the pattern. It becomes one
@@ -38,22 +39,31 @@ struct Fusion {
                 let deviceKind = kind(device), kernels.kernel(for: fused, on: deviceKind) != nil
             else { continue }
             var nodes = [id]
-            /// The sole reader of the chain's end, if the chain may grow into it.
-            func next(_ op: OpType) -> Node? {
+            /// The sole reader of the chain's end, if it is an `op` reading that end as input `slot` and the chain may
+            /// grow into it.
+            func next(_ op: OpType, slot: Int = 0) -> Node? {
                 let end = nodes.last!
                 guard !kept.contains(end), let only = readers[end], only.count == 1, isComputed.contains(only[0]),
                     placement.device(of: only[0]) == device
                 else { return nil }
                 let reader = graph.nodes[only[0]]
-                return reader.op == op && reader.inputs[0] == end ? reader : nil
+                return reader.op == op && reader.inputs[slot] == end ? reader : nil
             }
-            let bias = next(.biasAdd)
-            if let bias { nodes.append(bias.id) }
-            if let relu = next(.relu) { nodes.append(relu.id) }
+            var bias: Node?
+            if producer.op == .maxPoolGrad {
+                // ReluGrad(y, dy) whose y is what was pooled: the ReLU's output.
+                if let reluGrad = next(.reluGrad, slot: 1), reluGrad.inputs[0] == producer.inputs[0] {
+                    nodes.append(reluGrad.id)
+                }
+            } else {
+                bias = next(.biasAdd)
+                if let bias { nodes.append(bias.id) }
+                if let relu = next(.relu) { nodes.append(relu.id) }
+            }
             guard nodes.count > 1 else { continue }
             var attributes = producer.attributes
             attributes["bias"] = .bool(bias != nil)
-            attributes["relu"] = .bool(graph.nodes[nodes.last!].op == .relu)
+            attributes["relu"] = .bool([.relu, .reluGrad].contains(graph.nodes[nodes.last!].op))
             let last = graph.nodes[nodes.last!]
             let node = Node(
                 id: last.id, name: nodes.map { graph.nodes[$0].name }.joined(separator: "+"), op: fused,
@@ -65,5 +75,7 @@ struct Fusion {
     }
 
     /// The producers that fuse, and the op each becomes.
-    static let fusedOp: [OpType: OpType] = [.conv2D: .fusedConv2D, .matMul: .fusedMatMul]
+    static let fusedOp: [OpType: OpType] = [
+        .conv2D: .fusedConv2D, .matMul: .fusedMatMul, .maxPoolGrad: .fusedMaxPoolGrad,
+    ]
 }

@@ -1,23 +1,22 @@
 import Conflux
+import VectorKernels
 
 /// Pooling over each (image, channel) plane, planes split across the cores. Windows are clipped to the input, so
-/// padding never wins a max and never counts in an average.
+/// padding never wins a max and never counts in an average. 2×2 max pooling with stride 2 runs in the vector
+/// kernels (`VectorKernels.h`).
 extension CPUKernels {
     static func maxPool(_ c: KernelContext) {
         let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
         let (x, y) = (c.inputs[0].floats, c.output.floats)
+        if g.isHalving {
+            return forEachPlaneRange(c, g) { planes in
+                vk_max_pool_halving(
+                    x + planes.lowerBound * g.height * g.width, Int32(planes.count), Int32(g.height),
+                    Int32(g.width), y + planes.lowerBound * g.outHeight * g.outWidth)
+            }
+        }
         forEachPlane(c, g) { plane in
             let (src, dst) = (x + plane * g.height * g.width, y + plane * g.outHeight * g.outWidth)
-            if g.isHalving {
-                for oy in 0..<g.outHeight {
-                    let (top, bottom) = (src + 2 * oy * g.width, src + (2 * oy + 1) * g.width)
-                    for ox in 0..<g.outWidth {
-                        dst[oy * g.outWidth + ox] = max(
-                            max(top[2 * ox], top[2 * ox + 1]), max(bottom[2 * ox], bottom[2 * ox + 1]))
-                    }
-                }
-                return
-            }
             for oy in 0..<g.outHeight {
                 let rows = g.windowRows(oy)
                 for ox in 0..<g.outWidth {
@@ -51,35 +50,32 @@ extension CPUKernels {
         }
     }
 
+    static func maxPoolGrad(_ c: KernelContext) { routeMaxPoolGradient(c, relu: false) }
+
+    /// MaxPoolGrad and the ReluGrad of the ReLU whose output was pooled, fused (`Fusion`): the gradient goes to a
+    /// window's maximum only when that maximum is positive.
+    static func fusedMaxPoolGrad(_ c: KernelContext) { routeMaxPoolGradient(c, relu: true) }
+
     /// Routes each output gradient to the first position holding its window's maximum.
-    static func maxPoolGrad(_ c: KernelContext) {
+    private static func routeMaxPoolGradient(_ c: KernelContext, relu: Bool) {
         let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
         let (x, dy, dx) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats)
+        if g.isHalving {
+            return forEachPlaneRange(c, g) { planes in
+                let (input, output) = (
+                    planes.lowerBound * g.height * g.width, planes.lowerBound * g.outHeight * g.outWidth
+                )
+                vk_max_pool_halving_gradient(
+                    x + input, dy + output, Int32(planes.count), Int32(g.height), Int32(g.width), relu ? 1 : 0,
+                    dx + input)
+            }
+        }
         forEachPlane(c, g) { plane in
             let planeSize = g.height * g.width
             let (src, grad, out) = (
                 x + plane * planeSize, dy + plane * g.outHeight * g.outWidth, dx + plane * planeSize
             )
             out.update(repeating: 0, count: planeSize)
-            if g.isHalving {
-                for oy in 0..<g.outHeight {
-                    for ox in 0..<g.outWidth {
-                        // The four candidates in row-major order; a later one wins only if strictly larger. Selects,
-                        // not branches: which one wins is data, and a mispredicted branch per window cost more than
-                        // the window's work (LeNet's pool1 gradient, [64, 6, 28, 28]: 0.32 → 0.21 ms per step on 2
-                        // cores of an AMD EPYC). The windows are disjoint, so each position gets one gradient at most.
-                        let first = 2 * oy * g.width + 2 * ox
-                        var (best, value) = (first, src[first])
-                        for candidate in [first + 1, first + g.width, first + g.width + 1] {
-                            let wins = src[candidate] > value
-                            best = wins ? candidate : best
-                            value = wins ? src[candidate] : value
-                        }
-                        out[best] = grad[oy * g.outWidth + ox]
-                    }
-                }
-                return
-            }
             for oy in 0..<g.outHeight {
                 let rows = g.windowRows(oy)
                 for ox in 0..<g.outWidth {
@@ -88,7 +84,9 @@ extension CPUKernels {
                     for i in rows {
                         for j in columns where src[i * g.width + j] > src[best] { best = i * g.width + j }
                     }
-                    out[best] += grad[oy * g.outWidth + ox]
+                    // Every window covering a position adds to it, and all see the same input there: the ReLU's
+                    // gradient masks each addition alike.
+                    if !relu || src[best] > 0 { out[best] += grad[oy * g.outWidth + ox] }
                 }
             }
         }
@@ -117,9 +115,14 @@ extension CPUKernels {
 
     /// Runs `body` for every (image, channel) plane, in parallel.
     private static func forEachPlane(_ c: KernelContext, _ g: WindowGeometry, _ body: (Int) -> Void) {
-        c.cpu.parallelChunks(g.batch * g.channels, serialBelow: 32) { _, planes in
+        forEachPlaneRange(c, g) { planes in
             for plane in planes { body(plane) }
         }
+    }
+
+    /// Runs `body` on one range of (image, channel) planes per worker, in parallel.
+    private static func forEachPlaneRange(_ c: KernelContext, _ g: WindowGeometry, _ body: (Range<Int>) -> Void) {
+        c.cpu.parallelChunks(g.batch * g.channels, serialBelow: 32) { _, planes in body(planes) }
     }
 }
 

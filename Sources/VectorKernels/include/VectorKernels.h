@@ -79,6 +79,16 @@ void vk_conv_pack_filter_for_input_gradient(const vk_conv *conv, const float *fi
 /// The filter gradient [out_channels, channels, kernel_h, kernel_w]: the sum of `count` partials.
 void vk_conv_filter_gradient(const vk_conv *conv, const float *const *partials, int count, float *filter_gradient);
 
+/// 2×2 max pooling with stride 2 and no padding, the pooling of most CNNs: `y` [planes, height / 2, width / 2]
+/// from `x` [planes, height, width]; a window's first maximum in row-major order wins (a later one only when
+/// larger, so a NaN only in the first place). Memory-bound: 4-float vectors on every processor.
+void vk_max_pool_halving(const float *x, int planes, int height, int width, float *y);
+/// Its gradient: each of `dy` [planes, height / 2, width / 2] goes to its window's first maximum in `dx`
+/// [planes, height, width], zeros elsewhere; with `relu`, only where that maximum is positive (the gradient of
+/// the ReLU that produced `x`, fused).
+void vk_max_pool_halving_gradient(const float *x, const float *dy, int planes, int height, int width, int relu,
+                                  float *dx);
+
 #ifdef __cplusplus
 }
 #endif
