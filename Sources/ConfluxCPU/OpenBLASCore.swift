@@ -15,10 +15,18 @@ public enum OpenBLASCore {
     /// The kernels this processor supports that beat OpenBLAS's generic fallback, or nil when OpenBLAS already
     /// recognised the processor or it has nothing better than SSE3.
     public static var better: String? {
-        guard current.lowercased() == "prescott" else { return nil }
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        guard let flagLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
-        let flags = Set(flagLine.split(separator: " ").map(String.init))
+        let flagLine = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        return better(than: current, flags: Set(flagLine.split(separator: " ").map(String.init)))
+    }
+
+    /// The kernels to use instead of `current` on a processor with the given /proc/cpuinfo `flags`, chosen by
+    /// instruction set, not vendor: SkylakeX with AVX-512, Haswell with AVX2 and FMA. Only a fallback to the
+    /// generic Prescott kernels is replaced: a core OpenBLAS picked itself (Haswell on an AVX-512 AMD processor)
+    /// is kept, since this OpenBLAS's SkylakeX kernels compute wrong results or crash on some processors it does
+    /// not know.
+    static func better(than current: String, flags: Set<String>) -> String? {
+        guard current.lowercased() == "prescott" else { return nil }
         if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         return nil

@@ -91,3 +91,12 @@ public func requestedPlacementSession(_ graph: Graph, devices: [any Device], ker
     let placement = try Placer(devices: profiles, kernels: kernels).place(graph)
     return Session(graph: graph, placement: placement, devices: devices, kernels: kernels)
 }
+
+/// The process's resident memory in bytes, from /proc/self/statm.
+public func residentBytes() throws -> Int {
+    let statm = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+    guard statm.count > 1, let pages = Int(statm[1]) else {
+        throw ConfluxError.invalidArgument(op: "residentBytes", reason: "unexpected /proc/self/statm: \(statm)")
+    }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
