@@ -28,16 +28,10 @@ struct DirectConvolution {
         _ x: UnsafePointer<Float>, _ filter: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,
         relu: Bool = false, into y: UnsafeMutablePointer<Float>
     ) {
-        let packed = device.sharedScratch(count: Int(layout.packed_filter_size))
-        withUnsafePointer(to: layout) { layout in
-            vk_conv_pack_filter(layout, filter, packed)
-            let forward = device.vectorKernels.pointee.conv_forward!
-            device.parallelChunks(batch) { worker, images in
-                let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
-                for n in images {
-                    forward(layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch)
-                }
-            }
+        let forward = device.vectorKernels.pointee.conv_forward!
+        forEachImage(filter, packedSize: Int(layout.packed_filter_size), packing: vk_conv_pack_filter) {
+            layout, packed, n, scratch in
+            forward(layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch)
         }
     }
 
@@ -45,13 +39,27 @@ struct DirectConvolution {
     func inputGradient(
         _ filter: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>
     ) {
-        let packed = device.sharedScratch(count: Int(layout.input_gradient_filter_size))
+        let gradient = device.vectorKernels.pointee.conv_input_gradient!
+        forEachImage(
+            filter, packedSize: Int(layout.input_gradient_filter_size), packing: vk_conv_pack_filter_for_input_gradient
+        ) { layout, packed, n, scratch in
+            gradient(layout, dy + n * outputSize, packed, dx + n * imageSize, scratch)
+        }
+    }
+
+    /// Packs `filter` once (`packing`, into `packedSize` floats every worker reads), then runs
+    /// `body(layout, packed, image, scratch)` for every image, images split across the cores.
+    private func forEachImage(
+        _ filter: UnsafePointer<Float>, packedSize: Int,
+        packing: (UnsafePointer<vk_conv>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+        _ body: (UnsafePointer<vk_conv>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let packed = device.sharedScratch(count: packedSize)
         withUnsafePointer(to: layout) { layout in
-            vk_conv_pack_filter_for_input_gradient(layout, filter, packed)
-            let gradient = device.vectorKernels.pointee.conv_input_gradient!
+            packing(layout, filter, packed)
             device.parallelChunks(batch) { worker, images in
                 let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
-                for n in images { gradient(layout, dy + n * outputSize, packed, dx + n * imageSize, scratch) }
+                for n in images { body(layout, packed, n, scratch) }
             }
         }
     }
