@@ -29,6 +29,7 @@ public enum OpenCLBackend: Backend {
             (.conv2D, OpenCLKernels.conv2D), (.conv2DBackpropInput, OpenCLKernels.conv2DBackpropInput),
             (.conv2DBackpropFilter, OpenCLKernels.conv2DBackpropFilter),
             (.maxPool, OpenCLKernels.maxPool), (.maxPoolGrad, OpenCLKernels.maxPoolGrad),
+            (.fusedConv2D, OpenCLKernels.fusedConv2D), (.fusedMaxPoolGrad, OpenCLKernels.fusedMaxPoolGrad),
             (.avgPool, OpenCLKernels.avgPool), (.avgPoolGrad, OpenCLKernels.avgPoolGrad),
             (.relu, OpenCLKernels.elementwise("relu_forward")), (.reluGrad, OpenCLKernels.elementwise("relu_grad")),
             (.tanh, OpenCLKernels.elementwise("tanh_forward")), (.tanhGrad, OpenCLKernels.elementwise("tanh_grad")),

@@ -37,6 +37,11 @@ public struct WindowGeometry: Equatable, Sendable {
     public var outWidth: Int { (width + padLeft + padRight - kernelWidth) / strideWidth + 1 }
     /// Elements in one patch, the rows of an im2col matrix: C·KH·KW.
     public var patchSize: Int { channels * kernelHeight * kernelWidth }
+    /// 2×2 windows moving by 2 without padding, the pooling of most CNNs, which backends give a faster path.
+    public var isHalving: Bool {
+        kernelHeight == 2 && kernelWidth == 2 && strideHeight == 2 && strideWidth == 2
+            && padTop == 0 && padBottom == 0 && padLeft == 0 && padRight == 0
+    }
 
     /// The geometry of a node's window attributes (`kernel`, `strides`, `pads`) over an input of shape `input`.
     public init(input: Shape, attributes: Attributes) {

@@ -3,7 +3,53 @@
 /// pooling windows, large magnitudes, and ties for max-pooling.
 public enum ParityCases {
     public static var all: [ParityCase] {
-        convolution + pooling + matrix + elementwise + softmax + reductions
+        convolution + pooling + matrix + elementwise + softmax + reductions + fused
+    }
+
+    /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
+    static var fused: [ParityCase] {
+        let convolutions: [(Shape, Shape, Int, Padding, Bool, String)] = [
+            ([2, 1, 31, 29], [6, 1, 5, 5], 1, .same, true, "31×29, 1→6 channels, same, + bias, ReLU"),
+            ([3, 6, 14, 14], [16, 6, 5, 5], 1, .valid, true, "14×14, 6→16 channels, valid, + bias, ReLU"),
+            (
+                [1, 3, 7, 9], [4, 3, 3, 3], 1, .explicit(top: 2, bottom: 0, left: 1, right: 2), false,
+                "batch 1, 7×9, explicit padding 2/0/1/2, ReLU without a bias"
+            ),
+            ([3, 5, 13, 13], [7, 5, 5, 5], 2, .valid, true, "stride 2 (no direct kernel), + bias, ReLU"),
+        ]
+        var cases = convolutions.enumerated().map { i, c in
+            let (x, w, stride, padding, hasBias, name) = c
+            let bias = hasBias ? [ParityInputs.uniform([w[0]], seed: UInt64(90 + i))] : []
+            return ParityCase(
+                .fusedConv2D, name,
+                inputs: [ParityInputs.uniform(x, seed: UInt64(80 + i)), ParityInputs.uniform(w, seed: UInt64(85 + i))]
+                    + bias,
+                tolerance: .summation
+            ) {
+                let y = try conv2d($0[0], $0[1], stride: stride, padding: padding)
+                return try relu(hasBias ? biasAdd(y, $0[2]) : y)
+            }
+        }
+        cases.append(
+            ParityCase(
+                .fusedMatMul, "7×13 · 13×9 + bias, ReLU",
+                inputs: [
+                    ParityInputs.uniform([7, 13], seed: 95), ParityInputs.uniform([13, 9], seed: 96),
+                    ParityInputs.uniform([9], seed: 97),
+                ],
+                tolerance: .summation
+            ) { try relu(biasAdd(matmul($0[0], $0[1]), $0[2])) })
+        for (i, (shape, size, padding, name)) in [
+            (Shape([2, 3, 12, 17]), 2, Padding.valid, "ReLU, 2×2 max-pool on 12×17 (a leftover column)"),
+            ([1, 2, 9, 11], 3, .same, "ReLU, 3×3 stride-2 max-pool, same"),
+        ].enumerated() {
+            cases.append(
+                ParityCase(
+                    .fusedMaxPoolGrad, name, inputs: [ParityInputs.distinct(shape, seed: UInt64(98 + i))],
+                    tolerance: .rounding
+                ) { try maxPool2d(relu($0[0]), size: size, stride: 2, padding: padding) })
+        }
+        return cases
     }
 
     static var convolution: [ParityCase] {

@@ -127,12 +127,6 @@ extension CPUKernels {
 }
 
 extension WindowGeometry {
-    /// 2×2 windows moving by 2 without padding, the pooling of most CNNs, which has a faster path.
-    var isHalving: Bool {
-        kernelHeight == 2 && kernelWidth == 2 && strideHeight == 2 && strideWidth == 2
-            && padTop == 0 && padBottom == 0 && padLeft == 0 && padRight == 0
-    }
-
     /// The input rows the window of output row `oy` covers, clipped to the input.
     @inline(__always) func windowRows(_ oy: Int) -> Range<Int> {
         let top = oy * strideHeight - padTop

@@ -3,14 +3,40 @@ import Conflux
 import Foundation
 import Kernels
 
+/// Sizes fixed when a program is compiled (`-DNAME=value`), so that loops over them unroll and index arithmetic
+/// folds: one program per family and specialization.
+typealias Specialization = [String: Int]
+
+/// A program: a kernel family's source and the sizes it was specialized for.
+struct ProgramKey: Hashable {
+    let source: KernelSource
+    let specialization: Specialization
+}
+
+/// A kernel of one program.
+struct KernelKey: Hashable {
+    let program: ProgramKey
+    let name: String
+}
+
 /// Programs built once per runtime (from the disk cache when it holds them) and the kernels launched from them.
 extension CLRuntime {
     /// Enqueues kernel `name` of `source` over `global` work-items (rounded up to a multiple of `local` if given).
     func launch(_ source: KernelSource, _ name: String, global: Int, local: Int? = nil, _ arguments: [KernelArgument])
         throws
     {
-        guard global > 0 else { return }
-        let kernel = try self.kernel(source, name)
+        try launch(source, name, global: [global], local: local.map { [$0] }, arguments)
+    }
+
+    /// Enqueues kernel `name` of `source`, built with `specialization`'s sizes as compile-time constants, over a
+    /// range of up to three dimensions: `global` rounded up to multiples of `local` when it is given (the kernel
+    /// checks its bounds), the work-group size left to the driver when not.
+    func launch(
+        _ source: KernelSource, _ name: String, specialization: Specialization = [:], global: [Int], local: [Int]?,
+        _ arguments: [KernelArgument]
+    ) throws {
+        guard global.allSatisfy({ $0 > 0 }) else { return }
+        let kernel = try self.kernel(source, name, specialization)
         for (index, argument) in arguments.enumerated() {
             let status: cl_int
             switch argument {
@@ -26,12 +52,13 @@ extension CLRuntime {
             }
             try check(status, "clSetKernelArg(\(name), \(index))")
         }
-        var globalSize = local.map { (global + $0 - 1) / $0 * $0 } ?? global
-        var localSize = local ?? 0
+        var globalSize = local.map { local in zip(global, local).map { ($0 + $1 - 1) / $1 * $1 } } ?? global
+        var localSize = local ?? []
+        let dimensions = cl_uint(global.count)
         let status =
             local == nil
-            ? clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, nil, 0, nil, nil)
-            : clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil)
+            ? clEnqueueNDRangeKernel(queue, kernel, dimensions, nil, &globalSize, nil, 0, nil, nil)
+            : clEnqueueNDRangeKernel(queue, kernel, dimensions, nil, &globalSize, &localSize, 0, nil, nil)
         try check(status, "clEnqueueNDRangeKernel(\(name), \(globalSize) work-items)")
         if synchronous { try finish() }
     }
@@ -41,32 +68,36 @@ extension CLRuntime {
         if synchronous { try finish() }
     }
 
-    private func kernel(_ source: KernelSource, _ name: String) throws -> cl_kernel {
-        if let kernel = kernels[name] { return kernel }
-        let program = try self.program(source)
+    private func kernel(_ source: KernelSource, _ name: String, _ specialization: Specialization) throws -> cl_kernel {
+        let key = ProgramKey(source: source, specialization: specialization)
+        if let kernel = kernels[KernelKey(program: key, name: name)] { return kernel }
+        let program = try self.program(key)
         var status: cl_int = 0
         let kernel = clCreateKernel(program, name, &status)
         try check(status, "clCreateKernel(\(name))")
-        kernels[name] = kernel!
+        kernels[KernelKey(program: key, name: name)] = kernel!
         return kernel!
     }
 
-    private func program(_ source: KernelSource) throws -> cl_program {
-        if let program = programs[source] { return program }
-        let program = try build(name: source.rawValue, source: source.text)
-        programs[source] = program
+    private func program(_ key: ProgramKey) throws -> cl_program {
+        if let program = programs[key] { return program }
+        let defines = key.specialization.sorted { $0.key < $1.key }.map { " -D\($0.key)=\($0.value)" }.joined()
+        let name = key.specialization.isEmpty ? key.source.rawValue : "\(key.source.rawValue) (\(defines.dropFirst()))"
+        let program = try build(name: name, source: key.source.text, defines: defines)
+        programs[key] = program
         return program
     }
 
-    /// Builds `source` for the device, from the disk cache when a binary for the same source, options, device,
-    /// driver and platform is there; a build failure throws the compiler's log.
-    func build(name: String, source: String) throws -> cl_program {
+    /// Builds `source` for the device with `defines` (` -DNAME=value` each) added to its options, from the disk
+    /// cache when a binary for the same source, options, device, driver and platform is there; a build failure
+    /// throws the compiler's log.
+    func build(name: String, source: String, defines: String = "") throws -> cl_program {
         let start = Date()
         defer {
             buildStatistics.programs += 1
             buildStatistics.seconds += Date().timeIntervalSince(start)
         }
-        let options = "-cl-std=CL1.2 -DGROUP=\(groupSize)"
+        let options = "-cl-std=CL1.2 -DGROUP=\(groupSize)" + defines
         let entry = cache.entry(program: name, key: [source, options] + cacheKey)
         if let entry, let binary = cache.load(entry), let program = try? buildFromBinary(binary, options: options) {
             buildStatistics.fromCache += 1

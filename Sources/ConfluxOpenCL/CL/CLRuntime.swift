@@ -47,8 +47,8 @@ final class CLRuntime {
     let cacheKey: [String]
     let cache: ProgramCache
     let synchronous = ProcessInfo.processInfo.environment["CONFLUX_OPENCL_SYNC"] == "1"
-    var programs: [KernelSource: cl_program] = [:]
-    var kernels: [String: cl_kernel] = [:]
+    var programs: [ProgramKey: cl_program] = [:]
+    var kernels: [KernelKey: cl_kernel] = [:]
     var buildStatistics = ProgramBuildStatistics()
     /// Host copies of uploads still in flight, and reusable ones by size.
     var staging: [UnsafeMutableRawPointer] = []

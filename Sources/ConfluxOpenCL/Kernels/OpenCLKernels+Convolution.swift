@@ -2,8 +2,9 @@ import COpenCL
 import Conflux
 import Kernels
 
-/// Convolution as im2col over the whole batch plus one strided-batched CLBlast GEMM (or, for small patches, a
-/// direct kernel: see `directPatchLimit`): for image n,
+/// Stride-1 convolution as the direct kernels of `direct.cl` (`OpenCLKernels+DirectConvolution.swift`). Other
+/// strides: im2col over the whole batch plus one strided-batched CLBlast GEMM (or, for small patches, a direct
+/// kernel: see `directPatchLimit`): for image n,
 /// col[n] is [K, P] (K = C·KH·KW, P = OH·OW), y[n] = W · col[n], dcol[n] = Wᵀ · dy[n] (gathered back by col2im),
 /// and dW = Σn dy[n] · col[n]ᵀ (per-image products, then summed).
 extension OpenCLKernels {
@@ -13,9 +14,33 @@ extension OpenCLKernels {
     /// takes 14.9 ms direct against 11.0 ms through GEMM.
     static let directPatchLimit = 64
 
-    static func conv2D(_ c: KernelContext) throws {
+    static func conv2D(_ c: KernelContext) throws { try convolve(c, bias: nil, relu: false) }
+
+    /// Conv2D with the bias and ReLU of a fused chain (`Fusion`): in the direct kernel's epilogue, or after the GEMM.
+    static func fusedConv2D(_ c: KernelContext) throws {
+        try convolve(c, bias: c.node.attributes.bool("bias") ? c.inputs[2] : nil, relu: c.node.attributes.bool("relu"))
+    }
+
+    private static func convolve(_ c: KernelContext, bias: DeviceTensor?, relu: Bool) throws {
+        guard try !directForward(c, bias: bias, relu: relu) else { return }
+        let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
+        let (o, p) = (c.inputs[1].shape[0], g.outHeight * g.outWidth)
+        let runtime = try c.opencl.runtime()
+        try convolveByGEMM(c, g)
+        let n = c.output.shape.count
+        if let bias {
+            try runtime.launch(
+                .elementwise, "bias_add", global: n,
+                [.buffer(c.output.mem), .buffer(bias.mem), .buffer(c.output.mem), .int(n), .int(o), .int(p)])
+        }
+        if relu {
+            try runtime.launch(
+                .elementwise, "relu_forward", global: n, [.buffer(c.output.mem), .buffer(c.output.mem), .int(n)])
+        }
+    }
+
+    private static func convolveByGEMM(_ c: KernelContext, _ g: WindowGeometry) throws {
         let (x, w) = (c.inputs[0], c.inputs[1])
-        let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (o, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
         if k < directPatchLimit {
             let total = c.output.shape.count
@@ -32,6 +57,7 @@ extension OpenCLKernels {
     }
 
     static func conv2DBackpropInput(_ c: KernelContext) throws {
+        guard try !directInputGradient(c) else { return }
         let (w, dy) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: c.output.shape, attributes: c.node.attributes)
         let (o, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
@@ -47,6 +73,7 @@ extension OpenCLKernels {
     }
 
     static func conv2DBackpropFilter(_ c: KernelContext) throws {
+        guard try !directFilterGradient(c) else { return }
         let (x, dy) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (o, k, p) = (c.output.shape[0], g.patchSize, g.outHeight * g.outWidth)

@@ -103,6 +103,19 @@ big = uniform((1031, 3))
 CASES.append(([big], lambda t: t.sum().reshape(1)))
 CASES.append(([big], lambda t: t.mean().reshape(1)))
 CASES.append(([uniform((1,))], lambda t: t.sum().reshape(1)))
+# chains that Fusion runs as one kernel: convolution + bias + ReLU, matrix product + bias + ReLU, ReLU + max-pool
+for x, w, stride, padding, bias in [
+    ((2, 1, 31, 29), (6, 1, 5, 5), 1, "same", True), ((3, 6, 14, 14), (16, 6, 5, 5), 1, "valid", True),
+    ((1, 3, 7, 9), (4, 3, 3, 3), 1, (2, 0, 1, 2), False), ((3, 5, 13, 13), (7, 5, 5, 5), 2, "valid", True),
+]:
+    if bias:
+        CASES.append(([uniform(x), uniform(w), uniform((w[0],))],
+                      lambda x, w, b, f=conv(stride, padding): torch.relu(f(x, w) + b.view(1, -1, 1, 1))))
+    else:
+        CASES.append(([uniform(x), uniform(w)], lambda x, w, f=conv(stride, padding): torch.relu(f(x, w))))
+CASES.append(([uniform((7, 13)), uniform((13, 9)), uniform((9,))], lambda a, b, c: torch.relu(a @ b + c)))
+for shape, size, padding in [((2, 3, 12, 17), 2, "valid"), ((1, 2, 9, 11), 3, "same")]:
+    CASES.append(([distinct(shape)], lambda x, f=pool("max", size, 2, padding): f(torch.relu(x))))
 
 tensors = {}
 for index, case in enumerate(CASES):
