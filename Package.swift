@@ -44,7 +44,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
-            name: "LeNetBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxNN"],
+            name: "LeNetBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN"],
             path: "Benchmarks/LeNetBenchmark"),
         .executableTarget(
             name: "TransferOverlapBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN"],

@@ -31,23 +31,26 @@ __kernel void flip_filters(__global const float* restrict w, __global float* res
 
 #ifdef OB
 #define OGROUPS ((O + OB - 1) / OB)
-#define BLOCKS ((OW + 7) / 8)
+#define BLOCKS ((OW + VW - 1) / VW)
+#define GLUE(a, b) a##b
+#define VECTOR(prefix, n) GLUE(prefix, n)
+typedef VECTOR(float, VW) floatv;
 
-// y[n][o][oh][8 * b ... 8 * b + 7] for OB consecutive o, eight outputs of a row per work-item in one float8 (the
-// input buffer has 8 floats of slack after it for the last block's reads), with the bias and ReLU of _FusedConv2D
-// when BIAS and RELU are 1: global (BLOCKS, OH, N * OGROUPS).
+// y[n][o][oh][VW * b ... VW * b + VW - 1] for OB consecutive o: VW outputs of a row per work-item in one vector
+// (the input buffer has 16 floats of slack after it for the last block's reads), with the bias and ReLU of
+// _FusedConv2D when BIAS and RELU are 1: global (BLOCKS, OH, N * OGROUPS). VW (4, 8 or 16) and OB are tuned.
 __kernel void conv_forward(__global const float* restrict x, __global const float* restrict w,
                            __global const float* restrict bias, __global float* restrict y) {
     const int b = get_global_id(0), oh = get_global_id(1), z = get_global_id(2);
     if (b >= BLOCKS || oh >= OH || z >= N * OGROUPS) return;
     const int n = z / OGROUPS, o0 = (z % OGROUPS) * OB;
-    float8 acc[OB];
-    for (int j = 0; j < OB; ++j) acc[j] = (float8)(0.0f);
-    __global const float* window = x + n * C * H * W + oh * W + 8 * b;
+    floatv acc[OB];
+    for (int j = 0; j < OB; ++j) acc[j] = (floatv)(0.0f);
+    __global const float* window = x + n * C * H * W + oh * W + VW * b;
     for (int c = 0; c < C; ++c) {
         for (int kh = 0; kh < KH; ++kh) {
             for (int kw = 0; kw < KW; ++kw) {
-                const float8 v = vload8(0, window + (c * H + kh) * W + kw);
+                const floatv v = VECTOR(vload, VW)(0, window + (c * H + kh) * W + kw);
                 for (int j = 0; j < OB; ++j) acc[j] += v * w[((min(o0 + j, O - 1) * C + c) * KH + kh) * KW + kw];
             }
         }
@@ -55,48 +58,61 @@ __kernel void conv_forward(__global const float* restrict x, __global const floa
     for (int j = 0; j < OB; ++j) {
         const int o = o0 + j;
         if (o >= O) break;
-        float8 r = acc[j];
+        floatv r = acc[j];
 #if BIAS
         r += bias[o];
 #endif
 #if RELU
         r = fmax(r, 0.0f);  // as relu_forward
 #endif
-        __global float* out = y + ((n * O + o) * OH + oh) * OW + 8 * b;
-        if (8 * b + 8 <= OW) {
-            vstore8(r, 0, out);
+        __global float* out = y + ((n * O + o) * OH + oh) * OW + VW * b;
+        if (VW * b + VW <= OW) {
+            VECTOR(vstore, VW)(r, 0, out);
         } else {
-            const float values[8] = {r.s0, r.s1, r.s2, r.s3, r.s4, r.s5, r.s6, r.s7};
-            for (int k = 0; k < OW - 8 * b; ++k) out[k] = values[k];
+            float values[VW];
+            VECTOR(vstore, VW)(r, 0, values);
+            for (int k = 0; k < OW - VW * b; ++k) out[k] = values[k];
         }
     }
 }
 #endif
 
 #ifdef CHUNKS
+#define GLUE(a, b) a##b
+#define VECTOR(prefix, n) GLUE(prefix, n)
+typedef VECTOR(float, VW) floatv;
+
 // One chunk's part of dW[o][c]: the sum over images n with n % CHUNKS == chunk (equal work for any N) of dy[n][o]
-// correlated with x[n][c], the whole KH x KW window in registers (many independent sums, where one sum per tap
-// would wait on its own additions). Global (O * C, CHUNKS); partials [CHUNKS][O][C * KH * KW], added by sum_rows.
+// correlated with x[n][c]. Both come padded on the right to whole vectors of VW (dy with zero columns, so the
+// extra lanes add nothing): each tap's sum is a vector over a row block, the whole KH x KW window in registers,
+// reduced across lanes at the end. Global (O * C, CHUNKS); partials [CHUNKS][O][C * KH * KW], added by sum_rows.
 __kernel void conv_filter_gradient(__global const float* restrict x, __global const float* restrict dy,
                                    __global float* restrict partials) {
     const int oc = get_global_id(0), chunk = get_global_id(1);
     if (oc >= O * C || chunk >= CHUNKS) return;
     const int o = oc / C, c = oc % C;
-    float acc[KH * KW];
-    for (int t = 0; t < KH * KW; ++t) acc[t] = 0.0f;
+    floatv acc[KH * KW];
+    for (int t = 0; t < KH * KW; ++t) acc[t] = (floatv)(0.0f);
     for (int n = chunk; n < N; n += CHUNKS) {
         __global const float* image = x + (n * C + c) * H * W;
         __global const float* gradient = dy + (n * O + o) * OH * OW;
         for (int oh = 0; oh < OH; ++oh) {
-            for (int ow = 0; ow < OW; ++ow) {
-                const float g = gradient[oh * OW + ow];
+            for (int b = 0; b < OW; b += VW) {
+                const floatv g = VECTOR(vload, VW)(0, gradient + oh * OW + b);
                 for (int kh = 0; kh < KH; ++kh)
-                    for (int kw = 0; kw < KW; ++kw) acc[kh * KW + kw] += g * image[(oh + kh) * W + ow + kw];
+                    for (int kw = 0; kw < KW; ++kw)
+                        acc[kh * KW + kw] += g * VECTOR(vload, VW)(0, image + (oh + kh) * W + b + kw);
             }
         }
     }
     __global float* out = partials + (chunk * O + o) * (C * KH * KW) + c * KH * KW;
-    for (int t = 0; t < KH * KW; ++t) out[t] = acc[t];
+    for (int t = 0; t < KH * KW; ++t) {
+        float lanes[VW];
+        VECTOR(vstore, VW)(acc[t], 0, lanes);
+        float sum = 0.0f;
+        for (int k = 0; k < VW; ++k) sum += lanes[k];
+        out[t] = sum;
+    }
 }
 #endif
 

@@ -49,6 +49,9 @@ final class CLRuntime {
     let synchronous = ProcessInfo.processInfo.environment["CONFLUX_OPENCL_SYNC"] == "1"
     var programs: [ProgramKey: cl_program] = [:]
     var kernels: [KernelKey: cl_kernel] = [:]
+    /// Tuned configurations by kernel and sizes (`CLRuntime+Tuning.swift`), and what tuning did in this process.
+    var tuning: [String: Specialization] = [:]
+    var tuningRecords: [TuningRecord] = []
     var buildStatistics = ProgramBuildStatistics()
     /// Host copies of uploads still in flight, and reusable ones by size.
     var staging: [UnsafeMutableRawPointer] = []

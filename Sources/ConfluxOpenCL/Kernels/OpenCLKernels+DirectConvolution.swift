@@ -9,6 +9,8 @@ extension OpenCLKernels {
     /// Scratch slots of the padded input and of the flipped filters (0 and 1 hold im2col columns and partial sums).
     private static let paddedSlot = 2
     private static let flippedSlot = 3
+    /// The padded output gradient of the filter gradient.
+    private static let gradientSlot = 4
 
     /// y = max(conv(x, w) + bias, 0 when `relu`), or false when the stride is not 1.
     static func directForward(_ c: KernelContext, bias: DeviceTensor?, relu: Bool) throws -> Bool {
@@ -49,26 +51,38 @@ extension OpenCLKernels {
         return true
     }
 
-    /// dW for Conv2DBackpropFilter, or false when the stride is not 1.
+    /// dW for Conv2DBackpropFilter, or false when the stride is not 1. The vector width is tuned; x and dy are
+    /// padded on the right to whole vectors of output columns.
     static func directFilterGradient(_ c: KernelContext) throws -> Bool {
         let (x, dy) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         guard g.strideHeight == 1, g.strideWidth == 1 else { return false }
         let runtime = try c.opencl.runtime()
-        let (input, height, width) = try padded(
-            runtime, x.mem, planes: g.batch * g.channels, height: g.height, width: g.width,
-            pads: (g.padTop, g.padBottom, g.padLeft, g.padRight))
         let (o, k) = (c.output.shape[0], g.patchSize)
         // Enough chunks of the batch for a few hundred work-items; each sums its images in order.
         let chunks = min(g.batch, max(1, (256 + o * g.channels - 1) / (o * g.channels)))
         let partials = chunks == 1 ? c.output.mem : try runtime.scratch(1, bytes: chunks * o * k * 4)
-        try runtime.launch(
-            .direct, "conv_filter_gradient",
-            specialization: [
-                "N": g.batch, "C": g.channels, "H": height, "W": width, "O": o, "OH": g.outHeight,
-                "OW": g.outWidth, "KH": g.kernelHeight, "KW": g.kernelWidth, "CHUNKS": chunks,
-            ],
-            global: [o * g.channels, chunks], local: nil, [.buffer(input), .buffer(dy.mem), .buffer(partials)])
+        let sizes: Specialization = [
+            "N": g.batch, "C": g.channels, "O": o, "OH": g.outHeight, "KH": g.kernelHeight, "KW": g.kernelWidth,
+            "CHUNKS": chunks,
+        ]
+        let launch = { (configuration: Specialization) in
+            let lanes = configuration["VW"]!
+            let columns = (g.outWidth + lanes - 1) / lanes * lanes
+            let extra = columns - g.outWidth
+            let (input, height, width) = try padded(
+                runtime, x.mem, planes: g.batch * g.channels, height: g.height, width: g.width,
+                pads: (g.padTop, g.padBottom, g.padLeft, g.padRight + extra))
+            let (gradient, _, _) = try padded(
+                runtime, dy.mem, planes: g.batch * o, height: g.outHeight, width: g.outWidth,
+                pads: (0, 0, 0, extra), slot: gradientSlot)
+            try runtime.launch(
+                .direct, "conv_filter_gradient",
+                specialization: sizes.merging(["H": height, "W": width, "OW": columns, "VW": lanes]) { $1 },
+                global: [o * g.channels, chunks], local: nil, [.buffer(input), .buffer(gradient), .buffer(partials)])
+        }
+        let candidates: [Specialization] = [["VW": 16], ["VW": 8], ["VW": 4]]
+        try launch(try runtime.tuned("conv_filter_gradient", sizes: sizes, candidates: candidates, launch: launch))
         if chunks > 1 {
             try runtime.launch(
                 .reduction, "sum_rows", global: o * k,
@@ -77,15 +91,15 @@ extension OpenCLKernels {
         return true
     }
 
-    /// `planes` planes of `height`×`width` with `pads` (top, bottom, left, right) of zeros around each, in the
-    /// padded-input scratch slot, and their new size.
+    /// `planes` planes of `height`×`width` with `pads` (top, bottom, left, right) of zeros around each, in scratch
+    /// `slot`, and their new size.
     private static func padded(
         _ runtime: CLRuntime, _ x: cl_mem, planes: Int, height: Int, width: Int,
-        pads: (top: Int, bottom: Int, left: Int, right: Int)
+        pads: (top: Int, bottom: Int, left: Int, right: Int), slot: Int = paddedSlot
     ) throws -> (cl_mem, height: Int, width: Int) {
         let (paddedHeight, paddedWidth) = (height + pads.top + pads.bottom, width + pads.left + pads.right)
-        // Slack after the planes for the eight-wide reads of conv_forward's last block.
-        let y = try runtime.scratch(paddedSlot, bytes: (planes * paddedHeight * paddedWidth + 8) * 4)
+        // Slack after the planes for the vector reads of conv_forward's last block.
+        let y = try runtime.scratch(slot, bytes: (planes * paddedHeight * paddedWidth + 16) * 4)
         try runtime.launch(
             .direct, "pad_planes",
             specialization: [
@@ -97,22 +111,33 @@ extension OpenCLKernels {
         return (y, paddedHeight, paddedWidth)
     }
 
-    /// The valid convolution of an already padded input by `filters` [outChannels, channels, kernel], up to eight
-    /// output channels per work-item.
+    /// The valid convolution of an already padded input by `filters` [outChannels, channels, kernel], with the
+    /// vector width (outputs of a row per work-item) and output channels per work-item tuned for the device.
     private static func convolve(
         _ runtime: CLRuntime, _ x: cl_mem, batch: Int, channels: Int, height: Int, width: Int, filters: cl_mem,
         outChannels: Int, kernel: (Int, Int), bias: cl_mem?, relu: Bool, into y: cl_mem
     ) throws {
         let (outHeight, outWidth) = (height - kernel.0 + 1, width - kernel.1 + 1)
-        let group = min(outChannels, 8)
-        try runtime.launch(
-            .direct, "conv_forward",
-            specialization: [
-                "N": batch, "C": channels, "H": height, "W": width, "O": outChannels, "OH": outHeight, "OW": outWidth,
-                "KH": kernel.0, "KW": kernel.1, "OB": group, "BIAS": bias == nil ? 0 : 1, "RELU": relu ? 1 : 0,
-            ],
-            global: [(outWidth + 7) / 8, outHeight, batch * ((outChannels + group - 1) / group)], local: nil,
-            [.buffer(x), .buffer(filters), .buffer(bias ?? filters), .buffer(y)])
+        let sizes: Specialization = [
+            "N": batch, "C": channels, "H": height, "W": width, "O": outChannels, "OH": outHeight, "OW": outWidth,
+            "KH": kernel.0, "KW": kernel.1, "BIAS": bias == nil ? 0 : 1, "RELU": relu ? 1 : 0,
+        ]
+        let launch = { (configuration: Specialization) in
+            let (width, group) = (configuration["VW"]!, configuration["OB"]!)
+            try runtime.launch(
+                .direct, "conv_forward", specialization: sizes.merging(configuration) { $1 },
+                global: [(outWidth + width - 1) / width, outHeight, batch * ((outChannels + group - 1) / group)],
+                local: nil, [.buffer(x), .buffer(filters), .buffer(bias ?? filters), .buffer(y)])
+        }
+        let candidates = forwardCandidates(outChannels: outChannels)
+        try launch(try runtime.tuned("conv_forward", sizes: sizes, candidates: candidates, launch: launch))
+    }
+
+    /// conv_forward's configurations to time: 4, 8 or 16 outputs of a row per work-item, for up to 8 or up to 16
+    /// output channels.
+    static func forwardCandidates(outChannels: Int) -> [Specialization] {
+        let groups = Set([min(outChannels, 8), min(outChannels, 16)]).sorted()
+        return [16, 8, 4].flatMap { width in groups.map { ["VW": width, "OB": $0] } }
     }
 
     /// Work-groups of whole rows, rounded up to 8 work-items (the kernels check their bounds), up to 256 in all:
