@@ -94,6 +94,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     /// How many programs were built so far, how many came from the disk cache, and the time it took.
     public var buildStatistics: ProgramBuildStatistics { runtimeState?.buildStatistics ?? ProgramBuildStatistics() }
+    /// What per-device tuning chose in this process, timed or from the cache, in the order it was asked.
+    public var tuningRecords: [TuningRecord] { runtimeState?.tuningRecords ?? [] }
 
     public private(set) var allocations = 0
 

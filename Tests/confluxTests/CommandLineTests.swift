@@ -239,6 +239,30 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(output.stdout.contains("test accuracy "), output.stdout)
     }
 
+    func testTuneChoosesAConfigurationPerKernelAndReusesIt() throws {
+        for device in try openCLDevices().map(\.id) {
+            var choices: [[String: String]] = []
+            for _ in 0..<2 {
+                let output = try conflux("tune", "lenet", "--device", device, "--eval-batch-size", "100", "--json")
+                XCTAssertEqual(output.status, 0, output.stderr)
+                let report = try XCTUnwrap(
+                    try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
+                let kernels = try XCTUnwrap(report.first?["kernels"] as? [[String: Any]], output.stdout)
+                XCTAssertTrue(kernels.contains { ($0["kernel"] as? String)?.hasPrefix("conv_forward") == true })
+                choices.append(
+                    Dictionary(uniqueKeysWithValues: kernels.map { ($0["kernel"] as! String, $0["choice"] as! String) })
+                )
+                if choices.count == 2 {
+                    XCTAssertTrue(kernels.allSatisfy { $0["cached"] as? Bool == true }, output.stdout)
+                }
+            }
+            XCTAssertEqual(choices[0], choices[1])
+        }
+        let cpu = try conflux("tune", "lenet", "--device", "cpu")
+        XCTAssertEqual(cpu.status, 0, cpu.stderr)
+        XCTAssertTrue(cpu.stdout.contains("nothing to tune"), cpu.stdout)
+    }
+
     func testProfileTimesEveryOpOfAStepOnEachDevice() throws {
         let devices = try allDevices.get().devices.map(\.id)
         for device in devices {
