@@ -81,7 +81,11 @@ final class CommandLineTests: XCTestCase {
         let streams = Set(events.compactMap { ($0["args"] as? [String: String])?["name"] })
         XCTAssertTrue(
             streams.isSuperset(of: ["cpu:0 compute", "opencl:0 compute", "opencl:0 → cpu:0 transfer"]), "\(streams)")
-        XCTAssertTrue(events.contains { $0["ph"] as? String == "X" && $0["name"] as? String == "conv1/Conv2D" })
+        // conv1's convolution, bias and ReLU, all on opencl:0, run as one fused kernel named after the three.
+        XCTAssertTrue(
+            events.contains {
+                $0["ph"] as? String == "X" && $0["name"] as? String == "conv1/Conv2D+conv1/BiasAdd+conv1/Relu"
+            })
         XCTAssertTrue(events.contains { $0["cat"] as? String == "transfer" })
         XCTAssertTrue(output.stdout.contains("% of it hidden behind compute"), output.stdout)
     }
