@@ -46,16 +46,16 @@ extension CLRuntime {
         for candidate in candidates {
             // The first launch builds the program and warms the caches; then the best of up to three, the least
             // disturbed by whatever else the machine runs (one when a launch is long: a huge batch).
-            var start = DispatchTime.now().uptimeNanoseconds
             try launch(candidate)
             try finish()
-            let first = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             var milliseconds = Double.infinity
-            for _ in 0..<(first > 50 ? 1 : 3) {
-                start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<3 {
+                let start = DispatchTime.now().uptimeNanoseconds
                 try launch(candidate)
                 try finish()
-                milliseconds = min(milliseconds, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                let time = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                milliseconds = min(milliseconds, time)
+                if time > 50 { break }
             }
             timings.append((Self.describe(candidate), milliseconds))
             if best.map({ milliseconds < $0.1 }) ?? true { best = (candidate, milliseconds) }
