@@ -11,7 +11,8 @@ public final class Graph: @unchecked Sendable {
 
     public init(seed: UInt64 = 0) { self.seed = seed }
 
-    /// Adds a node of `op` reading `inputs`; throws a shape error naming the op if the inputs do not fit.
+    /// Adds a node of `op` reading `inputs`; throws `invalidArgument` naming the op when the inputs or attributes do
+    /// not match its signature, and a shape error when their shapes do not fit.
     @discardableResult
     public func addNode(
         _ op: OpType, _ inputs: [Tensor] = [], attributes: Attributes = Attributes(), name: String? = nil
@@ -22,6 +23,7 @@ public final class Graph: @unchecked Sendable {
             throw ConfluxError.invalidArgument(op: op.rawValue, reason: "unknown op type")
         }
         precondition(inputs.allSatisfy { $0.graph === self }, "an input of \(op) belongs to another graph")
+        try definition.signature.check(op, inputs: inputs.count, attributes: attributes)
         let nodeName = uniqueName(name ?? op.rawValue)
         let context = ShapeContext(
             op: op, nodeName: nodeName, shapes: inputs.map(\.shape), dtypes: inputs.map(\.dtype), attributes: attributes

@@ -3,6 +3,8 @@
 /// Sendable because its closures are pure functions of their arguments.
 public struct OpDefinition: @unchecked Sendable {
     public let type: OpType
+    /// Its inputs and attributes, checked when a node is added.
+    public let signature: OpSignature
     /// Ops that write variables; a run executes them after every op that only reads.
     public let isStateful: Bool
     /// The inputs whose rows (first dimension) map one to one onto the output's rows, given the node's
@@ -14,10 +16,12 @@ public struct OpDefinition: @unchecked Sendable {
     public let inferShape: (ShapeContext) throws -> (Shape, DType)
 
     public init(
-        _ type: OpType, isStateful: Bool = false, rowwiseInputs: @escaping (Attributes) -> [Int] = { _ in [] },
+        _ type: OpType, _ signature: OpSignature, isStateful: Bool = false,
+        rowwiseInputs: @escaping (Attributes) -> [Int] = { _ in [] },
         inferShape: @escaping (ShapeContext) throws -> (Shape, DType)
     ) {
         self.type = type
+        self.signature = signature
         self.isStateful = isStateful
         self.rowwiseInputs = rowwiseInputs
         self.inferShape = inferShape

@@ -25,17 +25,21 @@ private func elementwiseGrad(_ c: ShapeContext) throws -> (Shape, DType) {
 }
 
 let activationOps: [OpDefinition] = [
-    OpDefinition(.relu, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
-    OpDefinition(.tanh, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
-    OpDefinition(.sigmoid, rowwiseInputs: { _ in [0] }, inferShape: elementwise),
+    OpDefinition(.relu, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise),
+    OpDefinition(.tanh, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise),
+    OpDefinition(.sigmoid, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise),
     OpDefinition(
-        .softmax, rowwiseInputs: { _ in [0] },
+        .softmax, OpSignature(["logits"]), rowwiseInputs: { _ in [0] },
         inferShape: { c in
             try c.requireRank(0, 2, "logits")
             return try elementwise(c)
         }),
-    OpDefinition(.reluGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
-    OpDefinition(.tanhGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
-    OpDefinition(.sigmoidGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
-    OpDefinition(.softmaxGrad, rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+    OpDefinition(
+        .reluGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+    OpDefinition(
+        .tanhGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+    OpDefinition(
+        .sigmoidGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+    OpDefinition(
+        .softmaxGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
 ]

@@ -49,7 +49,7 @@ func checkedGradient(_ c: ShapeContext, input: Shape, dy: Shape, outChannels: In
 
 let convolutionOps: [OpDefinition] = [
     OpDefinition(
-        .conv2D, rowwiseInputs: { _ in [0] },
+        .conv2D, OpSignature(["input", "filter"], attributes: OpSignature.window), rowwiseInputs: { _ in [0] },
         inferShape: { c in
             try c.requireRank(0, 4, "input")
             try c.requireRank(1, 4, "filter")
@@ -63,14 +63,19 @@ let convolutionOps: [OpDefinition] = [
             return ([x[0], w[0], geometry.outHeight, geometry.outWidth], .float32)
         }),
     OpDefinition(
-        .conv2DBackpropInput, rowwiseInputs: { _ in [1] },
+        .conv2DBackpropInput,
+        OpSignature(["filter", "gradient"], attributes: OpSignature.window.merging(["inputShape": .shape]) { $1 }),
+        rowwiseInputs: { _ in [1] },
         inferShape: { c in
             let (w, dy) = (c.shapes[0], c.shapes[1])
             let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)
             _ = try checkedGradient(c, input: input, dy: dy, outChannels: w[0])
             return (input, .float32)
         }),
-    OpDefinition(.conv2DBackpropFilter) { c in
+    OpDefinition(
+        .conv2DBackpropFilter,
+        OpSignature(["input", "gradient"], attributes: OpSignature.window.merging(["filterShape": .shape]) { $1 })
+    ) { c in
         let (x, dy) = (c.shapes[0], c.shapes[1])
         let filter = c.attributes.shape("filterShape")
         _ = try checkedGradient(c, input: x, dy: dy, outChannels: filter[0])

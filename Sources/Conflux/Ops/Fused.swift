@@ -4,12 +4,22 @@
 /// ReLU's output) is positive.
 let fusedOps: [OpDefinition] = [
     OpDefinition(
-        .fusedConv2D, rowwiseInputs: { _ in [0] }, inferShape: { try fusedShape($0, producer: .conv2D) }),
+        .fusedConv2D,
+        OpSignature(
+            ["input", "filter", "bias"], optional: 1,
+            attributes: OpSignature.window.merging(["bias": .bool, "relu": .bool]) { $1 }), rowwiseInputs: { _ in [0] },
+        inferShape: { try fusedShape($0, producer: .conv2D) }),
     OpDefinition(
-        .fusedMatMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] },
+        .fusedMatMul,
+        OpSignature(
+            ["a", "b", "bias"], optional: 1,
+            attributes: ["transposeA": .bool, "transposeB": .bool, "bias": .bool, "relu": .bool]),
+        rowwiseInputs: { $0.bool("transposeA") ? [] : [0] },
         inferShape: { try fusedShape($0, producer: .matMul) }),
     OpDefinition(
-        .fusedMaxPoolGrad, rowwiseInputs: { _ in [0, 1] },
+        .fusedMaxPoolGrad,
+        OpSignature(["input", "gradient"], attributes: OpSignature.window.merging(["relu": .bool]) { $1 }),
+        rowwiseInputs: { _ in [0, 1] },
         inferShape: { try OpDefinition.all[.maxPoolGrad]!.inferShape($0) }),
 ]
 

@@ -21,11 +21,11 @@ private func checkLogitsAndLabels(_ c: ShapeContext) throws {
 }
 
 let lossOps: [OpDefinition] = [
-    OpDefinition(.softmaxCrossEntropy) { c in
+    OpDefinition(.softmaxCrossEntropy, OpSignature(["logits", "labels"])) { c in
         try checkLogitsAndLabels(c)
         return ([c.shapes[0][0]], .float32)
     },
-    OpDefinition(.softmaxCrossEntropyGrad) { c in
+    OpDefinition(.softmaxCrossEntropyGrad, OpSignature(["logits", "labels", "gradient"])) { c in
         try checkLogitsAndLabels(c)
         return (c.shapes[0], .float32)
     },

@@ -35,7 +35,8 @@ func unify(_ a: Shape, _ b: Shape) -> Shape? {
 
 let mathOps: [OpDefinition] = [
     OpDefinition(
-        .matMul, rowwiseInputs: { $0.bool("transposeA") ? [] : [0] },
+        .matMul, OpSignature(["a", "b"], attributes: ["transposeA": .bool, "transposeB": .bool]),
+        rowwiseInputs: { $0.bool("transposeA") ? [] : [0] },
         inferShape: { c in
             try c.requireRank(0, 2, "a")
             try c.requireRank(1, 2, "b")
@@ -48,7 +49,7 @@ let mathOps: [OpDefinition] = [
             return ([m, n], .float32)
         }),
     OpDefinition(
-        .add, rowwiseInputs: { _ in [0, 1] },
+        .add, OpSignature(["a", "b"]), rowwiseInputs: { _ in [0, 1] },
         inferShape: { c in
             try c.requireType(0, .float32, "a")
             try c.requireType(1, .float32, "b")
@@ -56,7 +57,7 @@ let mathOps: [OpDefinition] = [
             return (shape, .float32)
         }),
     OpDefinition(
-        .biasAdd, rowwiseInputs: { _ in [0] },
+        .biasAdd, OpSignature(["input", "bias"]), rowwiseInputs: { _ in [0] },
         inferShape: { c in
             let (x, b) = (c.shapes[0], c.shapes[1])
             guard x.rank == 2 || x.rank == 4 else { throw c.mismatch("input must be [N, C] or [N, C, H, W]") }
@@ -66,13 +67,13 @@ let mathOps: [OpDefinition] = [
             }
             return (x, .float32)
         }),
-    OpDefinition(.biasAddGrad) { c in
+    OpDefinition(.biasAddGrad, OpSignature(["gradient"])) { c in
         guard c.shapes[0].rank == 2 || c.shapes[0].rank == 4 else { throw c.mismatch("gradient must be rank 2 or 4") }
         return ([c.shapes[0][1]], .float32)
     },
     // Rows are contiguous: whenever the output keeps the input's number of rows, row i stays row i.
     OpDefinition(
-        .reshape, rowwiseInputs: { _ in [0] },
+        .reshape, OpSignature(["input"], attributes: ["shape": .shape]), rowwiseInputs: { _ in [0] },
         inferShape: { c in
             let x = c.shapes[0]
             var target = c.attributes.shape("shape")

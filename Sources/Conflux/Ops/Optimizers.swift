@@ -32,8 +32,18 @@ private func checkUpdate(_ c: ShapeContext, states: Range<Int>, gradient: Int) t
 }
 
 let optimizerOps: [OpDefinition] = [
-    OpDefinition(.applyMomentum, isStateful: true) { c in try checkUpdate(c, states: 1..<2, gradient: 2) },
-    OpDefinition(.applyAdam, isStateful: true) { c in
+    OpDefinition(
+        .applyMomentum,
+        OpSignature(["variable", "accumulator", "gradient", "learningRate"], attributes: ["momentum": .float]),
+        isStateful: true
+    ) { c in try checkUpdate(c, states: 1..<2, gradient: 2) },
+    OpDefinition(
+        .applyAdam,
+        OpSignature(
+            ["variable", "m", "v", "step", "gradient", "learningRate"],
+            attributes: ["beta1": .float, "beta2": .float, "epsilon": .float]),
+        isStateful: true
+    ) { c in
         guard c.shapes[3].count == 1 else { throw c.mismatch("step must be a scalar") }
         return try checkUpdate(c, states: 1..<3, gradient: 4)
     },

@@ -46,16 +46,23 @@ private func poolShape(_ c: ShapeContext) throws -> (Shape, DType) {
 }
 
 let poolingOps: [OpDefinition] = [
-    OpDefinition(.maxPool, rowwiseInputs: { _ in [0] }, inferShape: poolShape),
-    OpDefinition(.avgPool, rowwiseInputs: { _ in [0] }, inferShape: poolShape),
     OpDefinition(
-        .maxPoolGrad, rowwiseInputs: { _ in [0, 1] },
+        .maxPool, OpSignature(["input"], attributes: OpSignature.window), rowwiseInputs: { _ in [0] },
+        inferShape: poolShape),
+    OpDefinition(
+        .avgPool, OpSignature(["input"], attributes: OpSignature.window), rowwiseInputs: { _ in [0] },
+        inferShape: poolShape),
+    OpDefinition(
+        .maxPoolGrad, OpSignature(["input", "gradient"], attributes: OpSignature.window),
+        rowwiseInputs: { _ in [0, 1] },
         inferShape: { c in
             _ = try checkedGradient(c, input: c.shapes[0], dy: c.shapes[1], outChannels: c.shapes[0][1])
             return (c.shapes[0], .float32)
         }),
     OpDefinition(
-        .avgPoolGrad, rowwiseInputs: { _ in [0] },
+        .avgPoolGrad,
+        OpSignature(["gradient"], attributes: OpSignature.window.merging(["inputShape": .shape]) { $1 }),
+        rowwiseInputs: { _ in [0] },
         inferShape: { c in
             let dy = c.shapes[0]
             let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)

@@ -23,17 +23,17 @@ private func toScalar(_ c: ShapeContext) throws -> (Shape, DType) {
 }
 
 let reductionOps: [OpDefinition] = [
-    OpDefinition(.sum, inferShape: toScalar),
-    OpDefinition(.mean, inferShape: toScalar),
-    OpDefinition(.reduceGrad) { c in
+    OpDefinition(.sum, OpSignature(["input"]), inferShape: toScalar),
+    OpDefinition(.mean, OpSignature(["input"]), inferShape: toScalar),
+    OpDefinition(.reduceGrad, OpSignature(["gradient", "input"], attributes: ["mean": .bool])) { c in
         guard c.shapes[0].count == 1 else { throw c.mismatch("gradient of a full reduction must be a scalar") }
         return (c.shapes[1], .float32)
     },
-    OpDefinition(.argMax) { c in
+    OpDefinition(.argMax, OpSignature(["input"])) { c in
         try c.requireRank(0, 2, "input")
         return ([c.shapes[0][0]], .int32)
     },
-    OpDefinition(.accuracy) { c in
+    OpDefinition(.accuracy, OpSignature(["logits", "labels"])) { c in
         try c.requireRank(0, 2, "logits")
         try c.requireRank(1, 1, "labels")
         try c.requireType(1, .int32, "labels")

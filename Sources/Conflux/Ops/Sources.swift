@@ -37,10 +37,14 @@ extension DType {
 }
 
 let sourceOps: [OpDefinition] = [
-    OpDefinition(.placeholder) { c in (c.attributes.shape("shape"), DType(code: c.attributes.int("dtype"))) },
-    OpDefinition(.constant) { c in
+    OpDefinition(.placeholder, OpSignature([], attributes: ["shape": .shape, "dtype": .int])) { c in
+        (c.attributes.shape("shape"), DType(code: c.attributes.int("dtype")))
+    },
+    OpDefinition(.constant, OpSignature([], attributes: ["value": .tensor])) { c in
         guard case .tensor(let value) = c.attributes["value"] else { preconditionFailure("Const without a value") }
         return (value.shape, value.dtype)
     },
-    OpDefinition(.variable) { c in (c.attributes.shape("shape"), .float32) },
+    OpDefinition(.variable, OpSignature([], attributes: ["shape": .shape, "initializer": .initializer])) { c in
+        (c.attributes.shape("shape"), .float32)
+    },
 ]

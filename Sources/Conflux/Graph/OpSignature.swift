@@ -1,0 +1,67 @@
+/// What a node of an op must be given, checked by `Graph.addNode` before anything reads it: the op's inputs, in
+/// order (the last `optional` of them may be left out), and the attributes every node carries, each of one kind
+/// (as TensorFlow's `REGISTER_OP` declares `Input` and `Attr`). A wrong call is a `ConfluxError` naming the op and
+/// what is wrong, never a trap inside a shape function or a kernel.
+public struct OpSignature: Sendable {
+    public let inputs: [String]
+    public let optional: Int
+    public let attributes: [String: AttributeKind]
+
+    public init(_ inputs: [String], optional: Int = 0, attributes: [String: AttributeKind] = [:]) {
+        self.inputs = inputs
+        self.optional = optional
+        self.attributes = attributes
+    }
+
+    /// The attributes of a convolution's or pooling's window (`WindowGeometry`).
+    public static let window: [String: AttributeKind] = ["kernel": .ints(2), "strides": .ints(2), "pads": .ints(4)]
+
+    /// Throws `invalidArgument` unless `count` inputs and `attributes` fit the signature of `op`.
+    func check(_ op: OpType, inputs count: Int, attributes: Attributes) throws {
+        let fewest = inputs.count - optional
+        guard (fewest...inputs.count).contains(count) else {
+            let expected = optional == 0 ? "\(inputs.count)" : "\(fewest) to \(inputs.count)"
+            throw ConfluxError.invalidArgument(
+                op: op.rawValue,
+                reason: "takes \(expected) inputs (\(inputs.joined(separator: ", "))), got \(count)")
+        }
+        for (name, kind) in self.attributes.sorted(by: { $0.key < $1.key }) {
+            guard let value = attributes[name] else {
+                throw ConfluxError.invalidArgument(op: op.rawValue, reason: "needs the attribute '\(name)' (\(kind))")
+            }
+            guard kind.accepts(value) else {
+                throw ConfluxError.invalidArgument(
+                    op: op.rawValue, reason: "attribute '\(name)' must be \(kind), not \(value)")
+            }
+        }
+    }
+}
+
+/// The kind of value an attribute holds.
+public enum AttributeKind: Sendable, CustomStringConvertible {
+    case int, float, bool, shape, tensor, initializer
+    /// A list of integers, of exactly `count` when it is given.
+    case ints(Int?)
+
+    func accepts(_ value: AttributeValue) -> Bool {
+        switch (self, value) {
+        case (.int, .int), (.float, .float), (.bool, .bool), (.shape, .shape), (.tensor, .tensor),
+            (.initializer, .initializer):
+            return true
+        case (.ints(let count), .ints(let list)): return count.map { list.count == $0 } ?? true
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .int: "an integer"
+        case .float: "a float"
+        case .bool: "a boolean"
+        case .shape: "a shape"
+        case .tensor: "a tensor"
+        case .initializer: "an initializer"
+        case .ints(let count): count.map { "a list of \($0) integers" } ?? "a list of integers"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Conflux
+import TestSupport
+import XCTest
+
+/// `Graph.addNode` checks a node's inputs and attributes against its op's signature before any shape function or
+/// kernel reads them: a wrong call is an error naming the op and what is wrong, never a trap.
+final class OpSignatureTests: XCTestCase {
+    private func reason(_ body: () throws -> Tensor) -> String {
+        do {
+            _ = try body()
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testAWrongNumberOfInputsIsAnError() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([2, 3])
+        XCTAssertTrue(reason { try graph.addNode(.add, [x]) }.contains("takes 2 inputs (a, b), got 1"))
+        XCTAssertTrue(reason { try graph.addNode(.relu, [x, x]) }.contains("takes 1 inputs (input), got 2"))
+        XCTAssertTrue(
+            reason { try graph.addNode(.fusedMatMul, [x]) }.contains("takes 2 to 3 inputs (a, b, bias), got 1"))
+    }
+
+    func testAMissingOrMistypedAttributeIsAnError() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([1, 1, 5, 5])
+        let w = try graph.placeholder([2, 1, 3, 3])
+        XCTAssertTrue(
+            reason { try graph.addNode(.conv2D, [x, w]) }.contains(
+                "needs the attribute 'kernel' (a list of 2 integers)"))
+        let shortPads = Attributes(["kernel": .ints([3, 3]), "strides": .ints([1, 1]), "pads": .ints([0, 0, 0])])
+        XCTAssertTrue(
+            reason { try graph.addNode(.conv2D, [x, w], attributes: shortPads) }
+                .contains("attribute 'pads' must be a list of 4 integers"))
+        XCTAssertTrue(
+            reason { try graph.addNode(.matMul, [x, w], attributes: Attributes(["transposeA": .int(1)])) }
+                .contains("attribute 'transposeA' must be a boolean"))
+        XCTAssertTrue(reason { try graph.addNode(.constant) }.contains("needs the attribute 'value' (a tensor)"))
+    }
+
+    /// Every op the builders make passes its own signature (the rest of the suite builds them all); and every op
+    /// declares one, with names for its inputs.
+    func testEveryOpDeclaresItsInputs() {
+        for (op, definition) in OpDefinition.all {
+            XCTAssertEqual(definition.type, op)
+            XCTAssertTrue(definition.signature.inputs.allSatisfy { !$0.isEmpty }, "\(op)")
+            XCTAssertLessThanOrEqual(definition.signature.optional, definition.signature.inputs.count, "\(op)")
+        }
+    }
+}
