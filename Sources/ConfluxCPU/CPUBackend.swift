@@ -6,26 +6,13 @@ public enum CPUBackend: Backend {
 
     public static func discover() throws -> [any Device] { [try CPUDevice()] }
 
+    /// Each family's kernels, declared beside their code (`CPUKernels+*.swift`).
     public static func register(into registry: inout KernelRegistry) {
-        let kernels: [(OpType, Kernel)] = [
-            (.matMul, CPUKernels.matMul), (.add, CPUKernels.add), (.biasAdd, CPUKernels.biasAdd),
-            (.biasAddGrad, CPUKernels.biasAddGrad), (.reshape, CPUKernels.reshape),
-            (.conv2D, CPUKernels.conv2D), (.conv2DBackpropInput, CPUKernels.conv2DBackpropInput),
-            (.conv2DBackpropFilter, CPUKernels.conv2DBackpropFilter),
-            (.maxPool, CPUKernels.maxPool), (.maxPoolGrad, CPUKernels.maxPoolGrad),
-            (.avgPool, CPUKernels.avgPool), (.avgPoolGrad, CPUKernels.avgPoolGrad),
-            (.relu, CPUKernels.relu), (.reluGrad, CPUKernels.reluGrad), (.tanh, CPUKernels.tanh),
-            (.tanhGrad, CPUKernels.tanhGrad), (.sigmoid, CPUKernels.sigmoid), (.sigmoidGrad, CPUKernels.sigmoidGrad),
-            (.softmax, CPUKernels.softmax), (.softmaxGrad, CPUKernels.softmaxGrad),
-            (.softmaxCrossEntropy, CPUKernels.softmaxCrossEntropy),
-            (.softmaxCrossEntropyGrad, CPUKernels.softmaxCrossEntropyGrad),
-            (.sum, CPUKernels.sum), (.mean, CPUKernels.mean), (.reduceGrad, CPUKernels.reduceGrad),
-            (.argMax, CPUKernels.argMax), (.accuracy, CPUKernels.accuracy),
-            (.applyMomentum, CPUKernels.applyMomentum), (.applyAdam, CPUKernels.applyAdam),
-            (.fusedConv2D, CPUKernels.fusedConv2D), (.fusedMatMul, CPUKernels.fusedMatMul),
-            (.fusedMaxPoolGrad, CPUKernels.fusedMaxPoolGrad),
+        let families = [
+            CPUKernels.math, CPUKernels.convolutions, CPUKernels.pooling, CPUKernels.activations,
+            CPUKernels.lossesAndReductions, CPUKernels.optimizers,
         ]
-        for (op, kernel) in kernels { registry.register(op, on: kind, kernel) }
+        for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
     }
 }
 

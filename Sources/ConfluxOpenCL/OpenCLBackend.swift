@@ -21,28 +21,13 @@ public enum OpenCLBackend: Backend {
         return devices
     }
 
+    /// Each family's kernels, declared beside their launchers (`OpenCLKernels+*.swift`).
     public static func register(into registry: inout KernelRegistry) {
-        let kernels: [(OpType, Kernel)] = [
-            (.matMul, OpenCLKernels.matMul), (.add, OpenCLKernels.elementwise("add")),
-            (.biasAdd, OpenCLKernels.biasAdd), (.biasAddGrad, OpenCLKernels.biasAddGrad),
-            (.reshape, OpenCLKernels.elementwise("copy")),
-            (.conv2D, OpenCLKernels.conv2D), (.conv2DBackpropInput, OpenCLKernels.conv2DBackpropInput),
-            (.conv2DBackpropFilter, OpenCLKernels.conv2DBackpropFilter),
-            (.maxPool, OpenCLKernels.maxPool), (.maxPoolGrad, OpenCLKernels.maxPoolGrad),
-            (.fusedConv2D, OpenCLKernels.fusedConv2D), (.fusedMaxPoolGrad, OpenCLKernels.fusedMaxPoolGrad),
-            (.avgPool, OpenCLKernels.avgPool), (.avgPoolGrad, OpenCLKernels.avgPoolGrad),
-            (.relu, OpenCLKernels.elementwise("relu_forward")), (.reluGrad, OpenCLKernels.elementwise("relu_grad")),
-            (.tanh, OpenCLKernels.elementwise("tanh_forward")), (.tanhGrad, OpenCLKernels.elementwise("tanh_grad")),
-            (.sigmoid, OpenCLKernels.elementwise("sigmoid_forward")),
-            (.sigmoidGrad, OpenCLKernels.elementwise("sigmoid_grad")),
-            (.softmax, OpenCLKernels.softmax), (.softmaxGrad, OpenCLKernels.softmaxGrad),
-            (.softmaxCrossEntropy, OpenCLKernels.softmaxCrossEntropy),
-            (.softmaxCrossEntropyGrad, OpenCLKernels.softmaxCrossEntropyGrad),
-            (.sum, OpenCLKernels.sum), (.mean, OpenCLKernels.mean), (.reduceGrad, OpenCLKernels.reduceGrad),
-            (.argMax, OpenCLKernels.argMax), (.accuracy, OpenCLKernels.accuracy),
-            (.applyMomentum, OpenCLKernels.applyMomentum), (.applyAdam, OpenCLKernels.applyAdam),
+        let families = [
+            OpenCLKernels.elementwiseAndMatrices, OpenCLKernels.convolutions, OpenCLKernels.pooling,
+            OpenCLKernels.softmaxAndLosses, OpenCLKernels.reductions, OpenCLKernels.optimizers,
         ]
-        for (op, kernel) in kernels { registry.register(op, on: kind, kernel) }
+        for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
     }
 }
 

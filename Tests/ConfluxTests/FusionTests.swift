@@ -29,7 +29,7 @@ final class FusionTests: XCTestCase {
             let order = graph.executionOrder(roots: fetches.map(\.node.id))
             var devices = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, "cpu:0") })
             devices.merge(placed) { $1 }
-            let computed = order.filter { ![.placeholder, .variable].contains(graph.nodes[$0].op) }
+            let computed = order.filter { !graph.nodes[$0].role.isSource }
             return Fusion(
                 graph: graph, computed: computed, placement: Placement(devices: devices, reasons: [:]),
                 kept: Set((fetches + kept).map(\.node.id)), kernels: kernels,

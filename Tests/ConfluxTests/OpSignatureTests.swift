@@ -49,4 +49,19 @@ final class OpSignatureTests: XCTestCase {
             XCTAssertLessThanOrEqual(definition.signature.optional, definition.signature.inputs.count, "\(op)")
         }
     }
+
+    /// The runtime reads what a node is from its op's record: sources have no kernel, updates write variables.
+    func testRolesComeFromTheRecordAndSourcesHaveNoKernel() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([2])
+        let c = try graph.constant(HostTensor(shape: [2], floats: [1, 2]))
+        let v = try graph.variable([2])
+        XCTAssertEqual([x, c, v].map(\.node.role), [.placeholder, .constant, .variable])
+        XCTAssertEqual(OpDefinition.all[.applyMomentum]?.role, .update)
+        XCTAssertEqual(OpDefinition.all[.conv2D]?.role, .compute)
+        let kernels = try cpuDevices().kernels
+        for (op, definition) in OpDefinition.all {
+            XCTAssertEqual(kernels.kernel(for: op, on: .cpu) == nil, definition.role.isSource, "\(op)")
+        }
+    }
 }

@@ -9,7 +9,7 @@ extension Graph {
             stack += nodes[id].inputs
         }
         let sorted = needed.sorted()
-        let isStateful = { (id: Int) in OpDefinition.all[self.nodes[id].op]?.isStateful ?? false }
-        return sorted.filter { !isStateful($0) } + sorted.filter(isStateful)
+        let isUpdate = { (id: Int) in self.nodes[id].role == .update }
+        return sorted.filter { !isUpdate($0) } + sorted.filter(isUpdate)
     }
 }

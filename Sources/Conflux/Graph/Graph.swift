@@ -61,7 +61,7 @@ public final class Graph: @unchecked Sendable {
     public func tensor(_ id: Int) -> Tensor { Tensor(graph: self, id: id) }
 
     /// Every variable in the graph, in creation order.
-    public var variables: [Tensor] { nodes.filter { $0.op == .variable }.map { tensor($0.id) } }
+    public var variables: [Tensor] { nodes.filter { $0.role == .variable }.map { tensor($0.id) } }
 
     private func uniqueName(_ base: String) -> String {
         let full = (scopes + [base]).joined(separator: "/")

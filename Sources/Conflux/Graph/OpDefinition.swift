@@ -1,12 +1,12 @@
-/// What the graph knows about an op type: how to infer its output and whether it changes state.
+/// What the graph knows about an op type: its signature, its role, how to infer its output.
 ///
 /// Sendable because its closures are pure functions of their arguments.
 public struct OpDefinition: @unchecked Sendable {
     public let type: OpType
     /// Its inputs and attributes, checked when a node is added.
     public let signature: OpSignature
-    /// Ops that write variables; a run executes them after every op that only reads.
-    public let isStateful: Bool
+    /// What a node of the op is to the runtime: a source, an update of variables, or a computation.
+    public let role: OpRole
     /// The inputs whose rows (first dimension) map one to one onto the output's rows, given the node's
     /// attributes: the kernel run on some rows of these, and all of the other inputs, computes those rows of the
     /// output (when the output has as many rows). Empty when the op mixes rows. It lets a consumer start on the
@@ -16,13 +16,13 @@ public struct OpDefinition: @unchecked Sendable {
     public let inferShape: (ShapeContext) throws -> (Shape, DType)
 
     public init(
-        _ type: OpType, _ signature: OpSignature, isStateful: Bool = false,
+        _ type: OpType, _ signature: OpSignature, role: OpRole = .compute,
         rowwiseInputs: @escaping (Attributes) -> [Int] = { _ in [] },
         inferShape: @escaping (ShapeContext) throws -> (Shape, DType)
     ) {
         self.type = type
         self.signature = signature
-        self.isStateful = isStateful
+        self.role = role
         self.rowwiseInputs = rowwiseInputs
         self.inferShape = inferShape
     }

@@ -35,14 +35,14 @@ let optimizerOps: [OpDefinition] = [
     OpDefinition(
         .applyMomentum,
         OpSignature(["variable", "accumulator", "gradient", "learningRate"], attributes: ["momentum": .float]),
-        isStateful: true
+        role: .update
     ) { c in try checkUpdate(c, states: 1..<2, gradient: 2) },
     OpDefinition(
         .applyAdam,
         OpSignature(
             ["variable", "m", "v", "step", "gradient", "learningRate"],
             attributes: ["beta1": .float, "beta2": .float, "epsilon": .float]),
-        isStateful: true
+        role: .update
     ) { c in
         guard c.shapes[3].count == 1 else { throw c.mismatch("step must be a scalar") }
         return try checkUpdate(c, states: 1..<3, gradient: 4)

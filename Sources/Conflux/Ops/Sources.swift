@@ -37,14 +37,17 @@ extension DType {
 }
 
 let sourceOps: [OpDefinition] = [
-    OpDefinition(.placeholder, OpSignature([], attributes: ["shape": .shape, "dtype": .int])) { c in
+    OpDefinition(.placeholder, OpSignature([], attributes: ["shape": .shape, "dtype": .int]), role: .placeholder) {
+        c in
         (c.attributes.shape("shape"), DType(code: c.attributes.int("dtype")))
     },
-    OpDefinition(.constant, OpSignature([], attributes: ["value": .tensor])) { c in
+    OpDefinition(.constant, OpSignature([], attributes: ["value": .tensor]), role: .constant) { c in
         guard case .tensor(let value) = c.attributes["value"] else { preconditionFailure("Const without a value") }
         return (value.shape, value.dtype)
     },
-    OpDefinition(.variable, OpSignature([], attributes: ["shape": .shape, "initializer": .initializer])) { c in
+    OpDefinition(
+        .variable, OpSignature([], attributes: ["shape": .shape, "initializer": .initializer]), role: .variable
+    ) { c in
         (c.attributes.shape("shape"), .float32)
     },
 ]

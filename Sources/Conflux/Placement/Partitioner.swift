@@ -38,7 +38,7 @@ public struct Partition: Sendable {
             for input in graph.nodes[id].inputs where included.contains(input) {
                 let pair = SendRecvPair(tensor: input, from: placement.device(of: input)!, to: device)
                 guard pair.from != pair.to, seen.insert(pair).inserted else { continue }
-                if graph.nodes[input].op == .placeholder { hostFeeds.append(pair) } else { transfers.append(pair) }
+                if graph.nodes[input].role == .placeholder { hostFeeds.append(pair) } else { transfers.append(pair) }
             }
         }
         self.nodes = nodes

@@ -86,7 +86,7 @@ public struct Placer {
     }
 
     private func isSource(_ node: Node) -> Bool {
-        node.op == .placeholder || node.op == .constant || node.op == .variable
+        node.role.isSource
     }
 
     private func placeComputation(_ node: Node, groups: [Int: Int], state: inout State) throws {
@@ -98,7 +98,7 @@ public struct Placer {
         }
         // A node colocated with an already-placed variable goes with it.
         if let group = groups[node.id],
-            let variable = state.graph.nodes.first(where: { groups[$0.id] == group && $0.op == .variable }),
+            let variable = state.graph.nodes.first(where: { groups[$0.id] == group && $0.role == .variable }),
             let device = state.devices[variable.id], capable.contains(where: { $0.id == device })
         {
             commit(node, on: device, reason: "colocated with \(variable.name), whose state it updates", state: &state)
@@ -136,7 +136,7 @@ public struct Placer {
     /// Places `node`, and the variables it reads that are not yet placed, on `device`.
     private func commit(_ node: Node, on device: String, reason: String, state: inout State) {
         state.assign(node.id, device, reason)
-        for input in node.inputs where state.graph.nodes[input].op == .variable && state.devices[input] == nil {
+        for input in node.inputs where state.graph.nodes[input].role == .variable && state.devices[input] == nil {
             state.assign(input, device, "with its first reader \(node.name), so the weights stay where they are used")
         }
         if state.finish[node.id] == nil {
@@ -205,9 +205,9 @@ public struct Placer {
             while let up = parent[id], up != id { id = up }
             return id
         }
-        for node in graph.nodes where OpDefinition.all[node.op]?.isStateful == true {
+        for node in graph.nodes where node.role == .update {
             parent[node.id] = parent[node.id] ?? node.id
-            for input in node.inputs where graph.nodes[input].op == .variable {
+            for input in node.inputs where graph.nodes[input].role == .variable {
                 parent[input] = parent[input] ?? input
                 parent[root(input)] = root(node.id)
             }

@@ -52,9 +52,9 @@ struct ExecutionPlan {
             let node = graph.nodes[id]
             if let (shape, dtype) = feedShapes[id] {
                 try builder.feed(id, shape, dtype)
-            } else if node.op == .variable || node.op == .constant {
+            } else if node.role.isPersistent {
                 try builder.persistent(id, persistent(node))
-            } else if node.op == .placeholder {
+            } else if node.role == .placeholder {
                 throw ConfluxError.missingFeed(placeholder: node.name, shape: node.shape)
             } else {
                 try builder.compute(id)

@@ -47,9 +47,8 @@ struct PlanBuilder {
         self.chunkBytes = chunkBytes
         partition = Partition(graph: graph, nodes: order, placement: placement)
         pinned = Set(fetches).union(partition.transfers.map(\.tensor))
-        let sources: Set<OpType> = [.variable, .constant, .placeholder]
         fusion = Fusion(
-            graph: graph, computed: order.filter { !fed.contains($0) && !sources.contains(graph.nodes[$0].op) },
+            graph: graph, computed: order.filter { !fed.contains($0) && !graph.nodes[$0].role.isSource },
             placement: placement, kept: pinned, kernels: kernels, kind: { devices[$0]?.kind })
         for id in order where !fed.contains(id) {
             for input in graph.nodes[id].inputs {
@@ -84,7 +83,7 @@ struct PlanBuilder {
         let node = fusion.chains[id]?.node ?? graph.nodes[id]
         let device = device(of: id)
         let streaming = receiveInputs(of: node)
-        if OpDefinition.all[node.op]!.isStateful, drained.insert(device).inserted {
+        if node.role == .update, drained.insert(device).inserted {
             append(.drainSends, "wait for outgoing transfers", on: device)
         }
         let inputs = node.inputs.map { buffers[BufferKey(node: $0, device: device)]! }
@@ -183,8 +182,7 @@ struct PlanBuilder {
     /// outlive the run's other steps.
     private mutating func release(_ key: BufferKey) {
         remainingReads[key]! -= 1
-        let op = graph.nodes[key.node].op
-        guard remainingReads[key] == 0, !pinned.contains(key.node), op != .variable, op != .constant,
+        guard remainingReads[key] == 0, !pinned.contains(key.node), !graph.nodes[key.node].role.isPersistent,
             let buffer = buffers[key]
         else { return }
         freeLists[key.device, default: [:]][buffer.storage.byteCount, default: []].append(buffer.storage)

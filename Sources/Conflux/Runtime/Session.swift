@@ -25,7 +25,7 @@ public final class Session {
     private lazy var feedDevices: [Int: [String]] = {
         let placed = graph.nodes.map(\.id).filter { placement.device(of: $0) != nil }
         var devices: [Int: [String]] = [:]
-        for id in placed where graph.nodes[id].op == .placeholder { devices[id] = [placement.device(of: id)!] }
+        for id in placed where graph.nodes[id].role == .placeholder { devices[id] = [placement.device(of: id)!] }
         for pair in Partition(graph: graph, nodes: placed, placement: placement).hostFeeds {
             devices[pair.tensor, default: []].append(pair.to)
         }
@@ -133,7 +133,7 @@ public final class Session {
     ///
     /// - Throws: `feedMismatch` if the value's shape or type differs from the variable's.
     public func assign(_ variable: Tensor, _ value: HostTensor) throws {
-        precondition(variable.op == .variable, "\(variable.name) is not a variable")
+        precondition(variable.node.role == .variable, "\(variable.name) is not a variable")
         guard variable.shape == value.shape, value.dtype == .float32 else {
             throw ConfluxError.feedMismatch(
                 placeholder: variable.name, expected: variable.shape, expectedType: .float32, got: value.shape,

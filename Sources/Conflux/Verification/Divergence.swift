@@ -31,7 +31,7 @@ public struct Divergence: Sendable {
     ) throws -> Divergence? {
         let fed = Set(feeds.keys.map(\.id))
         let nodes = graph.executionOrder(roots: roots.map(\.id), fed: fed).map { graph.tensor($0) }.filter { tensor in
-            !(OpDefinition.all[tensor.op]?.isStateful ?? false) && !fed.contains(tensor.id) && tensor.op != .placeholder
+            tensor.node.role != .update && !fed.contains(tensor.id) && tensor.node.role != .placeholder
         }
         let expected = try Session(graph: graph, device: reference, kernels: kernels).run(nodes, feeds: feeds)
         let actual = try Session(graph: graph, device: device, kernels: kernels).run(nodes, feeds: feeds)

@@ -95,3 +95,11 @@ extension CPUKernels {
         }
     }
 }
+
+extension CPUKernels {
+    /// The kernels of this file, registered by the backend.
+    static let activations: [(OpType, Kernel)] = [
+        (.relu, relu), (.reluGrad, reluGrad), (.tanh, tanh), (.tanhGrad, tanhGrad), (.sigmoid, sigmoid),
+        (.sigmoidGrad, sigmoidGrad), (.softmax, softmax), (.softmaxGrad, softmaxGrad),
+    ]
+}

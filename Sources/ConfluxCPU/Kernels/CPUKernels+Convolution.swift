@@ -156,3 +156,11 @@ extension WindowGeometry {
         return first..<max(first, last)
     }
 }
+
+extension CPUKernels {
+    /// The kernels of this file, registered by the backend.
+    static let convolutions: [(OpType, Kernel)] = [
+        (.conv2D, conv2D), (.fusedConv2D, fusedConv2D), (.conv2DBackpropInput, conv2DBackpropInput),
+        (.conv2DBackpropFilter, conv2DBackpropFilter),
+    ]
+}

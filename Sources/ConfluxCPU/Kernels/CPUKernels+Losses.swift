@@ -82,3 +82,11 @@ extension CPUKernels {
         }
     }
 }
+
+extension CPUKernels {
+    /// The kernels of this file, registered by the backend.
+    static let lossesAndReductions: [(OpType, Kernel)] = [
+        (.softmaxCrossEntropy, softmaxCrossEntropy), (.softmaxCrossEntropyGrad, softmaxCrossEntropyGrad),
+        (.sum, sum), (.mean, mean), (.reduceGrad, reduceGrad), (.argMax, argMax), (.accuracy, accuracy),
+    ]
+}

@@ -97,3 +97,11 @@ extension CPUKernels {
         c.cpu.parallelChunks(c.output.count, serialBelow: 1 << 15) { _, range in body(range) }
     }
 }
+
+extension CPUKernels {
+    /// The kernels of this file, registered by the backend.
+    static let math: [(OpType, Kernel)] = [
+        (.matMul, matMul), (.fusedMatMul, fusedMatMul), (.add, add), (.biasAdd, biasAdd),
+        (.biasAddGrad, biasAddGrad), (.reshape, reshape),
+    ]
+}

@@ -36,3 +36,10 @@ extension CPUKernels {
         abs(x) < Float.leastNormalMagnitude ? 0 : x
     }
 }
+
+extension CPUKernels {
+    /// The kernels of this file, registered by the backend.
+    static let optimizers: [(OpType, Kernel)] = [
+        (.applyMomentum, applyMomentum), (.applyAdam, applyAdam),
+    ]
+}

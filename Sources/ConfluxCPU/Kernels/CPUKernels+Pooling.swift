@@ -139,3 +139,11 @@ extension WindowGeometry {
         return max(left, 0)..<min(left + kernelWidth, width)
     }
 }
+
+extension CPUKernels {
+    /// The kernels of this file, registered by the backend.
+    static let pooling: [(OpType, Kernel)] = [
+        (.maxPool, maxPool), (.avgPool, avgPool), (.maxPoolGrad, maxPoolGrad), (.fusedMaxPoolGrad, fusedMaxPoolGrad),
+        (.avgPoolGrad, avgPoolGrad),
+    ]
+}

@@ -106,3 +106,11 @@ extension OpenCLKernels {
         ].map { .int($0) }
     }
 }
+
+extension OpenCLKernels {
+    /// The kernels of this file, registered by the backend.
+    static let convolutions: [(OpType, Kernel)] = [
+        (.conv2D, conv2D), (.fusedConv2D, fusedConv2D), (.conv2DBackpropInput, conv2DBackpropInput),
+        (.conv2DBackpropFilter, conv2DBackpropFilter),
+    ]
+}

@@ -23,3 +23,10 @@ extension OpenCLKernels {
             ])
     }
 }
+
+extension OpenCLKernels {
+    /// The kernels of this file, registered by the backend.
+    static let optimizers: [(OpType, Kernel)] = [
+        (.applyMomentum, applyMomentum), (.applyAdam, applyAdam),
+    ]
+}

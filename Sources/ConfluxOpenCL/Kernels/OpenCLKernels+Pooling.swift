@@ -54,3 +54,11 @@ extension OpenCLKernels {
             ])
     }
 }
+
+extension OpenCLKernels {
+    /// The kernels of this file, registered by the backend.
+    static let pooling: [(OpType, Kernel)] = [
+        (.maxPool, maxPool), (.avgPool, avgPool), (.maxPoolGrad, maxPoolGrad), (.fusedMaxPoolGrad, fusedMaxPoolGrad),
+        (.avgPoolGrad, avgPoolGrad),
+    ]
+}

@@ -34,3 +34,10 @@ extension OpenCLKernels {
             ])
     }
 }
+
+extension OpenCLKernels {
+    /// The kernels of this file, registered by the backend.
+    static let reductions: [(OpType, Kernel)] = [
+        (.sum, sum), (.mean, mean), (.reduceGrad, reduceGrad), (.biasAddGrad, biasAddGrad),
+    ]
+}

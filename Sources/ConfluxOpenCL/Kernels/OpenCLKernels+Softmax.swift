@@ -56,3 +56,11 @@ extension OpenCLKernels {
         return try device.status()
     }
 }
+
+extension OpenCLKernels {
+    /// The kernels of this file, registered by the backend.
+    static let softmaxAndLosses: [(OpType, Kernel)] = [
+        (.softmax, softmax), (.softmaxGrad, softmaxGrad), (.softmaxCrossEntropy, softmaxCrossEntropy),
+        (.softmaxCrossEntropyGrad, softmaxCrossEntropyGrad), (.argMax, argMax), (.accuracy, accuracy),
+    ]
+}
