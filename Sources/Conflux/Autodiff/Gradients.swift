@@ -1,5 +1,9 @@
+/// Given a node's output and the gradient flowing into it, builds the gradient of each input (nil where an input
+/// has none, such as integer labels); each differentiable op's definition carries one (`OpDefinition.gradient`).
+public typealias GradientFunction = (_ y: Tensor, _ dy: Tensor) throws -> [Tensor?]
+
 /// Adds to the graph the ops computing d`loss`/d`x` for each of `xs`, by reverse-mode differentiation through
-/// the per-op functions of `GradientRegistry`; returns one gradient per `x`, shaped like it.
+/// each op's gradient function (`OpDefinition.gradient`); returns one gradient per `x`, shaped like it.
 ///
 /// - Throws: `noGradient` if `loss` is not a scalar, does not depend on some `x`, or passes through an op with
 ///   no gradient function.
@@ -23,7 +27,7 @@ public func gradients(of loss: Tensor, wrt xs: [Tensor]) throws -> [Tensor] {
             result[id] = dy
             let node = graph.nodes[id]
             guard node.inputs.contains(where: onPath.contains) else { continue }
-            guard let gradient = GradientRegistry.functions[node.op] else {
+            guard let gradient = OpDefinition.all[node.op]?.gradient else {
                 throw ConfluxError.noGradient(
                     op: node.op.rawValue, node: node.name, reason: "the op has no gradient function")
             }

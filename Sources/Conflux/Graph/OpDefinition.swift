@@ -1,4 +1,5 @@
-/// What the graph knows about an op type: its signature, its role, how to infer its output.
+/// What the graph knows about an op type, in one record: its signature, its role, how to infer its output, its
+/// gradient and its cost. A family's definitions live beside its builders in `Ops/<Family>.swift`.
 ///
 /// Sendable because its closures are pure functions of their arguments.
 public struct OpDefinition: @unchecked Sendable {
@@ -14,6 +15,11 @@ public struct OpDefinition: @unchecked Sendable {
     public let rowwiseInputs: (Attributes) -> [Int]
     /// Infers the output from the inputs; used with partly unknown shapes at build time and exact ones at run time.
     public let inferShape: (ShapeContext) throws -> (Shape, DType)
+    /// Builds the gradient of each input from the output's (TensorFlow's `RegisterGradient`); nil when the op is
+    /// not differentiable.
+    public private(set) var gradient: GradientFunction?
+    /// The op's FLOPs and bytes for the cost model; nil for the element-wise default (`CostModel.work`).
+    public private(set) var cost: CostFunction?
 
     public init(
         _ type: OpType, _ signature: OpSignature, role: OpRole = .compute,
@@ -25,6 +31,20 @@ public struct OpDefinition: @unchecked Sendable {
         self.role = role
         self.rowwiseInputs = rowwiseInputs
         self.inferShape = inferShape
+    }
+
+    /// This definition with `gradient` as its gradient function.
+    public func withGradient(_ gradient: @escaping GradientFunction) -> OpDefinition {
+        var copy = self
+        copy.gradient = gradient
+        return copy
+    }
+
+    /// This definition with `cost` as its work for the cost model.
+    public func withCost(_ cost: @escaping CostFunction) -> OpDefinition {
+        var copy = self
+        copy.cost = cost
+        return copy
     }
 
     /// Every op the core defines, by type.

@@ -25,15 +25,21 @@ private func elementwiseGrad(_ c: ShapeContext) throws -> (Shape, DType) {
 }
 
 let activationOps: [OpDefinition] = [
-    OpDefinition(.relu, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise),
-    OpDefinition(.tanh, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise),
-    OpDefinition(.sigmoid, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise),
+    OpDefinition(.relu, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise)
+        .withGradient { y, dy in [try activationGrad(.reluGrad, y: y, dy: dy)] },
+    OpDefinition(.tanh, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise)
+        .withGradient { y, dy in [try activationGrad(.tanhGrad, y: y, dy: dy)] },
+    OpDefinition(.sigmoid, OpSignature(["input"]), rowwiseInputs: { _ in [0] }, inferShape: elementwise)
+        .withGradient { y, dy in [try activationGrad(.sigmoidGrad, y: y, dy: dy)] },
     OpDefinition(
         .softmax, OpSignature(["logits"]), rowwiseInputs: { _ in [0] },
         inferShape: { c in
             try c.requireRank(0, 2, "logits")
             return try elementwise(c)
-        }),
+        }
+    )
+    .withGradient { y, dy in [try activationGrad(.softmaxGrad, y: y, dy: dy)] }
+    .withCost(softmaxCost),
     OpDefinition(
         .reluGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
     OpDefinition(
@@ -41,5 +47,10 @@ let activationOps: [OpDefinition] = [
     OpDefinition(
         .sigmoidGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
     OpDefinition(
-        .softmaxGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad),
+        .softmaxGrad, OpSignature(["output", "gradient"]), rowwiseInputs: { _ in [0, 1] }, inferShape: elementwiseGrad
+    )
+    .withCost(softmaxCost),
 ]
+
+/// Exponentials, sums and divisions: about eight operations per logit.
+func softmaxCost(_ c: WorkContext) -> (flops: Double, bytes: Double) { (8 * Double(c.inputs[0].count), c.bytes) }

@@ -61,7 +61,16 @@ let convolutionOps: [OpDefinition] = [
             let geometry = WindowGeometry(input: x, attributes: c.attributes)
             try geometry.validate(c)
             return ([x[0], w[0], geometry.outHeight, geometry.outWidth], .float32)
-        }),
+        }
+    )
+    .withGradient { y, dy in
+        let (x, w) = (y.inputs[0], y.inputs[1])
+        return [
+            try conv2DBackpropInput(w, dy, inputShape: x.shape, like: y.node),
+            try conv2DBackpropFilter(x, dy, filterShape: w.shape, like: y.node),
+        ]
+    }
+    .withCost { c in (2 * Double(c.output.count) * Double(c.inputs[1].dims.dropFirst().reduce(1, *)), c.bytes) },
     OpDefinition(
         .conv2DBackpropInput,
         OpSignature(["filter", "gradient"], attributes: OpSignature.window.merging(["inputShape": .shape]) { $1 }),
@@ -71,7 +80,10 @@ let convolutionOps: [OpDefinition] = [
             let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)
             _ = try checkedGradient(c, input: input, dy: dy, outChannels: w[0])
             return (input, .float32)
-        }),
+        }
+    )
+    // The multiply-adds of the forward convolution it differentiates: one patch per output gradient element.
+    .withCost { c in (2 * Double(c.inputs[1].count) * Double(c.inputs[0].dims.dropFirst().reduce(1, *)), c.bytes) },
     OpDefinition(
         .conv2DBackpropFilter,
         OpSignature(["input", "gradient"], attributes: OpSignature.window.merging(["filterShape": .shape]) { $1 })
@@ -80,5 +92,6 @@ let convolutionOps: [OpDefinition] = [
         let filter = c.attributes.shape("filterShape")
         _ = try checkedGradient(c, input: x, dy: dy, outChannels: filter[0])
         return (filter, .float32)
-    },
+    }
+    .withCost { c in (2 * Double(c.inputs[1].count) * Double(c.output.dims.dropFirst().reduce(1, *)), c.bytes) },
 ]

@@ -24,9 +24,15 @@ let lossOps: [OpDefinition] = [
     OpDefinition(.softmaxCrossEntropy, OpSignature(["logits", "labels"])) { c in
         try checkLogitsAndLabels(c)
         return ([c.shapes[0][0]], .float32)
-    },
+    }
+    .withGradient { y, dy in
+        let (logits, labels) = (y.inputs[0], y.inputs[1])
+        return [try softmaxCrossEntropyGrad(logits: logits, labels: labels, dy: dy), nil]
+    }
+    .withCost(softmaxCost),
     OpDefinition(.softmaxCrossEntropyGrad, OpSignature(["logits", "labels", "gradient"])) { c in
         try checkLogitsAndLabels(c)
         return (c.shapes[0], .float32)
-    },
+    }
+    .withCost(softmaxCost),
 ]

@@ -47,7 +47,13 @@ let mathOps: [OpDefinition] = [
             let (kb, n) = c.attributes.bool("transposeB") ? (b[1], b[0]) : (b[0], b[1])
             guard Shape.compatible(ka, kb) else { throw c.mismatch("inner dimensions \(ka) and \(kb) differ") }
             return ([m, n], .float32)
-        }),
+        }
+    )
+    .withGradient(matMulGradient)
+    .withCost { c in
+        let k = c.node.attributes.bool("transposeA") ? c.inputs[0][0] : c.inputs[0][1]
+        return (2 * Double(c.output.count) * Double(k), c.bytes)
+    },
     OpDefinition(
         .add, OpSignature(["a", "b"]), rowwiseInputs: { _ in [0, 1] },
         inferShape: { c in
@@ -55,7 +61,9 @@ let mathOps: [OpDefinition] = [
             try c.requireType(1, .float32, "b")
             guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("shapes must be equal") }
             return (shape, .float32)
-        }),
+        }
+    )
+    .withGradient { _, dy in [dy, dy] },
     OpDefinition(
         .biasAdd, OpSignature(["input", "bias"]), rowwiseInputs: { _ in [0] },
         inferShape: { c in
@@ -66,7 +74,9 @@ let mathOps: [OpDefinition] = [
                 throw c.mismatch("bias length \(b[0]) differs from channels \(x[1])")
             }
             return (x, .float32)
-        }),
+        }
+    )
+    .withGradient { _, dy in [dy, try biasAddGrad(dy)] },
     OpDefinition(.biasAddGrad, OpSignature(["gradient"])) { c in
         guard c.shapes[0].rank == 2 || c.shapes[0].rank == 4 else { throw c.mismatch("gradient must be rank 2 or 4") }
         return ([c.shapes[0][1]], .float32)
@@ -97,5 +107,26 @@ let mathOps: [OpDefinition] = [
             }
             guard target.count == x.count else { throw c.mismatch("cannot reshape \(x.count) elements into \(target)") }
             return (target, c.dtypes[0])
-        }),
+        }
+    )
+    .withGradient { y, dy in [try reshape(dy, y.inputs[0].shape)] },
 ]
+
+/// y = op(A) · op(B): each input's gradient is a product of dy with the other input, transposed to fit.
+private func matMulGradient(_ y: Tensor, _ dy: Tensor) throws -> [Tensor?] {
+    let (a, b) = (y.inputs[0], y.inputs[1])
+    let attributes = y.node.attributes
+    switch (attributes.bool("transposeA"), attributes.bool("transposeB")) {
+    case (false, false):
+        return [try matmul(dy, b, transposeB: true), try matmul(a, dy, transposeA: true)]
+    case (false, true):
+        return [try matmul(dy, b), try matmul(dy, a, transposeA: true)]
+    case (true, false):
+        return [try matmul(b, dy, transposeB: true), try matmul(a, dy)]
+    case (true, true):
+        return [
+            try matmul(b, dy, transposeA: true, transposeB: true),
+            try matmul(dy, a, transposeA: true, transposeB: true),
+        ]
+    }
+}

@@ -36,7 +36,9 @@ let optimizerOps: [OpDefinition] = [
         .applyMomentum,
         OpSignature(["variable", "accumulator", "gradient", "learningRate"], attributes: ["momentum": .float]),
         role: .update
-    ) { c in try checkUpdate(c, states: 1..<2, gradient: 2) },
+    ) { c in try checkUpdate(c, states: 1..<2, gradient: 2) }
+    // Reads the variable, accumulator and gradient, writes the first two.
+    .withCost { c in (3 * Double(c.inputs[0].count), Double(c.inputs[0].count * 4 * 5)) },
     OpDefinition(
         .applyAdam,
         OpSignature(
@@ -46,5 +48,7 @@ let optimizerOps: [OpDefinition] = [
     ) { c in
         guard c.shapes[3].count == 1 else { throw c.mismatch("step must be a scalar") }
         return try checkUpdate(c, states: 1..<3, gradient: 4)
-    },
+    }
+    // Reads the variable, both moments and the gradient, writes the first three; a dozen operations each.
+    .withCost { c in (12 * Double(c.inputs[0].count), Double(c.inputs[0].count * 4 * 8)) },
 ]

@@ -48,17 +48,25 @@ private func poolShape(_ c: ShapeContext) throws -> (Shape, DType) {
 let poolingOps: [OpDefinition] = [
     OpDefinition(
         .maxPool, OpSignature(["input"], attributes: OpSignature.window), rowwiseInputs: { _ in [0] },
-        inferShape: poolShape),
+        inferShape: poolShape
+    )
+    .withGradient { y, dy in [try maxPoolGrad(y.inputs[0], dy, like: y.node)] }
+    .withCost(windowCost),
     OpDefinition(
         .avgPool, OpSignature(["input"], attributes: OpSignature.window), rowwiseInputs: { _ in [0] },
-        inferShape: poolShape),
+        inferShape: poolShape
+    )
+    .withGradient { y, dy in [try avgPoolGrad(dy, inputShape: y.inputs[0].shape, like: y.node)] }
+    .withCost(windowCost),
     OpDefinition(
         .maxPoolGrad, OpSignature(["input", "gradient"], attributes: OpSignature.window),
         rowwiseInputs: { _ in [0, 1] },
         inferShape: { c in
             _ = try checkedGradient(c, input: c.shapes[0], dy: c.shapes[1], outChannels: c.shapes[0][1])
             return (c.shapes[0], .float32)
-        }),
+        }
+    )
+    .withCost(windowCost),
     OpDefinition(
         .avgPoolGrad,
         OpSignature(["gradient"], attributes: OpSignature.window.merging(["inputShape": .shape]) { $1 }),
@@ -68,5 +76,13 @@ let poolingOps: [OpDefinition] = [
             let input = c.attributes.shape("inputShape").withBatch(dy.rank == 4 ? dy[0] : Shape.unknown)
             _ = try checkedGradient(c, input: input, dy: dy, outChannels: input[1])
             return (input, .float32)
-        }),
+        }
+    )
+    .withCost(windowCost),
 ]
+
+/// One operation per window element, over the larger of the input and the output.
+private func windowCost(_ c: WorkContext) -> (flops: Double, bytes: Double) {
+    let window = c.node.attributes.ints("kernel").reduce(1, *)
+    return (Double(max(c.output.count, c.inputs[0].count) * window), c.bytes)
+}

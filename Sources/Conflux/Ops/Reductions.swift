@@ -23,8 +23,10 @@ private func toScalar(_ c: ShapeContext) throws -> (Shape, DType) {
 }
 
 let reductionOps: [OpDefinition] = [
-    OpDefinition(.sum, OpSignature(["input"]), inferShape: toScalar),
-    OpDefinition(.mean, OpSignature(["input"]), inferShape: toScalar),
+    OpDefinition(.sum, OpSignature(["input"]), inferShape: toScalar)
+        .withGradient { y, dy in [try reduceGrad(dy, like: y.inputs[0], mean: false)] },
+    OpDefinition(.mean, OpSignature(["input"]), inferShape: toScalar)
+        .withGradient { y, dy in [try reduceGrad(dy, like: y.inputs[0], mean: true)] },
     OpDefinition(.reduceGrad, OpSignature(["gradient", "input"], attributes: ["mean": .bool])) { c in
         guard c.shapes[0].count == 1 else { throw c.mismatch("gradient of a full reduction must be a scalar") }
         return (c.shapes[1], .float32)

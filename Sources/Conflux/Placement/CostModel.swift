@@ -1,43 +1,32 @@
-/// The work of each op, and how long it takes on a device: the placer's estimate of a node's run time.
+/// The FLOPs and bytes of an op's node, given its shapes with the batch filled in (`OpDefinition.cost`).
+public typealias CostFunction = (WorkContext) -> (flops: Double, bytes: Double)
+
+/// What an op's cost function sees of one node.
+public struct WorkContext {
+    public let node: Node
+    public let inputs: [Shape]
+    public let output: Shape
+
+    /// Every input read and the output written once, four bytes an element.
+    public var bytes: Double { Double(inputs.map(\.count).reduce(output.count, +) * 4) }
+    /// The larger of the output's and the first input's elements: the element-wise default's operations.
+    public var elements: Double { Double(max(output.count, inputs.first?.count ?? 0)) }
+}
+
+/// How long a node takes on a device: the placer's estimate of its run time, from its op's work.
 public enum CostModel {
     /// The batch assumed where a shape's batch is known only at run time.
     public static let nominalBatch = 64
 
     /// The arithmetic and the memory traffic of `node` at `batch` (where its shapes leave the batch open), in
-    /// FLOPs and bytes.
+    /// FLOPs and bytes: its op's `cost`, or one operation per element and every tensor moved once.
     public static func work(of node: Node, in graph: Graph, batch: Int = nominalBatch) -> (flops: Double, bytes: Double)
     {
-        let inputs = node.inputs.map { concrete(graph.nodes[$0].shape, batch: batch) }
-        let output = concrete(node.shape, batch: batch)
-        let bytes = Double(inputs.map(\.count).reduce(output.count, +) * 4)
-        let count = Double(output.count)
-        switch node.op {
-        case .placeholder, .constant, .variable:
-            return (0, 0)
-        case .matMul:
-            let a = inputs[0]
-            let k = node.attributes.bool("transposeA") ? a[0] : a[1]
-            return (2 * count * Double(k), bytes)
-        case .conv2D:
-            let w = inputs[1]
-            return (2 * count * Double(w[1] * w[2] * w[3]), bytes)
-        case .conv2DBackpropInput, .conv2DBackpropFilter:
-            // The same multiply-adds as the forward convolution they differentiate.
-            let filter = node.op == .conv2DBackpropInput ? inputs[0] : output
-            let patch = filter[1] * filter[2] * filter[3]
-            return (2 * Double(inputs[1].count) * Double(patch), bytes)
-        case .maxPool, .avgPool, .maxPoolGrad, .avgPoolGrad:
-            let window = node.attributes.ints("kernel").reduce(1, *)
-            return (Double(max(output.count, inputs[0].count) * window), bytes)
-        case .softmax, .softmaxGrad, .softmaxCrossEntropy, .softmaxCrossEntropyGrad:
-            return (8 * Double(inputs[0].count), bytes)
-        case .applyAdam:
-            return (12 * Double(inputs[0].count), Double(inputs[0].count * 4 * 8))
-        case .applyMomentum:
-            return (3 * Double(inputs[0].count), Double(inputs[0].count * 4 * 5))
-        default:
-            return (max(count, Double(inputs.first?.count ?? 0)), bytes)
-        }
+        guard !node.role.isSource else { return (0, 0) }
+        let context = WorkContext(
+            node: node, inputs: node.inputs.map { concrete(graph.nodes[$0].shape, batch: batch) },
+            output: concrete(node.shape, batch: batch))
+        return OpDefinition.all[node.op]?.cost?(context) ?? (context.elements, context.bytes)
     }
 
     /// Seconds `node` takes on a device of `profile`: a launch, then whichever of compute and memory is slower.
