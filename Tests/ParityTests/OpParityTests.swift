@@ -50,6 +50,21 @@ final class OpParityTests: XCTestCase {
             shared.subtracting(covered).map(\.rawValue).sorted(), [], "ops on several device kinds without a case")
     }
 
+    /// Every op that computes has a kernel on some backend; every op on several kinds of device has parity cases
+    /// (above); and every differentiable op has a case whose gradients are compared with PyTorch's
+    /// (`PyTorchReferenceTests`), directly or through the gradient op it builds.
+    func testEveryDifferentiableOpHasAGradientCheckedAgainstPyTorch() throws {
+        let kernels = try allDevices.get().kernels
+        for (op, definition) in OpDefinition.all where !definition.role.isSource {
+            XCTAssertFalse(kernels.kinds(for: op).isEmpty, "\(op.rawValue) has no kernel on any backend")
+            guard definition.gradient != nil else { continue }
+            let checked = ParityCases.all.contains {
+                $0.op == op && $0.gradients && PyTorchReferenceTests.withoutReference[$0.label] == nil
+            }
+            XCTAssertTrue(checked, "\(op.rawValue) has a gradient but no case checks it against PyTorch")
+        }
+    }
+
     func testAWrongKernelFailsAndIsNamed() throws {
         let devices = try allDevices.get()
         for device in try devicesBesideTheCPU() {
