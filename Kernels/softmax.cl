@@ -1,5 +1,6 @@
 // Row-wise softmax, cross-entropy with integer labels, argmax and accuracy on [rows, classes] logits.
-// Labels outside 0..<classes are reported through `status`: status[0] = row + 1, status[1] = label.
+// Labels outside 0..<classes are reported through the kernel's data-check slot (DataCheck): slot[0] = row + 1,
+// slot[1] = label.
 
 // The index of the first largest element of a row.
 int row_argmax(__global const float* row, const int classes) {
@@ -17,10 +18,10 @@ float row_logsumexp(__global const float* row, const int classes) {
     return log(total) + largest;
 }
 
-bool label_ok(const int label, const int row, const int classes, __global int* status) {
+bool label_ok(const int label, const int row, const int classes, __global int* checks, const int slot) {
     if (label >= 0 && label < classes) return true;
-    status[0] = row + 1;
-    status[1] = label;
+    checks[2 * slot] = row + 1;
+    checks[2 * slot + 1] = label;
     return false;
 }
 
@@ -42,11 +43,11 @@ __kernel void softmax_grad(__global const float* y, __global const float* dy, __
 }
 
 __kernel void softmax_xent(__global const float* logits, __global const int* labels, __global float* loss,
-                           __global int* status, const int rows, const int classes) {
+                           __global int* checks, const int slot, const int rows, const int classes) {
     const int r = get_global_id(0);
     if (r >= rows) return;
     const int label = labels[r];
-    if (!label_ok(label, r, classes, status)) {
+    if (!label_ok(label, r, classes, checks, slot)) {
         loss[r] = NAN;
         return;
     }
@@ -55,11 +56,12 @@ __kernel void softmax_xent(__global const float* logits, __global const int* lab
 
 // dlogits = (softmax(logits) - onehot(label)) * dy[row]
 __kernel void softmax_xent_grad(__global const float* logits, __global const int* labels, __global const float* dy,
-                                __global float* dx, __global int* status, const int rows, const int classes) {
+                                __global float* dx, __global int* checks, const int slot, const int rows,
+                                const int classes) {
     const int r = get_global_id(0);
     if (r >= rows) return;
     const int label = labels[r];
-    if (!label_ok(label, r, classes, status)) return;
+    if (!label_ok(label, r, classes, checks, slot)) return;
     const float lse = row_logsumexp(logits + r * classes, classes);
     for (int j = 0; j < classes; ++j) {
         const float p = exp(logits[r * classes + j] - lse);

@@ -36,10 +36,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     private var runtimeState: CLRuntime?
     /// Serialises CLBlast calls on this device: Debian's CLBlast 1.5.3 predates its cache thread-safety fix.
     let gemmLock = NSLock()
-    /// The node whose labels a status code refers to, and whether a kernel may have set one since the last check.
-    var statusNode = ""
-    var statusPending = false
-    private var statusBuffer: CLStorage?
+    /// Where its kernels report failed data checks, read at every fetch.
+    let dataChecks = DataCheckSlots()
 
     init(index: Int, platform: cl_platform_id, device: cl_device_id, context: CLPlatformContext) {
         id = "opencl:\(index)"
@@ -113,7 +111,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     public func download(_ tensor: DeviceTensor) throws -> HostTensor {
         let runtime = try runtime()
         let result = try host(tensor) { try runtime.read(tensor.mem, into: $0) }
-        try checkStatus()
+        try dataChecks.verify(runtime)
         return result
     }
 
@@ -189,30 +187,6 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
             }
             return HostTensor(shape: tensor.shape, ints: values)
         }
-    }
-
-    /// Two ints that kernels validating their input (cross-entropy labels) write: row + 1 and the bad value.
-    func status() throws -> cl_mem {
-        if let statusBuffer { return statusBuffer.mem }
-        let runtime = try runtime()
-        let buffer = CLStorage(mem: try runtime.createBuffer(bytes: 8, for: "status"), byteCount: 8)
-        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: buffer.mem) }
-        statusBuffer = buffer
-        return buffer.mem
-    }
-
-    /// Throws the error a kernel reported through the status buffer, if any, and clears it.
-    private func checkStatus() throws {
-        guard statusPending, let statusBuffer else { return }
-        statusPending = false
-        let runtime = try runtime()
-        var codes: [Int32] = [0, 0]
-        try codes.withUnsafeMutableBytes { try runtime.read(statusBuffer.mem, into: $0) }
-        guard codes[0] != 0 else { return }
-        try [Int32(0), 0].withUnsafeBytes { try runtime.write($0, to: statusBuffer.mem) }
-        throw ConfluxError.invalidValue(
-            op: OpType.softmaxCrossEntropy.rawValue, node: statusNode,
-            reason: "label \(codes[1]) at row \(codes[0] - 1) is outside the classes of the logits")
     }
 
     private static func typeName(_ type: cl_device_type) -> String {

@@ -24,6 +24,31 @@ final class OpenCLErrorTests: XCTestCase {
         }
     }
 
+    /// Each checking node has its own data-check slot: the error names the node whose labels failed, in the words
+    /// the CPU uses for the same failure.
+    func testDataChecksNameTheFailingNodeAsTheCPUDoes() throws {
+        let devices = try allDevices.get()
+        for device in try openCLDevices() {
+            let graph = Graph()
+            let logits = try graph.placeholder([2, 3])
+            let (good, bad) = (try graph.placeholder([2], .int32), try graph.placeholder([2], .int32))
+            let first = try softmaxCrossEntropy(logits: logits, labels: good)
+            let second = try softmaxCrossEntropy(logits: logits, labels: bad)
+            let feeds: [Tensor: HostTensor] = [
+                logits: .zeros([2, 3]), good: HostTensor(shape: [2], ints: [0, 2]),
+                bad: HostTensor(shape: [2], ints: [-1, 1]),
+            ]
+            var messages: [String] = []
+            for on in [device, try devices.device(named: "cpu:0")] {
+                let session = Session(graph: graph, device: on, kernels: devices.kernels)
+                XCTAssertThrowsError(try session.run([first, second], feeds: feeds)) { messages.append("\($0)") }
+            }
+            XCTAssertEqual(messages.count, 2)
+            XCTAssertEqual(messages.first, messages.last, "the same words on \(device.id) and the CPU")
+            XCTAssertTrue(messages[0].contains(second.name) && messages[0].contains("label -1 at row 0"), messages[0])
+        }
+    }
+
     func testOutOfMemoryNamesTheTensorAndItsSize() throws {
         for device in try openCLDevices() {
             XCTAssertThrowsError(try device.allocate(byteCount: 1 << 42, for: "conv1/Conv2D")) {

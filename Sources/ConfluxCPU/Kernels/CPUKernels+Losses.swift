@@ -76,9 +76,7 @@ extension CPUKernels {
     private static func checkLabels(_ c: KernelContext, classes: Int) throws {
         let labels = c.inputs[1]
         for i in 0..<labels.count where labels.ints[i] < 0 || Int(labels.ints[i]) >= classes {
-            throw ConfluxError.invalidValue(
-                op: c.node.op.rawValue, node: c.node.name,
-                reason: "label \(labels.ints[i]) at row \(i) is outside the \(classes) classes 0..<\(classes)")
+            throw DataCheck.labels(of: c.node, classes: classes).error(position: i, value: Int(labels.ints[i]))
         }
     }
 }

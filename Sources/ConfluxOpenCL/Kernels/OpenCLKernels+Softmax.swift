@@ -14,7 +14,7 @@ extension OpenCLKernels {
     static func softmaxCrossEntropy(_ c: KernelContext) throws {
         try rowKernel(
             c, "softmax_xent",
-            [.buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem), .buffer(watchLabels(c))])
+            [.buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem)] + (try watchLabels(c)))
     }
 
     static func softmaxCrossEntropyGrad(_ c: KernelContext) throws {
@@ -22,8 +22,7 @@ extension OpenCLKernels {
             c, "softmax_xent_grad",
             [
                 .buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .buffer(c.inputs[2].mem), .buffer(c.output.mem),
-                .buffer(watchLabels(c)),
-            ])
+            ] + (try watchLabels(c)))
     }
 
     static func argMax(_ c: KernelContext) throws {
@@ -48,12 +47,11 @@ extension OpenCLKernels {
             .softmax, name, global: logits.shape[0], arguments + [.int(logits.shape[0]), .int(logits.shape[1])])
     }
 
-    /// The status buffer a label-checking kernel reports to; the next fetch checks it.
-    private static func watchLabels(_ c: KernelContext) throws -> cl_mem {
-        let device = c.opencl
-        device.statusNode = c.node.name
-        device.statusPending = true
-        return try device.status()
+    /// The data-check slot a label-checking kernel reports to (buffer and index); the next fetch reads it.
+    private static func watchLabels(_ c: KernelContext) throws -> [KernelArgument] {
+        let check = DataCheck.labels(of: c.node, classes: c.inputs[0].shape[1])
+        let (buffer, slot) = try c.opencl.dataChecks.slot(for: check, on: try c.opencl.runtime())
+        return [.buffer(buffer), .int(slot)]
     }
 }
 
