@@ -40,7 +40,8 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs `body(chunk)` for every chunk in `0..<chunks` (at most `workers`), chunk 0 on the calling thread,
-    /// and returns when all have finished.
+    /// and returns when all have finished. `body` must not call `run` itself: the inner call would wait for the
+    /// outer one's turn forever.
     func run(chunks: Int, _ body: (Int) -> Void) {
         precondition(chunks <= workers, "more chunks than workers")
         guard chunks > 1 else {
