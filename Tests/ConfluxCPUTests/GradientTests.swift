@@ -4,6 +4,22 @@ import XCTest
 
 /// Every differentiable op's gradient against central finite differences, on odd sizes.
 final class GradientTests: XCTestCase {
+    /// Every op with a gradient function, on the smallest of its parity cases, whatever op is added next: no
+    /// differentiable op goes without a numeric check. (Cases of tied maxima are left out: a max has no gradient
+    /// there.)
+    func testEveryDifferentiableOpOnItsSmallestParityCase() throws {
+        for (op, definition) in OpDefinition.all.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+        where definition.gradient != nil {
+            let cases = ParityCases.all.filter { $0.op == op && $0.gradients && !$0.name.contains("ties") }
+            let size = { (c: ParityCase) in c.inputs.map(\.shape.count).reduce(0, +) }
+            guard let smallest = cases.min(by: { size($0) < size($1) }) else {
+                XCTFail("\(op.rawValue) has a gradient but no parity case to check it on")
+                continue
+            }
+            try GradientCheck.check(smallest.inputs, smallest.build)
+        }
+    }
+
     func testMatMulAllTransposes() throws {
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
             let a = randomTensor(ta ? [5, 3] : [3, 5], seed: 1)
