@@ -55,3 +55,37 @@ __kernel void fill_scaled(__global const float* value, __global float* y, const 
     const int i = get_global_id(0);
     if (i < n) y[i] = value[0] * scale;
 }
+
+// Piecewise-linear activations; their gradients read the activation's input x.
+__kernel void leaky_relu_forward(__global const float* x, __global float* y, const int n, const float alpha) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = x[i] < 0.0f ? alpha * x[i] : x[i];
+}
+
+__kernel void leaky_relu_grad(__global const float* x, __global const float* dy, __global float* dx, const int n,
+                              const float alpha) {
+    const int i = get_global_id(0);
+    if (i < n) dx[i] = x[i] > 0.0f ? dy[i] : alpha * dy[i];
+}
+
+__kernel void clip_forward(__global const float* x, __global float* y, const int n, const float low,
+                           const float high) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = fmin(fmax(x[i], low), high);
+}
+
+__kernel void clip_grad(__global const float* x, __global const float* dy, __global float* dx, const int n,
+                        const float low, const float high) {
+    const int i = get_global_id(0);
+    if (i < n) dx[i] = x[i] >= low && x[i] <= high ? dy[i] : 0.0f;
+}
+
+__kernel void hard_swish_forward(__global const float* x, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = x[i] * fmin(fmax(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+}
+
+__kernel void hard_swish_grad(__global const float* x, __global const float* dy, __global float* dx, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) dx[i] = x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? dy[i] * (x[i] / 3.0f + 0.5f) : dy[i];
+}

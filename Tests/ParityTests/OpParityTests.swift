@@ -10,7 +10,8 @@ final class OpParityTests: XCTestCase {
     static let checkedThroughGradients: [OpType: OpType] = [
         .biasAddGrad: .biasAdd, .conv2DBackpropInput: .conv2D, .conv2DBackpropFilter: .conv2D, .maxPoolGrad: .maxPool,
         .avgPoolGrad: .avgPool, .reluGrad: .relu, .tanhGrad: .tanh, .sigmoidGrad: .sigmoid, .softmaxGrad: .softmax,
-        .softmaxCrossEntropyGrad: .softmaxCrossEntropy, .reduceGrad: .sum,
+        .softmaxCrossEntropyGrad: .softmaxCrossEntropy, .reduceGrad: .sum, .leakyReluGrad: .leakyRelu,
+        .clipGrad: .clip, .hardSwishGrad: .hardSwish,
     ]
 
     func testEveryOpOnEveryOtherDeviceMatchesTheCPU() throws {

@@ -162,6 +162,14 @@ public enum ParityCases {
             ParityCase(.sigmoid, "values ±47 (saturated)", inputs: [large], tolerance: .transcendental) {
                 try sigmoid($0[0])
             },
+            // Every input lies at least 0.0125 from the kinks (0, -0.5, 0.6, ±3), beyond the gradient check's step.
+            ParityCase(.leakyRelu, "[3, 7, 9], alpha 0.1", inputs: [x], tolerance: .rounding) {
+                try leakyRelu($0[0], alpha: 0.1)
+            },
+            ParityCase(.clip, "[3, 7, 9] to -0.5...0.6", inputs: [x], tolerance: .rounding) {
+                try clip($0[0], min: -0.5, max: 0.6)
+            },
+            ParityCase(.hardSwish, "values ±47", inputs: [large], tolerance: .rounding) { try hardSwish($0[0]) },
             ParityCase(
                 .reshape, "[2, 3, 5] to [?, 5]", inputs: [ParityInputs.uniform([2, 3, 5], seed: 53)],
                 tolerance: .rounding

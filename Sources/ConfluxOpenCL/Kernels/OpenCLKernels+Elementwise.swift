@@ -2,12 +2,15 @@ import Conflux
 import Kernels
 
 extension OpenCLKernels {
-    /// An element-wise kernel reading `inputs` and writing the output, one work-item per element.
-    static func elementwise(_ name: String) -> Kernel {
+    /// An element-wise kernel reading `inputs` and writing the output, one work-item per element, with the
+    /// node's float attributes named `parameters` as its last arguments.
+    static func elementwise(_ name: String, parameters: [String] = []) -> Kernel {
         { c in
             let n = c.output.shape.count
             try c.opencl.runtime().launch(
-                .elementwise, name, global: n, c.inputs.map { .buffer($0.mem) } + [.buffer(c.output.mem), .int(n)])
+                .elementwise, name, global: n,
+                c.inputs.map { .buffer($0.mem) } + [.buffer(c.output.mem), .int(n)]
+                    + parameters.map { .float(c.node.attributes.float($0)) })
         }
     }
 
@@ -40,5 +43,10 @@ extension OpenCLKernels {
         (.relu, elementwise("relu_forward")), (.reluGrad, elementwise("relu_grad")),
         (.tanh, elementwise("tanh_forward")), (.tanhGrad, elementwise("tanh_grad")),
         (.sigmoid, elementwise("sigmoid_forward")), (.sigmoidGrad, elementwise("sigmoid_grad")),
+        (.leakyRelu, elementwise("leaky_relu_forward", parameters: ["alpha"])),
+        (.leakyReluGrad, elementwise("leaky_relu_grad", parameters: ["alpha"])),
+        (.clip, elementwise("clip_forward", parameters: ["min", "max"])),
+        (.clipGrad, elementwise("clip_grad", parameters: ["min", "max"])),
+        (.hardSwish, elementwise("hard_swish_forward")), (.hardSwishGrad, elementwise("hard_swish_grad")),
     ]
 }
