@@ -15,6 +15,8 @@ public enum OpenBLASCore {
     /// The kernels this processor supports that beat OpenBLAS's generic fallback, or nil when OpenBLAS already
     /// recognised the processor or it has nothing better than SSE3.
     public static var better: String? {
+        // Every start of `conflux` asks: read /proc/cpuinfo only when there is a fallback to replace.
+        guard current.lowercased() == "prescott" else { return nil }
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let flagLine = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         return better(than: current, flags: Set(flagLine.split(separator: " ").map(String.init)))

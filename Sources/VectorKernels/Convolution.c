@@ -24,6 +24,7 @@ void vk_conv_init(vk_conv *conv, const vk_isa *isa, int channels, int height, in
     conv->grid_positions = round_up(flat, lanes);
     // A vector at the last grid position reaches past the padded image by up to the rounding.
     const size_t grid_input = padded_input + (size_t)(conv->grid_positions - flat);
+    conv->grid_input_size = grid_input;
     const int lane_channels = round_up(out_channels, lanes);
     const size_t input_gradient = grid_input + (size_t)lane_channels * conv->grid_positions;
     if (conv->by_channel) {

@@ -49,19 +49,16 @@ struct TuneCommand: ParsableCommand {
         let tuned = run.used.compactMap { $0 as? OpenCLDevice }.map { ($0, $0.tuningRecords) }
         if options.json {
             let report = tuned.map { device, records in
-                [
-                    "device": device.id,
-                    "kernels": records.map { record in
-                        [
-                            "kernel": record.kernel, "choice": record.choice, "cached": record.timings.isEmpty,
-                            "timings": Dictionary(
-                                uniqueKeysWithValues: record.timings.map { ($0.candidate, $0.milliseconds) }),
-                        ] as [String: Any]
-                    },
-                ] as [String: Any]
+                DeviceReport(
+                    device: device.id,
+                    kernels: records.map { record in
+                        KernelReport(
+                            kernel: record.kernel, choice: record.choice, cached: record.timings.isEmpty,
+                            timings: Dictionary(
+                                uniqueKeysWithValues: record.timings.map { ($0.candidate, $0.milliseconds) }))
+                    })
             }
-            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try JSONText.encode(report))
             return
         }
         guard !tuned.isEmpty else {
@@ -80,4 +77,17 @@ struct TuneCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `conflux tune --json`: per device, each kernel's choice and, when it was timed, every candidate's milliseconds.
+private struct DeviceReport: Encodable {
+    let device: String
+    let kernels: [KernelReport]
+}
+
+private struct KernelReport: Encodable {
+    let kernel: String
+    let choice: String
+    let cached: Bool
+    let timings: [String: Double]
 }

@@ -57,10 +57,10 @@ public struct Placer {
         try PlacementRule.check(rules, against: graph)
         var state = State(graph: graph)
         let groups = colocationGroups(graph)
-        for node in graph.nodes where !isSource(node) {
+        for node in graph.nodes where !node.role.isSource {
             try placeComputation(node, groups: groups, state: &state)
         }
-        for node in graph.nodes where isSource(node) && state.devices[node.id] == nil {
+        for node in graph.nodes where node.role.isSource && state.devices[node.id] == nil {
             let reader = graph.nodes.first { $0.inputs.contains(node.id) && state.devices[$0.id] != nil }
             let device = reader.flatMap { state.devices[$0.id] } ?? devices[0].id
             state.assign(
@@ -83,10 +83,6 @@ public struct Placer {
             devices[id] = device
             reasons[id] = reason
         }
-    }
-
-    private func isSource(_ node: Node) -> Bool {
-        node.role.isSource
     }
 
     private func placeComputation(_ node: Node, groups: [Int: Int], state: inout State) throws {
@@ -157,7 +153,7 @@ public struct Placer {
     /// Counts sending the output back to the device of its first computed input, when that is another device.
     private func returnCost(_ node: Node, on device: PlacementDevice, state: State) -> Double {
         guard
-            let home = node.inputs.lazy.filter({ !self.isSource(state.graph.nodes[$0]) }).compactMap({
+            let home = node.inputs.lazy.filter({ !state.graph.nodes[$0].role.isSource }).compactMap({
                 state.devices[$0]
             }).first,
             home != device.id, let profile = devices.first(where: { $0.id == home })?.profile

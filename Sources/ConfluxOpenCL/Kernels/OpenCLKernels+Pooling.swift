@@ -25,21 +25,21 @@ extension OpenCLKernels {
             [.buffer(c.inputs[0].mem), .buffer(c.output.mem), .buffer(c.output.mem), .int(n)])
     }
 
+    static func avgPoolGrad(_ c: KernelContext) throws {
+        try pool(c, "avg_pool_grad", input: c.output.shape, forward: false)
+    }
+
     /// 2×2 windows with stride 2 in the specialized kernels of `direct.cl`: one work-item per window.
     private static func halving(_ c: KernelContext, _ g: WindowGeometry, _ name: String, relu: Bool) throws {
         try c.opencl.runtime().launch(
             .direct, name,
             specialization: [
                 "HALVING": 1, "PLANES": g.batch * g.channels, "H": g.height, "W": g.width, "OH": g.outHeight,
-                "OW": g.outWidth,
-                "RELU": relu ? 1 : 0,
+                "OW": g.outWidth, "RELU": relu ? 1 : 0,
             ],
             global: [g.outWidth, g.outHeight, g.batch * g.channels],
             local: rowGroup(width: g.outWidth, height: g.outHeight),
             (c.inputs + [c.output]).map { .buffer($0.mem) })
-    }
-    static func avgPoolGrad(_ c: KernelContext) throws {
-        try pool(c, "avg_pool_grad", input: c.output.shape, forward: false)
     }
 
     /// Forward kernels run one work-item per output element, gradients one per input element.

@@ -37,6 +37,8 @@ typedef struct vk_conv {
     int padded_out_channels;
     /// Positions of the flattened padded grid computed by position, a whole number of vectors.
     int grid_positions;
+    /// Floats of the padded input on that grid: its planes and the zeros the last vector reaches past them.
+    size_t grid_input_size;
     /// Floats per vector of the instruction set.
     int lanes;
     /// Floats of packed filters (`vk_conv_pack_filter` and `vk_conv_pack_filter_for_input_gradient`), of
