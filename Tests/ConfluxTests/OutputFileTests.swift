@@ -42,7 +42,7 @@ final class OutputFileTests: XCTestCase {
         XCTAssertEqual(
             reason { try OutputFile.check(self.directory.path("missing/a.txt")) },
             "its directory \(directory.path("missing")) does not exist; create it first")
-        FileManager.default.createFile(atPath: directory.path("file"), contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.path("file"), contents: nil))
         XCTAssertEqual(
             reason { try OutputFile.check(self.directory.path("file/a.txt")) },
             "\(directory.path("file")) is not a directory")
@@ -53,7 +53,7 @@ final class OutputFileTests: XCTestCase {
 
     func testFollowsLinksAndKeepsTheMode() throws {
         let target = directory.path("target")
-        FileManager.default.createFile(atPath: target, contents: Data("old".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("old".utf8)))
         chmod(target, 0o640)
         try FileManager.default.createSymbolicLink(atPath: directory.path("link"), withDestinationPath: "target")
         try OutputFile.write("new", to: directory.path("link"))
@@ -73,7 +73,9 @@ final class OutputFileTests: XCTestCase {
         let path = directory.path("checkpoint")
         let dead = OutputFile.temporaryPath(of: path, pid: 999_999_999)
         let live = OutputFile.temporaryPath(of: path, pid: getppid())
-        for temporary in [dead, live] { FileManager.default.createFile(atPath: temporary, contents: Data("x".utf8)) }
+        for temporary in [dead, live] {
+            XCTAssertTrue(FileManager.default.createFile(atPath: temporary, contents: Data("x".utf8)))
+        }
         try OutputFile.write("whole", to: path)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
         XCTAssertTrue(FileManager.default.fileExists(atPath: live))
@@ -84,7 +86,7 @@ final class OutputFileTests: XCTestCase {
         var isDirectory: ObjCBool = false
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path("logs/run1"), isDirectory: &isDirectory))
         XCTAssertTrue(isDirectory.boolValue)
-        FileManager.default.createFile(atPath: directory.path("plain"), contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.path("plain"), contents: nil))
         XCTAssertEqual(
             reason { try OutputDirectory.prepare(self.directory.path("plain")) }, "it exists and is not a directory")
     }

@@ -47,8 +47,9 @@ enum ConfluxProcess {
 
     /// Starts `conflux arguments…` with its output going to files, for tests that signal it while it runs.
     static func start(_ arguments: [String], stdout: String, stderr: String) throws -> Process {
-        FileManager.default.createFile(atPath: stdout, contents: nil)
-        FileManager.default.createFile(atPath: stderr, contents: nil)
+        for file in [stdout, stderr] where !FileManager.default.createFile(atPath: file, contents: nil) {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file])
+        }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -149,7 +149,7 @@ final class FaultTests: XCTestCase {
     /// A symbolic link stays a link to the file it names, and the file keeps its mode.
     func testSaveKeepsSymlinksAndModes() throws {
         let target = directory.path("weights.safetensors")
-        FileManager.default.createFile(atPath: target, contents: Data("old".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("old".utf8)))
         chmod(target, 0o600)
         let link = directory.path("latest.safetensors")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "weights.safetensors")
