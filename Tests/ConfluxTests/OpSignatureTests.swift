@@ -40,6 +40,12 @@ final class OpSignatureTests: XCTestCase {
         XCTAssertTrue(reason { try graph.addNode(.constant) }.contains("needs the attribute 'value' (a tensor)"))
     }
 
+    func testAClipWithMinAboveMaxIsAnError() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([2, 3])
+        XCTAssertTrue(reason { try clip(x, min: 1, max: 0) }.contains("min 1.0 is above max 0.0"))
+    }
+
     /// Every op the builders make passes its own signature (the rest of the suite builds them all); and every op
     /// declares one, with names for its inputs.
     func testEveryOpDeclaresItsInputs() {

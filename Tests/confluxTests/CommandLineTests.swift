@@ -265,6 +265,9 @@ final class CommandLineTests: XCTestCase {
         let cpu = try conflux("tune", "lenet", "--device", "cpu")
         XCTAssertEqual(cpu.status, 0, cpu.stderr)
         XCTAssertTrue(cpu.stdout.contains("nothing to tune"), cpu.stdout)
+        let zero = try conflux("tune", "lenet", "--batch-size", "0")
+        XCTAssertNotEqual(zero.status, 0)
+        XCTAssertTrue(zero.stderr.contains("batch sizes must be at least 1"), zero.stderr)
     }
 
     func testProfileTimesEveryOpOfAStepOnEachDevice() throws {
