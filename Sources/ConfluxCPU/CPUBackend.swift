@@ -10,7 +10,7 @@ public enum CPUBackend: Backend {
     public static func register(into registry: inout KernelRegistry) {
         let families = [
             CPUKernels.math, CPUKernels.convolutions, CPUKernels.pooling, CPUKernels.activations,
-            CPUKernels.lossesAndReductions, CPUKernels.optimizers, CPUKernels.piecewiseLinear,
+            CPUKernels.lossesAndReductions, CPUKernels.optimizers, CPUKernels.piecewiseLinear, CPUKernels.normalization,
         ]
         for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
     }

@@ -57,7 +57,7 @@ struct VerifyCommand: ParsableCommand {
                 results += caseResults
                 if !json { caseResults.forEach(Self.print) }
             }
-            let updates = try check.runOptimizers(on: target)
+            let updates = try check.runUpdates(on: target)
             results += updates
             if !json { updates.forEach(Self.print) }
         }

@@ -11,7 +11,7 @@ final class OpParityTests: XCTestCase {
         .biasAddGrad: .biasAdd, .conv2DBackpropInput: .conv2D, .conv2DBackpropFilter: .conv2D, .maxPoolGrad: .maxPool,
         .avgPoolGrad: .avgPool, .reluGrad: .relu, .tanhGrad: .tanh, .sigmoidGrad: .sigmoid, .softmaxGrad: .softmax,
         .softmaxCrossEntropyGrad: .softmaxCrossEntropy, .reduceGrad: .sum, .leakyReluGrad: .leakyRelu,
-        .clipGrad: .clip, .hardSwishGrad: .hardSwish,
+        .clipGrad: .clip, .hardSwishGrad: .hardSwish, .batchNormGrad: .batchNorm, .batchNormScaleGrad: .batchNorm,
     ]
 
     func testEveryOpOnEveryOtherDeviceMatchesTheCPU() throws {
@@ -22,7 +22,7 @@ final class OpParityTests: XCTestCase {
             for parityCase in ParityCases.all {
                 table += try check.run(parityCase, on: device)
             }
-            table += try check.runOptimizers(on: device)
+            table += try check.runUpdates(on: device)
         }
         print("\nop parity against cpu:0 (max absolute / relative error over the output and every gradient)")
         let rows = Dictionary(grouping: table) { "\($0.device)  \($0.op) \($0.name)" }
@@ -43,7 +43,7 @@ final class OpParityTests: XCTestCase {
     func testEveryOpOnSeveralKindsHasCases() throws {
         let kernels = try allDevices.get().kernels
         let shared = Set(OpDefinition.all.keys.filter { kernels.kinds(for: $0).count > 1 })
-        let covered = Set(ParityCases.all.map(\.op) + [.applyMomentum, .applyAdam])
+        let covered = Set(ParityCases.all.map(\.op) + ParityCheck.updateOps)
             .union(
                 Self.checkedThroughGradients.filter { covered in ParityCases.all.contains { $0.op == covered.value } }
                     .keys)

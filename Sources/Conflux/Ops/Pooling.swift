@@ -2,13 +2,20 @@
 ///
 /// Padded positions never win the max.
 public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Padding = .valid) throws -> Tensor {
-    try pool(.maxPool, x, size: size, stride: stride ?? size, padding: padding)
+    try pool(.maxPool, x, kernel: (size, size), stride: stride ?? size, padding: padding)
 }
 
 /// Average-pooling of `x` [N, C, H, W]; each window is averaged over the input positions it covers (padding
 /// excluded, as in TensorFlow).
 public func avgPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Padding = .valid) throws -> Tensor {
-    try pool(.avgPool, x, size: size, stride: stride ?? size, padding: padding)
+    try pool(.avgPool, x, kernel: (size, size), stride: stride ?? size, padding: padding)
+}
+
+/// The mean of each plane of `x` [N, C, H, W]: [N, C, 1, 1] (ONNX's GlobalAveragePool), an average-pool whose
+/// window is the whole plane.
+public func globalAvgPool2d(_ x: Tensor) throws -> Tensor {
+    let plane = x.shape.rank == 4 ? (x.shape[2], x.shape[3]) : (1, 1)
+    return try pool(.avgPool, x, kernel: plane, stride: 1, padding: .valid)
 }
 
 /// The gradient of max-pooling: `x` the forward input, `dy` [N, C, OH, OW]; ties go to the first maximum.
@@ -23,13 +30,13 @@ public func avgPoolGrad(_ dy: Tensor, inputShape: Shape, like forward: Node) thr
     return try dy.graph.addNode(.avgPoolGrad, [dy], attributes: attributes)
 }
 
-private func pool(_ op: OpType, _ x: Tensor, size: Int, stride: Int, padding: Padding) throws -> Tensor {
+private func pool(_ op: OpType, _ x: Tensor, kernel: (Int, Int), stride: Int, padding: Padding) throws -> Tensor {
     guard x.shape.rank == 4 else {
         throw ConfluxError.shapeMismatch(
             op: op.rawValue, node: op.rawValue, shapes: [x.shape], reason: "input must be [N, C, H, W]")
     }
     let attributes = try WindowGeometry.attributes(
-        op: op.rawValue, height: x.shape[2], width: x.shape[3], kernel: (size, size), stride: (stride, stride),
+        op: op.rawValue, height: x.shape[2], width: x.shape[3], kernel: kernel, stride: (stride, stride),
         padding: padding)
     return try x.graph.addNode(op, [x], attributes: attributes)
 }

@@ -3,7 +3,7 @@
 /// pooling windows, large magnitudes, and ties for max-pooling.
 public enum ParityCases {
     public static var all: [ParityCase] {
-        convolution + pooling + matrix + elementwise + softmax + reductions + fused
+        convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -224,5 +224,53 @@ public enum ParityCases {
                 try reshape(sum($0[0]), [1])
             },
         ]
+    }
+
+    /// Batch normalization with the batch's statistics (values centred away from zero, so that a one-pass variance
+    /// would lose digits), with given ones, on rank 2 and 4, batch 1 and one channel; global average pooling.
+    static var normalization: [ParityCase] {
+        let training: [(Shape, ClosedRange<Float>, String)] = [
+            ([3, 5, 7, 9], 2...4, "batch statistics, [3, 5, 7, 9], values 2...4"),
+            ([1, 1, 13, 13], -1...1, "batch statistics, batch 1, one channel, 13×13"),
+            ([7, 13], -3...3, "batch statistics, [7, 13] (after a dense layer)"),
+        ]
+        var cases = training.enumerated().map { i, c in
+            let (shape, range, name) = c
+            let channels = shape[1]
+            return ParityCase(
+                .batchNorm, name,
+                inputs: [
+                    ParityInputs.uniform(shape, seed: UInt64(110 + i), range),
+                    ParityInputs.uniform([channels], seed: UInt64(113 + i), 0.5...1.5),
+                    ParityInputs.uniform([channels], seed: UInt64(116 + i)),
+                ],
+                tolerance: .summation
+            ) { try batchNorm($0[0], scale: $0[1], offset: $0[2]) }
+        }
+        // The running statistics are constants (state, not parameters: they have no gradient), written out so
+        // that PyTorch's reference uses the same.
+        cases.append(
+            ParityCase(
+                .batchNorm, "running statistics, [2, 3, 5, 5]",
+                inputs: [
+                    ParityInputs.uniform([2, 3, 5, 5], seed: 119), ParityInputs.uniform([3], seed: 120, 0.5...1.5),
+                    ParityInputs.uniform([3], seed: 121),
+                ],
+                tolerance: .summation
+            ) {
+                let graph = $0[0].graph
+                return try batchNorm(
+                    $0[0], scale: $0[1], offset: $0[2],
+                    mean: graph.constant(HostTensor(shape: [3], floats: [0.25, -0.5, 0.125])),
+                    variance: graph.constant(HostTensor(shape: [3], floats: [0.5, 1, 2])))
+            })
+        for (i, shape) in [Shape([2, 5, 7, 9]), [1, 3, 1, 1]].enumerated() {
+            cases.append(
+                ParityCase(
+                    .avgPool, "global, \(shape)", inputs: [ParityInputs.uniform(shape, seed: UInt64(124 + i))],
+                    tolerance: .summation
+                ) { try globalAvgPool2d($0[0]) })
+        }
+        return cases
     }
 }

@@ -32,21 +32,30 @@ public struct ParityCheck {
         }
     }
 
-    /// The optimizer updates: three steps of momentum SGD and of Adam on the same state, compared after each.
-    public func runOptimizers(on device: any Device) throws -> [ParityResult] {
-        let values = [try optimizerState(on: reference), try optimizerState(on: device)]
+    /// The ops that update variables, each checked by `runUpdates`.
+    public static let updateOps: [OpType] = [.applyMomentum, .applyAdam, .batchNormStatisticsUpdate]
+
+    /// The update ops: three steps of momentum SGD, of Adam and of batch norm's running statistics on the same
+    /// state on every device, the variables compared after the last.
+    public func runUpdates(on device: any Device) throws -> [ParityResult] {
+        let (expected, actual) = (try updatedState(on: reference), try updatedState(on: device))
         let cases = [
             ParityCase(.applyMomentum, "301 weights, 3 steps", inputs: [], tolerance: .rounding) { $0[0] },
             ParityCase(.applyAdam, "301 weights, 3 steps", inputs: [], tolerance: .transcendental) { $0[0] },
+            ParityCase(.batchNormStatisticsUpdate, "[5, 3, 7, 9], 3 steps", inputs: [], tolerance: .summation) {
+                $0[0]
+            },
         ]
-        return (0..<2).map {
-            Self.compare(values[1][$0], values[0][$0], parityCase: cases[$0], device: device.id, fetch: "weights")
+        let fetches = ["weights", "weights", "running mean", "running variance"]
+        return fetches.indices.map { i in
+            Self.compare(
+                actual[i], expected[i], parityCase: cases[min(i, 2)], device: device.id, fetch: fetches[i])
         }
     }
 
-    /// The weights after three steps of momentum SGD and of Adam (in that order) on `device`, from the same
-    /// initial weights and gradient on every device.
-    public func optimizerState(on device: any Device) throws -> [HostTensor] {
+    /// After three runs of each update op on `device`, from the same state and inputs on every device: the weights
+    /// of momentum SGD and of Adam, then the running mean and variance of a batch norm.
+    public func updatedState(on device: any Device) throws -> [HostTensor] {
         let graph = Graph(seed: 8)
         let (w, v) = (
             try graph.variable([301], initializer: .glorotUniform(fanIn: 10, fanOut: 10)),
@@ -59,9 +68,13 @@ public struct ParityCheck {
         let adam = try applyAdam(
             v, m: graph.variable([301]), v: graph.variable([301]), step: graph.variable(.scalar), gradient: grad,
             learningRate: rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        let (mean, variance) = (try graph.variable([3]), try graph.variable([3], initializer: .constant(1)))
+        let statistics = try updateBatchNormStatistics(
+            runningMean: mean, runningVariance: variance,
+            batch: graph.constant(ParityInputs.uniform([5, 3, 7, 9], seed: 10, 1...3)))
         let session = Session(graph: graph, device: device, kernels: kernels)
-        for _ in 0..<3 { try session.run([], targets: [momentum, adam]) }
-        return try session.run([w, v])
+        for _ in 0..<3 { try session.run([], targets: [momentum, adam, statistics]) }
+        return try session.run([w, v, mean, variance])
     }
 
     /// The graph of a case; see `ProjectedGraph`. `projection` overrides r (an external reference's).

@@ -120,6 +120,16 @@ CASES.append(([uniform((7, 13)), uniform((13, 9)), uniform((9,))], lambda a, b, 
 for shape, size, padding in [((2, 3, 12, 17), 2, "valid"), ((1, 2, 9, 11), 3, "same")]:
     CASES.append(([distinct(shape)], lambda x, f=pool("max", size, 2, padding): f(torch.relu(x))))
 
+# normalization: batch norm with the batch's statistics (training mode), then with given ones; global pooling
+for shape, low, high in [((3, 5, 7, 9), 2, 4), ((1, 1, 13, 13), -1, 1), ((7, 13), -3, 3)]:
+    CASES.append(([uniform(shape, low, high), uniform((shape[1],), 0.5, 1.5), uniform((shape[1],))],
+                  lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5)))
+CASES.append(([uniform((2, 3, 5, 5)), uniform((3,), 0.5, 1.5), uniform((3,))],
+              lambda x, w, b: F.batch_norm(x, torch.tensor([0.25, -0.5, 0.125]), torch.tensor([0.5, 1.0, 2.0]), w, b,
+                                           training=False, eps=1e-5)))
+for shape in [(2, 5, 7, 9), (1, 3, 1, 1)]:
+    CASES.append(([uniform(shape)], lambda x: F.adaptive_avg_pool2d(x, 1)))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
