@@ -17,11 +17,8 @@ struct ModelSession {
     ) throws {
         let needed = options.backendsNeeded
         devices = try DeviceSet(backends: needed)
-        let network: Sequential =
-            switch model {
-            case .lenet: lenet5(classes: classes)
-            }
-        classifier = try Classifier(model: network, imageShape: imageShape, optimizer: optimizer, seed: options.seed)
+        classifier = try Classifier(
+            model: model.network(classes: classes), imageShape: imageShape, optimizer: optimizer, seed: options.seed)
         let placement: Placement
         do {
             placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules) {

@@ -7,7 +7,18 @@ import Foundation
 
 /// The models `conflux train` can build.
 enum ModelName: String, ExpressibleByArgument, CaseIterable {
+    /// LeNet-5 (`lenet5`).
     case lenet
+    /// ResNet-14 with batch norm (`resnet`).
+    case resnet
+
+    /// The network, with `classes` outputs.
+    func network(classes: Int = 10) -> Sequential {
+        switch self {
+        case .lenet: lenet5(classes: classes)
+        case .resnet: ConfluxNN.resnet(classes: classes)
+        }
+    }
 }
 
 /// The optimizers `conflux train` offers.

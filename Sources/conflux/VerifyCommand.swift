@@ -84,7 +84,7 @@ struct VerifyCommand: ParsableCommand {
     {
         let data = try Dataset(directory: Dataset.defaultDirectory, split: .test).prefix(64)
         let classifier = try Classifier(
-            model: lenet5(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.01), seed: 0)
+            model: model.network(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.01), seed: 0)
         var batches = Batches(data, size: 64, shuffleSeed: nil)
         guard let batch = batches.next() else { throw ValidationError("the test set is empty") }
         let step = try gradients(of: classifier.loss, wrt: classifier.parameters)

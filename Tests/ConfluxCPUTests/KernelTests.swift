@@ -328,4 +328,20 @@ final class KernelTests: XCTestCase {
         assertClose(try harness.values([v])[0], [0.99, 1.01, 0.99], relative: 1e-5, absolute: 1e-6, "adam")
         XCTAssertEqual(try harness.values([t])[0], [1])
     }
+
+    func testBatchNormStatisticsUpdateMovesTowardsTheUnbiasedBatchStatistics() throws {
+        let harness = try CPUHarness()
+        let g = harness.graph
+        // Channel 0 holds 1, 2, 3, 4 over two images of 1×2 planes; channel 1 holds 5 everywhere.
+        let x = try g.constant(HostTensor(shape: [2, 2, 1, 2], floats: [1, 2, 5, 5, 3, 4, 5, 5]))
+        let (mean, variance) = (try g.variable([2]), try g.variable([2], initializer: .constant(1)))
+        let update = try updateBatchNormStatistics(
+            runningMean: mean, runningVariance: variance, batch: x, momentum: 0.5)
+        try harness.session.run([], targets: [update])
+        // Batch means 2.5 and 5; unbiased variances 5/3 and 0.
+        assertClose(try harness.values([mean])[0], [1.25, 2.5], relative: 1e-6, absolute: 1e-6, "running mean")
+        assertClose(
+            try harness.values([variance])[0], [0.5 + 5.0 / 6, 0.5], relative: 1e-6, absolute: 1e-6,
+            "running variance")
+    }
 }

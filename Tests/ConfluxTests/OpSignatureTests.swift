@@ -23,6 +23,21 @@ final class OpSignatureTests: XCTestCase {
             reason { try graph.addNode(.fusedMatMul, [x]) }.contains("takes 2 to 3 inputs (a, b, bias), got 1"))
     }
 
+    func testBatchNormTakesBothStatisticsOrNeither() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([2, 3, 4, 4])
+        let c = try graph.placeholder([3])
+        let epsilon = Attributes(["epsilon": .float(1e-5)])
+        XCTAssertTrue(
+            reason { try graph.addNode(.batchNorm, [x, c, c, c], attributes: epsilon) }
+                .contains("give both mean and variance, or neither"))
+        XCTAssertTrue(
+            reason { try batchNorm(x, scale: c, offset: c, mean: c) }.contains("give both mean and variance"))
+        let wrong = try graph.placeholder([4])
+        XCTAssertTrue(
+            reason { try batchNorm(x, scale: wrong, offset: c) }.contains("input 1 must be [3], one value per channel"))
+    }
+
     func testAMissingOrMistypedAttributeIsAnError() throws {
         let graph = Graph()
         let x = try graph.placeholder([1, 1, 5, 5])

@@ -14,16 +14,15 @@ public struct Dense: Layer {
     }
 
     /// - Throws: `shapeMismatch` unless the input is [N, in].
-    public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
+    public func apply(_ x: Tensor, in context: LayerContext) throws -> Tensor {
         guard x.shape.rank == 2, x.shape[1] > 0 else {
             throw ConfluxError.shapeMismatch(
                 op: "Dense", node: name, shapes: [x.shape], reason: "input must be [N, features]; add Flatten")
         }
         let inputs = x.shape[1]
-        let weights = try x.graph.variable(
+        let weights = try context.variable(
             [units, inputs], initializer: .glorotUniform(fanIn: inputs, fanOut: units), name: "weights")
-        let bias = try x.graph.variable([units], name: "bias")
-        parameters += [weights, bias]
+        let bias = try context.variable([units], name: "bias")
         let y = try biasAdd(matmul(x, weights, transposeB: true), bias)
         return try activation?.apply(y) ?? y
     }

@@ -6,7 +6,7 @@ public struct Flatten: Layer {
 
     public init(_ name: String = "flatten") { self.name = name }
 
-    public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
+    public func apply(_ x: Tensor, in context: LayerContext) throws -> Tensor {
         let features = x.shape.dims.dropFirst().reduce(1, *)
         return try reshape(x, [Shape.unknown, features])
     }

@@ -18,7 +18,7 @@ public struct Pool2D: Layer {
         self.stride = stride ?? size
     }
 
-    public func apply(_ x: Tensor, parameters: inout [Tensor]) throws -> Tensor {
+    public func apply(_ x: Tensor, in context: LayerContext) throws -> Tensor {
         switch reduction {
         case .max: try maxPool2d(x, size: size, stride: stride)
         case .average: try avgPool2d(x, size: size, stride: stride)

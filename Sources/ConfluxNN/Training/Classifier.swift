@@ -3,16 +3,23 @@ import Foundation
 
 /// A classification model built into a graph with everything training and evaluation need: image and label
 /// placeholders with an unknown batch, logits, the mean cross-entropy loss, accuracy and the optimizer's updates.
+///
+/// A model whose layers compute differently in training (batch norm, dropout) is built twice on the same
+/// variables, as Keras builds a training and an inference function: the loss, accuracy and updates read the
+/// training build, the logits, predictions and evaluation loss the inference build.
 public struct Classifier {
     public let graph: Graph
     /// [N, C, H, W] Float32 pixels.
     public let images: Tensor
     /// [N] Int32 class indices.
     public let labels: Tensor
+    /// The logits of the inference build.
     public let logits: Tensor
-    /// The mean softmax cross-entropy over the batch: a scalar.
+    /// The mean softmax cross-entropy over the batch, of the training build: a scalar.
     public let loss: Tensor
-    /// The fraction of the batch classified correctly: a scalar.
+    /// The same, of the inference build (`loss` when the model has one build).
+    public let evaluationLoss: Tensor
+    /// The fraction of the batch the training build classified correctly: a scalar.
     public let accuracy: Tensor
     public let parameters: [Tensor]
     /// The most likely class of each image: Int32 [N].
@@ -25,28 +32,43 @@ public struct Classifier {
     /// The scalar learning rate of the updates, fed each step.
     public let learningRate: Tensor
     public let optimizer: any Optimizer
-    /// The update ops; running them as targets is one training step.
+    /// The update ops, the optimizer's and the model's own (batch norm's running statistics); running them as
+    /// targets is one training step.
     public let updates: [Tensor]
 
     /// Builds `model` on images of `imageShape` [C, H, W] in a new graph seeded with `seed`.
     public init(model: Sequential, imageShape: Shape, optimizer: any Optimizer, seed: UInt64) throws {
         graph = Graph(seed: seed)
         self.optimizer = optimizer
-        images = try graph.placeholder(Shape([Shape.unknown] + imageShape.dims), name: "images")
-        labels = try graph.placeholder([Shape.unknown], .int32, name: "labels")
-        let (logits, parameters) = try model.apply(images)
-        let labels = self.labels
+        let images = try graph.placeholder(Shape([Shape.unknown] + imageShape.dims), name: "images")
+        let labels = try graph.placeholder([Shape.unknown], .int32, name: "labels")
+        (self.images, self.labels) = (images, labels)
+        let training = try model.build(images, mode: .training)
+        let inference =
+            if model.dependsOnMode {
+                try graph.nameScope("inference") { try model.build(images, mode: .inference, reusing: training) }
+            } else {
+                training
+            }
+        let (logits, parameters) = (inference.output, training.parameters)
+        let (loss, evaluationLoss) = try graph.nameScope("loss") {
+            let loss = try mean(softmaxCrossEntropy(logits: training.output, labels: labels))
+            guard model.dependsOnMode else { return (loss, loss) }
+            return (loss, try mean(softmaxCrossEntropy(logits: logits, labels: labels)))
+        }
         self.logits = logits
         self.parameters = parameters
-        loss = try graph.nameScope("loss") { try mean(softmaxCrossEntropy(logits: logits, labels: labels)) }
-        accuracy = try graph.nameScope("metrics") { try Conflux.accuracy(logits: logits, labels: labels) }
+        (self.loss, self.evaluationLoss) = (loss, evaluationLoss)
+        accuracy = try graph.nameScope("metrics") {
+            try Conflux.accuracy(logits: training.output, labels: labels)
+        }
         (predictions, probabilities) = try graph.nameScope("predictions") { (try argmax(logits), try softmax(logits)) }
         learningRate = try graph.placeholder(.scalar, name: "learning_rate")
-        updates = try optimizer.minimize(loss, parameters: parameters, learningRate: learningRate)
-        let parameterIDs = Set(parameters.map(\.id))
+        updates = try optimizer.minimize(loss, parameters: parameters, learningRate: learningRate) + training.updates
+        let modelVariables = Set((training.parameters + training.state).map(\.id))
         checkpointNames = Dictionary(
             uniqueKeysWithValues: graph.variables.map { variable in
-                guard parameterIDs.contains(variable.id) else {
+                guard modelVariables.contains(variable.id) else {
                     return (variable, "optimizer." + variable.name.replacingOccurrences(of: "/", with: "."))
                 }
                 var parts = variable.name.split(separator: "/").map(String.init)

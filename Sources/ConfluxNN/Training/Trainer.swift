@@ -158,7 +158,7 @@ public final class Trainer {
         while let (batch, feeds) = upcoming {
             try Interruption.check()
             upcoming = try batches.next().map { ($0, try session.stage(classifier.feeds($0))) }
-            let values = try session.run([classifier.loss, classifier.predictions], staged: feeds)
+            let values = try session.run([classifier.evaluationLoss, classifier.predictions], staged: feeds)
             lossSum += Double(values[0].scalarValue) * Double(batch.count)
             for (label, predicted) in zip(batch.labels.ints, values[1].ints) {
                 confusion[Int(label)][Int(predicted)] += 1

@@ -1,0 +1,86 @@
+import Conflux
+import ConfluxCPU
+import ConfluxNN
+import TestSupport
+import XCTest
+
+/// The layers of a ResNet: batch norm's two modes, residual blocks, global pooling, and the classifier built twice
+/// on one set of variables.
+final class ResNetTests: XCTestCase {
+    private func classifier(_ model: Sequential = resnet(widths: [4, 8], blocks: 1)) throws -> (Classifier, Session) {
+        let classifier = try Classifier(
+            model: model, imageShape: [1, 28, 28], optimizer: SGD(learningRate: 0.05, momentum: 0.9), seed: 4)
+        return (
+            classifier, Session(graph: classifier.graph, device: try CPUDevice(), kernels: try cpuDevices().kernels)
+        )
+    }
+
+    private var images: Dataset { get throws { try Dataset(directory: Dataset.defaultDirectory, split: .test) } }
+
+    func testNamesFollowTorchvision() throws {
+        let (classifier, _) = try classifier()
+        let names = Set(classifier.checkpointNames.values.filter { !$0.hasPrefix("optimizer.") })
+        for name in [
+            "conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "layer1.0.conv1.weight",
+            "layer1.0.bn2.running_var", "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_mean",
+            "fc.weight", "fc.bias",
+        ] {
+            XCTAssertTrue(names.contains(name), "\(name) missing from \(names.sorted())")
+        }
+        XCTAssertFalse(names.contains("layer1.0.downsample.0.weight"), "an identity shortcut has no projection")
+        XCTAssertFalse(names.contains("conv1.bias"), "a convolution before batch norm has no bias")
+        let runningStatistics = classifier.graph.variables.filter { $0.name.hasSuffix("running_mean") }
+        XCTAssertTrue(runningStatistics.allSatisfy { !classifier.parameters.contains($0) }, "state is not trained")
+    }
+
+    func testTrainingUsesTheBatchAndEvaluationTheRunningStatistics() throws {
+        let (classifier, session) = try classifier()
+        var batches = Batches(try images.prefix(32), size: 32, shuffleSeed: nil)
+        let batch = try XCTUnwrap(batches.next())
+        let feeds = classifier.feeds(batch)
+        // Before any step the running statistics are 0 and 1, far from the batch's: the two builds differ.
+        let before = try session.run([classifier.loss, classifier.evaluationLoss], feeds: feeds)
+        XCTAssertNotEqual(before[0].scalarValue, before[1].scalarValue)
+        let meanName = "bn1/running_mean"
+        let runningMean = try XCTUnwrap(classifier.graph.variables.first { $0.name == meanName })
+        XCTAssertEqual(try session.run(runningMean).floats, [0, 0, 0, 0])
+        _ = try session.run(
+            [classifier.loss], feeds: classifier.feeds(batch, learningRate: 0.05),
+            targets: classifier.updates)
+        let moved = try session.run(runningMean).floats
+        XCTAssertTrue(moved.allSatisfy { $0 != 0 }, "one step moves the running mean 10% of the way: \(moved)")
+        // Evaluation changes nothing.
+        _ = try session.run([classifier.evaluationLoss, classifier.predictions], feeds: feeds)
+        XCTAssertEqual(try session.run(runningMean).floats, moved)
+    }
+
+    func testOneBuildForAModelWithoutModes() throws {
+        let (classifier, _) = try classifier(lenet5())
+        XCTAssertEqual(classifier.loss, classifier.evaluationLoss)
+        XCTAssertFalse(classifier.graph.nodes.contains { $0.name.hasPrefix("inference/") })
+    }
+
+    func testResNetLossFalls() throws {
+        let (classifier, session) = try classifier()
+        let trainer = Trainer(classifier: classifier, session: session, seed: 2)
+        var losses: [Float] = []
+        _ = try trainer.trainEpoch(try images.prefix(40 * 32), batchSize: 32, epoch: 1) { losses.append($0.loss) }
+        let first = losses.prefix(5).reduce(0, +) / 5
+        let last = losses.suffix(5).reduce(0, +) / 5
+        // A ResNet four channels wide learns slowly: 2.4 to about 2.1 in these 40 steps.
+        XCTAssertLessThan(last, first * 0.92, "losses \(losses)")
+    }
+
+    func testMismatchedResidualAndReusedNamesAreErrors() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([Shape.unknown, 3, 8, 8])
+        let widening = Sequential([Residual("block", body: [Conv2D("conv", filters: 5, kernelSize: 1)])])
+        XCTAssertThrowsError(try widening.build(x, mode: .training)) {
+            XCTAssertTrue("\($0)".contains("give the shortcut a projection"), "\($0)")
+        }
+        let twice = Sequential([Conv2D("conv", filters: 3, kernelSize: 1), Conv2D("conv", filters: 3, kernelSize: 1)])
+        XCTAssertThrowsError(try twice.build(x, mode: .training)) {
+            XCTAssertTrue("\($0)".contains("two layers create 'conv/weights'"), "\($0)")
+        }
+    }
+}
