@@ -33,11 +33,6 @@ __kernel void sigmoid_grad(__global const float* y, __global const float* dy, __
     if (i < n) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
 
-__kernel void add(__global const float* a, __global const float* b, __global float* y, const int n) {
-    const int i = get_global_id(0);
-    if (i < n) y[i] = a[i] + b[i];
-}
-
 // y[n, c, ...] = x[n, c, ...] + bias[c], with `inner` elements per (n, c).
 __kernel void bias_add(__global const float* x, __global const float* bias, __global float* y, const int n,
                        const int channels, const int inner) {
@@ -88,4 +83,66 @@ __kernel void hard_swish_forward(__global const float* x, __global float* y, con
 __kernel void hard_swish_grad(__global const float* x, __global const float* dy, __global float* dx, const int n) {
     const int i = get_global_id(0);
     if (i < n) dx[i] = x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? dy[i] * (x[i] / 3.0f + 0.5f) : dy[i];
+}
+
+// Broadcasting (BroadcastLayout): the output's merged dimensions and each input's strides along them (0 where it
+// is broadcast), up to eight, passed by value.
+typedef struct {
+    int v[8];
+} Ints8;
+
+// The offset in an input with `strides` of element i of an output with `dims`.
+int broadcast_offset(int i, const int rank, const Ints8 dims, const Ints8 strides) {
+    int offset = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+        offset += i % dims.v[d] * strides.v[d];
+        i /= dims.v[d];
+    }
+    return offset;
+}
+
+#define BROADCASTING(name, expression)                                                                          \
+    __kernel void name(__global const float* a, __global const float* b, __global float* y, const int n,       \
+                       const int rank, const Ints8 dims, const Ints8 strides_a, const Ints8 strides_b) {      \
+        const int i = get_global_id(0);                                                                        \
+        if (i >= n) return;                                                                                    \
+        const float x = a[broadcast_offset(i, rank, dims, strides_a)];                                         \
+        const float z = b[broadcast_offset(i, rank, dims, strides_b)];                                         \
+        y[i] = expression;                                                                                     \
+    }
+
+BROADCASTING(add, x + z)
+BROADCASTING(sub, x - z)
+BROADCASTING(mul, x * z)
+BROADCASTING(real_div, x / z)
+
+// dx[j] = the sum of dy over the dimensions along which x was broadcast (strides 0 in `strides`, x's strides
+// along dy's dimensions `dims`): one work-item per element of x, walking those dimensions.
+__kernel void sum_to_shape(__global const float* dy, __global float* dx, const int n, const int rank,
+                           const Ints8 dims, const Ints8 strides) {
+    const int j = get_global_id(0);
+    if (j >= n) return;
+    int dy_strides[8];
+    int base = 0, rest = j, reduced = 1;
+    for (int d = rank - 1, stride = 1; d >= 0; --d) {
+        dy_strides[d] = stride;
+        stride *= dims.v[d];
+        if (strides.v[d] != 0) {
+            base += rest % dims.v[d] * dy_strides[d];
+            rest /= dims.v[d];
+        } else {
+            reduced *= dims.v[d];
+        }
+    }
+    float acc = 0.0f;
+    for (int r = 0; r < reduced; ++r) {
+        int offset = base, k = r;
+        for (int d = rank - 1; d >= 0; --d) {
+            if (strides.v[d] != 0) continue;
+            offset += k % dims.v[d] * dy_strides[d];
+            k /= dims.v[d];
+        }
+        acc += dy[offset];
+    }
+    dx[j] = acc;
 }

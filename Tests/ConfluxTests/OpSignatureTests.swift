@@ -38,6 +38,28 @@ final class OpSignatureTests: XCTestCase {
             reason { try batchNorm(x, scale: wrong, offset: c) }.contains("input 1 must be [3], one value per channel"))
     }
 
+    func testShapesThatDoNotBroadcastAreAnErrorNamingTheOp() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([Shape.unknown, 3, 4])
+        let message = reason { try multiply(x, graph.placeholder([2, 4])) }
+        XCTAssertTrue(message.contains("Mul") && message.contains("do not broadcast"), message)
+        XCTAssertEqual(try add(x, graph.placeholder([5, 1, 1, 4])).shape, [5, Shape.unknown, 3, 4])
+        XCTAssertEqual(try addN([x, x, graph.placeholder([4])]).shape, [Shape.unknown, 3, 4])
+        XCTAssertTrue(reason { try addN([]) }.contains("AddN"))
+    }
+
+    /// Rows stream one to one only through an input that has the output's rows, not through one broadcast along
+    /// them ([4] against [4, 4] has four rows too, but they are the output's columns).
+    func testOnlyInputsWithTheOutputsRowsAreRowwise() throws {
+        let graph = Graph()
+        let (matrix, row) = (try graph.placeholder([4, 4]), try graph.placeholder([4]))
+        for (y, expected) in [
+            (try add(matrix, row), [0]), (try add(row, matrix), [1]), (try add(matrix, matrix), [0, 1]),
+        ] {
+            XCTAssertEqual(OpDefinition.all[.add]!.rowwiseInputs(y.node.attributes), expected)
+        }
+    }
+
     func testAMissingOrMistypedAttributeIsAnError() throws {
         let graph = Graph()
         let x = try graph.placeholder([1, 1, 5, 5])

@@ -50,7 +50,9 @@ public struct OpDefinition: @unchecked Sendable {
     /// Every op the core defines, by type.
     public static let all: [OpType: OpDefinition] = Dictionary(
         uniqueKeysWithValues: (sourceOps + mathOps + convolutionOps + poolingOps + activationOps + lossOps
-            + reductionOps + optimizerOps + fusedOps + piecewiseLinearOps + normalizationOps).map { ($0.type, $0) })
+            + reductionOps + optimizerOps + fusedOps + piecewiseLinearOps + normalizationOps + arithmeticOps).map {
+                ($0.type, $0)
+            })
 }
 
 /// The inputs of a node whose output is being inferred, and a way to report why they do not fit.

@@ -12,6 +12,11 @@ extension OpType {
     public static let variable: OpType = "Variable"
     public static let matMul: OpType = "MatMul"
     public static let add: OpType = "Add"
+    public static let sub: OpType = "Sub"
+    public static let mul: OpType = "Mul"
+    public static let realDiv: OpType = "RealDiv"
+    /// The gradient of a broadcast input: the output's gradient summed back to the input's shape.
+    public static let sumToShape: OpType = "SumToShape"
     public static let biasAdd: OpType = "BiasAdd"
     public static let biasAddGrad: OpType = "BiasAddGrad"
     public static let conv2D: OpType = "Conv2D"

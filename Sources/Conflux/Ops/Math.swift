@@ -6,9 +6,6 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
         .matMul, [a, b], attributes: Attributes(["transposeA": .bool(transposeA), "transposeB": .bool(transposeB)]))
 }
 
-/// The element-wise sum of two tensors of the same shape.
-public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try a.graph.addNode(.add, [a, b]) }
-
 /// Adds `bias` [C] along axis 1 of `x` ([N, C] or [N, C, H, W]).
 public func biasAdd(_ x: Tensor, _ bias: Tensor) throws -> Tensor { try x.graph.addNode(.biasAdd, [x, bias]) }
 
@@ -54,16 +51,6 @@ let mathOps: [OpDefinition] = [
         let k = c.node.attributes.bool("transposeA") ? c.inputs[0][0] : c.inputs[0][1]
         return (2 * Double(c.output.count) * Double(k), c.bytes)
     },
-    OpDefinition(
-        .add, OpSignature(["a", "b"]), rowwiseInputs: { _ in [0, 1] },
-        inferShape: { c in
-            try c.requireType(0, .float32, "a")
-            try c.requireType(1, .float32, "b")
-            guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("shapes must be equal") }
-            return (shape, .float32)
-        }
-    )
-    .withGradient { _, dy in [dy, dy] },
     OpDefinition(
         .biasAdd, OpSignature(["input", "bias"]), rowwiseInputs: { _ in [0] },
         inferShape: { c in

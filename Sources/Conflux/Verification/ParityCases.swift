@@ -3,7 +3,7 @@
 /// pooling windows, large magnitudes, and ties for max-pooling.
 public enum ParityCases {
     public static var all: [ParityCase] {
-        convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization
+        convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -272,5 +272,40 @@ public enum ParityCases {
                 ) { try globalAvgPool2d($0[0]) })
         }
         return cases
+    }
+
+    /// Add, Sub, Mul and RealDiv over every pattern of broadcasting: a per-channel [C, 1, 1], a last dimension,
+    /// both inputs broadcast, a scalar, missing leading dimensions, dimensions alternating between the inputs.
+    /// Divisors stay within 0.5...2.
+    static var arithmetic: [ParityCase] {
+        let patterns: [(OpType, Shape, Shape, String)] = [
+            (.add, [2, 3, 4, 5], [3, 1, 1], "[2, 3, 4, 5] + [3, 1, 1] (per channel)"),
+            (.sub, [2, 3, 4, 5], [5], "[2, 3, 4, 5] − [5] (last dimension)"),
+            (.mul, [4, 1, 5], [1, 3, 1], "[4, 1, 5] · [1, 3, 1] (both broadcast)"),
+            (.realDiv, [3, 7], [], "[3, 7] / scalar"),
+            (.add, [], [2, 3], "scalar + [2, 3]"),
+            (.mul, [2, 1, 3, 1], [1, 4, 1, 5], "[2, 1, 3, 1] · [1, 4, 1, 5] (alternating)"),
+            (.realDiv, [1, 6], [5, 6], "[1, 6] / [5, 6] (rows)"),
+            (.sub, [3, 7, 9], [3, 7, 9], "[3, 7, 9] (same shape)"),
+        ]
+        return patterns.enumerated().map { i, pattern in
+            let (op, a, b, name) = pattern
+            let divisor: ClosedRange<Float> = op == .realDiv ? 0.5...2 : -1...1
+            return ParityCase(
+                op, name,
+                inputs: [
+                    ParityInputs.uniform(a, seed: UInt64(130 + i)),
+                    ParityInputs.uniform(b, seed: UInt64(140 + i), divisor),
+                ],
+                tolerance: .rounding
+            ) { x in
+                switch op {
+                case .add: try add(x[0], x[1])
+                case .sub: try subtract(x[0], x[1])
+                case .mul: try multiply(x[0], x[1])
+                default: try divide(x[0], x[1])
+                }
+            }
+        }
     }
 }

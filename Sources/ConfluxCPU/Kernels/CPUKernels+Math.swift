@@ -35,13 +35,6 @@ extension CPUKernels {
         }
     }
 
-    static func add(_ c: KernelContext) {
-        let (a, b, y) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats)
-        elementwise(c) { range in
-            for i in range { y[i] = a[i] + b[i] }
-        }
-    }
-
     /// y[n, c, …] = x[n, c, …] + bias[c]
     static func biasAdd(_ c: KernelContext) {
         let x = c.inputs[0]
@@ -101,7 +94,7 @@ extension CPUKernels {
 extension CPUKernels {
     /// The kernels of this file, registered by the backend.
     static let math: [(OpType, Kernel)] = [
-        (.matMul, matMul), (.fusedMatMul, fusedMatMul), (.add, add), (.biasAdd, biasAdd),
+        (.matMul, matMul), (.fusedMatMul, fusedMatMul), (.biasAdd, biasAdd),
         (.biasAddGrad, biasAddGrad), (.reshape, reshape),
     ]
 }

@@ -49,6 +49,10 @@ extension CLRuntime {
             case .float(let float):
                 var value = float
                 status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
+            case .ints8(let ints):
+                precondition(ints.count <= 8, "more than eight integers for \(name)")
+                var value = ints.map(Int32.init) + [Int32](repeating: 0, count: 8 - ints.count)
+                status = clSetKernelArg(kernel, cl_uint(index), 32, &value)
             }
             try check(status, "clSetKernelArg(\(name), \(index))")
         }

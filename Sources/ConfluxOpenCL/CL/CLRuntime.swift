@@ -8,6 +8,8 @@ enum KernelArgument {
     case buffer(cl_mem)
     case int(Int)
     case float(Float)
+    /// Up to eight integers, as the kernel's `Ints8` struct (`elementwise.cl`), zero after the last.
+    case ints8([Int])
 }
 
 /// An OpenCL event, released with its owner.

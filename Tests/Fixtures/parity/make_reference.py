@@ -130,6 +130,13 @@ CASES.append(([uniform((2, 3, 5, 5)), uniform((3,), 0.5, 1.5), uniform((3,))],
 for shape in [(2, 5, 7, 9), (1, 3, 1, 1)]:
     CASES.append(([uniform(shape)], lambda x: F.adaptive_avg_pool2d(x, 1)))
 
+# arithmetic with broadcasting; divisors within 0.5...2
+for op, a, b in [("add", (2, 3, 4, 5), (3, 1, 1)), ("sub", (2, 3, 4, 5), (5,)), ("mul", (4, 1, 5), (1, 3, 1)),
+                 ("div", (3, 7), ()), ("add", (), (2, 3)), ("mul", (2, 1, 3, 1), (1, 4, 1, 5)),
+                 ("div", (1, 6), (5, 6)), ("sub", (3, 7, 9), (3, 7, 9))]:
+    low, high = (0.5, 2) if op == "div" else (-1, 1)
+    CASES.append(([uniform(a), uniform(b, low, high)], getattr(torch, op)))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
