@@ -66,11 +66,24 @@ final class OpSignatureTests: XCTestCase {
         let w = try graph.placeholder([2, 1, 3, 3])
         XCTAssertTrue(
             reason { try graph.addNode(.conv2D, [x, w]) }.contains(
-                "needs the attribute 'kernel' (a list of 2 integers)"))
-        let shortPads = Attributes(["kernel": .ints([3, 3]), "strides": .ints([1, 1]), "pads": .ints([0, 0, 0])])
+                "needs the attribute 'dilations' (a list of 2 integers)"))
+        let shortPads = Attributes([
+            "kernel": .ints([3, 3]), "strides": .ints([1, 1]), "pads": .ints([0, 0, 0]), "dilations": .ints([1, 1]),
+            "groups": .int(1),
+        ])
         XCTAssertTrue(
             reason { try graph.addNode(.conv2D, [x, w], attributes: shortPads) }
                 .contains("attribute 'pads' must be a list of 4 integers"))
+        var floatGroups = shortPads
+        (floatGroups["pads"], floatGroups["groups"]) = (.ints([0, 0, 0, 0]), .float(1))
+        XCTAssertTrue(
+            reason { try graph.addNode(.conv2D, [x, w], attributes: floatGroups) }
+                .contains("attribute 'groups' must be an integer"))
+        XCTAssertTrue(
+            reason { try conv2d(x, graph.placeholder([3, 1, 3, 3]), groups: 2) }
+                .contains("the filter's 3 output channels do not split into 2 groups"))
+        XCTAssertTrue(
+            reason { try conv2d(x, w, groups: 0) }.contains("groups must be positive"))
         XCTAssertTrue(
             reason { try graph.addNode(.matMul, [x, w], attributes: Attributes(["transposeA": .int(1)])) }
                 .contains("attribute 'transposeA' must be a boolean"))

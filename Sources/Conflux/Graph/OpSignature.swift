@@ -15,6 +15,8 @@ public struct OpSignature: Sendable {
 
     /// The attributes of a convolution's or pooling's window (`WindowGeometry`).
     public static let window: [String: AttributeKind] = ["kernel": .ints(2), "strides": .ints(2), "pads": .ints(4)]
+    /// A convolution's: its window's, its dilations and its group count (`WindowGeometry`).
+    public static let convolution = window.merging(["dilations": .ints(2), "groups": .int]) { $1 }
 
     /// Throws `invalidArgument` unless `count` inputs and `attributes` fit the signature of `op`.
     func check(_ op: OpType, inputs count: Int, attributes: Attributes) throws {

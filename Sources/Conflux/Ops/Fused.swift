@@ -7,7 +7,8 @@ let fusedOps: [OpDefinition] = [
         .fusedConv2D,
         OpSignature(
             ["input", "filter", "bias"], optional: 1,
-            attributes: OpSignature.window.merging(["bias": .bool, "relu": .bool]) { $1 }), rowwiseInputs: { _ in [0] },
+            attributes: OpSignature.convolution.merging(["bias": .bool, "relu": .bool]) { $1 }),
+        rowwiseInputs: { _ in [0] },
         inferShape: { try fusedShape($0, producer: .conv2D) }),
     OpDefinition(
         .fusedMatMul,

@@ -26,17 +26,30 @@ public enum Padding: Equatable, Sendable {
 }
 
 /// The sizes of a windowed op (convolution or pooling) on an NCHW input; kernels on every device share it.
+///
+/// A convolution may be dilated (its taps `dilation` apart, so a window of k taps spans (k − 1)·dilation + 1
+/// positions) and grouped (the channels split into `groups` groups, each output channel reading only its
+/// group's: depthwise when there are as many groups as channels).
 public struct WindowGeometry: Equatable, Sendable {
     public var batch: Int, channels: Int, height: Int, width: Int
     public var kernelHeight: Int, kernelWidth: Int
     public var strideHeight: Int, strideWidth: Int
     public var padTop: Int, padBottom: Int, padLeft: Int, padRight: Int
+    public var dilationHeight = 1, dilationWidth = 1
+    public var groups = 1
 
-    /// out = (in + padBefore + padAfter - kernel) / stride + 1
-    public var outHeight: Int { (height + padTop + padBottom - kernelHeight) / strideHeight + 1 }
-    public var outWidth: Int { (width + padLeft + padRight - kernelWidth) / strideWidth + 1 }
-    /// Elements in one patch, the rows of an im2col matrix: C·KH·KW.
-    public var patchSize: Int { channels * kernelHeight * kernelWidth }
+    /// The positions a window spans: (k − 1)·dilation + 1.
+    public var extentHeight: Int { (kernelHeight - 1) * dilationHeight + 1 }
+    public var extentWidth: Int { (kernelWidth - 1) * dilationWidth + 1 }
+    /// out = (in + padBefore + padAfter - extent) / stride + 1
+    public var outHeight: Int { (height + padTop + padBottom - extentHeight) / strideHeight + 1 }
+    public var outWidth: Int { (width + padLeft + padRight - extentWidth) / strideWidth + 1 }
+    /// The input channels each output channel reads: C / groups.
+    public var groupChannels: Int { channels / groups }
+    /// Elements in one patch, the rows of an im2col matrix: (C / groups)·KH·KW.
+    public var patchSize: Int { groupChannels * kernelHeight * kernelWidth }
+    /// Neither dilated nor grouped: the plain convolution every fast path handles.
+    public var isDense: Bool { dilationHeight == 1 && dilationWidth == 1 && groups == 1 }
     /// 2×2 windows moving by 2 without padding, the pooling of most CNNs, which backends give a faster path.
     public var isHalving: Bool {
         kernelHeight == 2 && kernelWidth == 2 && strideHeight == 2 && strideWidth == 2
@@ -52,20 +65,27 @@ public struct WindowGeometry: Equatable, Sendable {
         (kernelHeight, kernelWidth) = (kernel[0], kernel[1])
         (strideHeight, strideWidth) = (strides[0], strides[1])
         (padTop, padBottom, padLeft, padRight) = (pads[0], pads[1], pads[2], pads[3])
+        if case .ints(let dilations) = attributes["dilations"] {
+            (dilationHeight, dilationWidth) = (dilations[0], dilations[1])
+        }
+        if case .int(let groups) = attributes["groups"] { self.groups = groups }
     }
 
     /// The window attributes for a `kernel` and `stride` with `padding` over an input of `height`×`width`.
     static func attributes(
-        op: String, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), padding: Padding
+        op: String, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), padding: Padding,
+        dilation: (Int, Int) = (1, 1)
     ) throws -> Attributes {
         guard height > 0, width > 0 else {
             throw ConfluxError.invalidArgument(
                 op: op, reason: "spatial size must be known and positive, got \(height)×\(width)")
         }
-        guard kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0 else {
-            throw ConfluxError.invalidArgument(op: op, reason: "window \(kernel) and stride \(stride) must be positive")
+        guard kernel.0 > 0, kernel.1 > 0, stride.0 > 0, stride.1 > 0, dilation.0 > 0, dilation.1 > 0 else {
+            throw ConfluxError.invalidArgument(
+                op: op, reason: "window \(kernel), stride \(stride) and dilation \(dilation) must be positive")
         }
-        let pads = padding.pads(height: height, width: width, kernel: kernel, stride: stride)
+        let extent = ((kernel.0 - 1) * dilation.0 + 1, (kernel.1 - 1) * dilation.1 + 1)
+        let pads = padding.pads(height: height, width: width, kernel: extent, stride: stride)
         guard pads.allSatisfy({ $0 >= 0 }) else {
             throw ConfluxError.invalidArgument(op: op, reason: "padding \(pads) must not be negative")
         }
@@ -77,10 +97,10 @@ public struct WindowGeometry: Equatable, Sendable {
     /// Throws unless every window fits: the output is at least 1×1.
     func validate(_ c: ShapeContext) throws {
         guard outHeight >= 1, outWidth >= 1,
-            height + padTop + padBottom >= kernelHeight, width + padLeft + padRight >= kernelWidth
+            height + padTop + padBottom >= extentHeight, width + padLeft + padRight >= extentWidth
         else {
             throw c.mismatch(
-                "a \(kernelHeight)×\(kernelWidth) window does not fit a \(height)×\(width) input padded by "
+                "a window spanning \(extentHeight)×\(extentWidth) does not fit a \(height)×\(width) input padded by "
                     + "\([padTop, padBottom, padLeft, padRight])")
         }
     }

@@ -4,6 +4,7 @@
 public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
+            + groupedConvolution
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -307,5 +308,40 @@ public enum ParityCases {
                 }
             }
         }
+    }
+
+    /// Depthwise (groups equal to channels, with a channel multiplier), grouped and dilated convolutions, with
+    /// strides and asymmetric padding, and one with a fused bias and ReLU.
+    static var groupedConvolution: [ParityCase] {
+        let cases: [(Shape, Shape, (Int, Int), Padding, (Int, Int), Int, String)] = [
+            ([2, 6, 9, 11], [6, 1, 3, 3], (1, 1), .same, (1, 1), 6, "depthwise 3×3, 6 channels, same"),
+            ([1, 3, 7, 9], [6, 1, 3, 3], (2, 2), .valid, (1, 1), 3, "depthwise, multiplier 2, stride 2, batch 1"),
+            (
+                [2, 6, 8, 8], [9, 2, 3, 3], (1, 1), .explicit(top: 1, bottom: 0, left: 2, right: 1), (1, 1), 3,
+                "3 groups, 6→9 channels, padding 1/0/2/1"
+            ),
+            ([2, 3, 13, 13], [4, 3, 3, 3], (1, 1), .same, (2, 2), 1, "dilation 2, same"),
+            ([3, 4, 11, 9], [4, 2, 3, 2], (2, 1), .valid, (2, 3), 2, "2 groups, dilation 2×3, stride 2×1"),
+        ]
+        var all = cases.enumerated().map { i, c in
+            let (x, w, strides, padding, dilations, groups, name) = c
+            return ParityCase(
+                .conv2D, name,
+                inputs: [
+                    ParityInputs.uniform(x, seed: UInt64(150 + i)), ParityInputs.uniform(w, seed: UInt64(160 + i)),
+                ],
+                tolerance: .summation
+            ) { try conv2d($0[0], $0[1], strides: strides, padding: padding, dilations: dilations, groups: groups) }
+        }
+        all.append(
+            ParityCase(
+                .fusedConv2D, "depthwise 3×3 stride 2, + bias, ReLU",
+                inputs: [
+                    ParityInputs.uniform([2, 8, 10, 10], seed: 170), ParityInputs.uniform([8, 1, 3, 3], seed: 171),
+                    ParityInputs.uniform([8], seed: 172),
+                ],
+                tolerance: .summation
+            ) { try relu(biasAdd(conv2d($0[0], $0[1], stride: 2, padding: .same, groups: 8), $0[2])) })
+        return all
     }
 }

@@ -3,8 +3,9 @@ import Conflux
 /// Convolution: direct vector kernels for stride 1 (`DirectConvolution`), otherwise GEMM over im2col columns,
 /// one image at a time, images split across the cores.
 ///
-/// For image n, col[K, P] holds the input patch of every output position (K = C·KH·KW, P = OH·OW), so that
-/// y[n] = W[O, K] · col, dcol = Wᵀ · dy[n] (scattered back by col2im) and dW = Σn dy[n] · colᵀ.
+/// For image n and group g, col[K, P] holds the input patch of every output position over the group's channels
+/// (K = C/groups·KH·KW, P = OH·OW), so that y[n, g] = W[g] · col with W[g] the group's [O/groups, K] filters,
+/// dcol = W[g]ᵀ · dy[n, g] (scattered back by col2im) and dW[g] = Σn dy[n, g] · colᵀ.
 extension CPUKernels {
     static func conv2D(_ c: KernelContext) { convolve(c, bias: nil, relu: false) }
 
@@ -21,14 +22,18 @@ extension CPUKernels {
         if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
             return direct.forward(x.floats, w.floats, bias: bias, relu: relu, into: c.output.floats)
         }
+        let groupOutputs = outChannels / g.groups
         c.cpu.parallelChunks(g.batch) { worker, images in
             let col = c.cpu.scratch(worker: worker, slot: 0, count: k * p)
             for n in images {
-                im2col(g, x.floats + n * g.imageSize, col)
                 let y = c.output.floats + n * outChannels * p
-                BLAS.sgemm(
-                    transposeA: false, transposeB: false, m: outChannels, n: p, k: k, a: w.floats, lda: k,
-                    b: col, ldb: p, c: y, ldc: p)
+                for group in 0..<g.groups {
+                    im2col(g, group: group, x.floats + n * g.imageSize, col)
+                    BLAS.sgemm(
+                        transposeA: false, transposeB: false, m: groupOutputs, n: p, k: k,
+                        a: w.floats + group * groupOutputs * k, lda: k, b: col, ldb: p, c: y + group * groupOutputs * p,
+                        ldc: p)
+                }
                 if bias != nil || relu {
                     for channel in 0..<outChannels {
                         addBias(bias?[channel] ?? 0, relu: relu, to: y + channel * p, count: p)
@@ -45,13 +50,19 @@ extension CPUKernels {
         if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
             return direct.inputGradient(w.floats, dy.floats, into: c.output.floats)
         }
+        let groupOutputs = outChannels / g.groups
         c.cpu.parallelChunks(g.batch) { worker, images in
             let col = c.cpu.scratch(worker: worker, slot: 0, count: k * p)
             for n in images {
-                BLAS.sgemm(
-                    transposeA: true, transposeB: false, m: k, n: p, k: outChannels, a: w.floats, lda: k,
-                    b: dy.floats + n * outChannels * p, ldb: p, c: col, ldc: p)
-                col2im(g, col, c.output.floats + n * g.imageSize)
+                let dx = c.output.floats + n * g.imageSize
+                dx.update(repeating: 0, count: g.imageSize)
+                for group in 0..<g.groups {
+                    BLAS.sgemm(
+                        transposeA: true, transposeB: false, m: k, n: p, k: groupOutputs,
+                        a: w.floats + group * groupOutputs * k, lda: k,
+                        b: dy.floats + (n * outChannels + group * groupOutputs) * p, ldb: p, c: col, ldc: p)
+                    col2im(g, group: group, col, dx)
+                }
             }
         }
     }
@@ -63,7 +74,7 @@ extension CPUKernels {
         if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
             return direct.filterGradient(x.floats, dy.floats, into: c.output.floats)
         }
-        let filterCount = outChannels * k
+        let (filterCount, groupOutputs) = (outChannels * k, outChannels / g.groups)
         var partials = [UnsafeMutablePointer<Float>?](repeating: nil, count: c.cpu.workers)
         partials.withUnsafeMutableBufferPointer { partials in
             c.cpu.parallelChunks(g.batch) { worker, images in
@@ -71,10 +82,13 @@ extension CPUKernels {
                 let partial = c.cpu.scratch(worker: worker, slot: 1, count: filterCount)
                 partial.update(repeating: 0, count: filterCount)
                 for n in images {
-                    im2col(g, x.floats + n * g.imageSize, col)
-                    BLAS.sgemm(
-                        transposeA: false, transposeB: true, m: outChannels, n: k, k: p,
-                        a: dy.floats + n * outChannels * p, lda: p, b: col, ldb: p, beta: 1, c: partial, ldc: k)
+                    for group in 0..<g.groups {
+                        im2col(g, group: group, x.floats + n * g.imageSize, col)
+                        BLAS.sgemm(
+                            transposeA: false, transposeB: true, m: groupOutputs, n: k, k: p,
+                            a: dy.floats + (n * outChannels + group * groupOutputs) * p, lda: p, b: col, ldb: p,
+                            beta: 1, c: partial + group * groupOutputs * k, ldc: k)
+                    }
                 }
                 partials[worker] = partial
             }
@@ -86,11 +100,13 @@ extension CPUKernels {
         }
     }
 
-    /// Copies every input patch of one image into the columns of `col` [C·KH·KW, OH·OW], zeros where the
-    /// window covers padding.
-    static func im2col(_ g: WindowGeometry, _ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+    /// Copies every input patch of one image over the channels of `group` into the columns of `col`
+    /// [C/groups·KH·KW, OH·OW], zeros where the window covers padding.
+    static func im2col(
+        _ g: WindowGeometry, group: Int, _ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>
+    ) {
         let ow = g.outWidth
-        forEachColumnLine(g) { line, source, columns in
+        forEachColumnLine(g, group: group) { line, source, columns in
             let dst = col + line
             guard let source, !columns.isEmpty else {
                 dst.update(repeating: 0, count: ow)
@@ -107,10 +123,12 @@ extension CPUKernels {
         }
     }
 
-    /// The adjoint of `im2col`: sums every column entry back into the image position it came from.
-    static func col2im(_ g: WindowGeometry, _ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
-        image.update(repeating: 0, count: g.imageSize)
-        forEachColumnLine(g) { line, source, columns in
+    /// The adjoint of `im2col`: adds every column entry into the image position it came from (the caller
+    /// zeroes the image first).
+    static func col2im(
+        _ g: WindowGeometry, group: Int, _ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>
+    ) {
+        forEachColumnLine(g, group: group) { line, source, columns in
             guard let source else { return }
             let (src, dst) = (col + line, image + source)
             if g.strideWidth == 1 {
@@ -121,21 +139,22 @@ extension CPUKernels {
         }
     }
 
-    /// Walks the lines of an im2col matrix: one per (channel, kh, kw, output row). `body` gets the line's offset
-    /// in `col`, the image offset that output column x reads at `x·strideWidth` (nil when the row lies in the
-    /// padding), and the output columns whose input lies inside the image.
+    /// Walks the lines of an im2col matrix of `group`: one per (channel of the group, kh, kw, output row). `body`
+    /// gets the line's offset in `col`, the image offset that output column x reads at `x·strideWidth` (nil when
+    /// the row lies in the padding), and the output columns whose input lies inside the image.
     @inline(__always)
-    private static func forEachColumnLine(_ g: WindowGeometry, _ body: (Int, Int?, Range<Int>) -> Void) {
+    private static func forEachColumnLine(_ g: WindowGeometry, group: Int, _ body: (Int, Int?, Range<Int>) -> Void) {
         let (oh, ow) = (g.outHeight, g.outWidth)
         var line = 0
-        for channel in 0..<g.channels {
+        for channel in group * g.groupChannels..<(group + 1) * g.groupChannels {
             for kh in 0..<g.kernelHeight {
                 for kw in 0..<g.kernelWidth {
                     let columns = g.validColumns(kw)
+                    let shift = kw * g.dilationWidth - g.padLeft
                     for y in 0..<oh {
-                        let ih = y * g.strideHeight - g.padTop + kh
+                        let ih = y * g.strideHeight - g.padTop + kh * g.dilationHeight
                         let inside = ih >= 0 && ih < g.height
-                        body(line, inside ? (channel * g.height + ih) * g.width - g.padLeft + kw : nil, columns)
+                        body(line, inside ? (channel * g.height + ih) * g.width + shift : nil, columns)
                         line += ow
                     }
                 }
@@ -148,10 +167,11 @@ extension WindowGeometry {
     /// Elements in one input image: C·H·W.
     var imageSize: Int { channels * height * width }
 
-    /// The output columns x whose input column x·stride - padLeft + kw lies inside the image.
+    /// The output columns x whose input column x·stride − padLeft + kw·dilation lies inside the image.
     func validColumns(_ kw: Int) -> Range<Int> {
-        let first = max(0, (padLeft - kw + strideWidth - 1) / strideWidth)
-        let span = width - 1 + padLeft - kw
+        let offset = kw * dilationWidth
+        let first = max(0, (padLeft - offset + strideWidth - 1) / strideWidth)
+        let span = width - 1 + padLeft - offset
         let last = span < 0 ? 0 : min(outWidth, span / strideWidth + 1)
         return first..<max(first, last)
     }

@@ -8,10 +8,11 @@ struct DirectConvolution {
     private let device: CPUDevice
     private let batch: Int
 
-    /// The direct kernels for `geometry` with `outChannels` filters, or nil for a stride they do not handle.
+    /// The direct kernels for `geometry` with `outChannels` filters, or nil for a stride, dilation or grouping
+    /// they do not handle.
     init?(_ geometry: WindowGeometry, outChannels: Int, on device: CPUDevice) {
         let g = geometry
-        guard g.strideHeight == 1, g.strideWidth == 1 else { return nil }
+        guard g.strideHeight == 1, g.strideWidth == 1, g.isDense else { return nil }
         vk_conv_init(
             &layout, device.vectorKernels, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(outChannels),
             Int32(g.kernelHeight), Int32(g.kernelWidth), Int32(g.padTop), Int32(g.padLeft), Int32(g.outHeight),

@@ -6,7 +6,9 @@ import Kernels
 /// strides: im2col over the whole batch plus one strided-batched CLBlast GEMM (or, for small patches, a direct
 /// kernel: see `directPatchLimit`): for image n,
 /// col[n] is [K, P] (K = C·KH·KW, P = OH·OW), y[n] = W · col[n], dcol[n] = Wᵀ · dy[n] (gathered back by col2im),
-/// and dW = Σn dy[n] · col[n]ᵀ (per-image products, then summed).
+/// and dW = Σn dy[n] · col[n]ᵀ (per-image products, then summed). A dilated or grouped convolution (depthwise)
+/// runs as the three one-pass kernels of `convolution.cl` that take dilation and groups (`conv_direct`,
+/// `conv_input_gradient`, `conv_filter_gradient_grouped`).
 extension OpenCLKernels {
     /// Forward convolutions with fewer patch elements (C·KH·KW) than this run as one direct kernel, which reads
     /// the input once instead of writing and re-reading K copies of it. Measured on PoCL (2 cores) at batch 64:
@@ -42,7 +44,7 @@ extension OpenCLKernels {
     private static func convolveByGEMM(_ c: KernelContext, _ g: WindowGeometry) throws {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let (o, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
-        if k < directPatchLimit {
+        if k < directPatchLimit || !g.isDense {
             let total = c.output.shape.count
             try c.opencl.runtime().launch(
                 .convolution, "conv_direct", global: total,
@@ -62,6 +64,12 @@ extension OpenCLKernels {
         let g = WindowGeometry(input: c.output.shape, attributes: c.node.attributes)
         let (o, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
         let runtime = try c.opencl.runtime()
+        guard g.isDense else {
+            let total = c.output.shape.count
+            return try runtime.launch(
+                .convolution, "conv_input_gradient", global: total,
+                [.buffer(w.mem), .buffer(dy.mem), .buffer(c.output.mem), .int(total), .int(o)] + geometry(g))
+        }
         let col = try runtime.scratch(0, bytes: g.batch * k * p * 4)
         try CLBlastGEMM.gemm(
             on: c.opencl, transposeA: true, transposeB: false, m: k, n: p, k: o,
@@ -78,6 +86,13 @@ extension OpenCLKernels {
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (o, k, p) = (c.output.shape[0], g.patchSize, g.outHeight * g.outWidth)
         let runtime = try c.opencl.runtime()
+        guard g.isDense else {
+            let total = c.output.shape.count
+            return try runtime.launch(
+                .convolution, "conv_filter_gradient_grouped", global: total,
+                [.buffer(x.mem), .buffer(dy.mem), .buffer(c.output.mem), .int(total), .int(o), .int(g.batch)]
+                    + geometry(g))
+        }
         let col = try im2col(c, g, x.mem)
         let partials = try runtime.scratch(1, bytes: g.batch * o * k * 4)
         try CLBlastGEMM.gemm(
@@ -102,7 +117,7 @@ extension OpenCLKernels {
     private static func geometry(_ g: WindowGeometry) -> [KernelArgument] {
         [
             g.channels, g.height, g.width, g.outHeight, g.outWidth, g.kernelHeight, g.kernelWidth, g.strideHeight,
-            g.strideWidth, g.padTop, g.padLeft,
+            g.strideWidth, g.padTop, g.padLeft, g.dilationHeight, g.dilationWidth, g.groups,
         ].map { .int($0) }
     }
 }

@@ -12,11 +12,12 @@ extension OpenCLKernels {
     /// The padded output gradient of the filter gradient.
     private static let gradientSlot = 4
 
-    /// y = max(conv(x, w) + bias, 0 when `relu`), or false when the stride is not 1.
+    /// y = max(conv(x, w) + bias, 0 when `relu`), or false when the stride is not 1 or the convolution is
+    /// dilated or grouped.
     static func directForward(_ c: KernelContext, bias: DeviceTensor?, relu: Bool) throws -> Bool {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
-        guard g.strideHeight == 1, g.strideWidth == 1 else { return false }
+        guard g.strideHeight == 1, g.strideWidth == 1, g.isDense else { return false }
         let runtime = try c.opencl.runtime()
         let (input, height, width) = try padded(
             runtime, x.mem, planes: g.batch * g.channels, height: g.height, width: g.width,
@@ -28,12 +29,13 @@ extension OpenCLKernels {
         return true
     }
 
-    /// dx for Conv2DBackpropInput, or false when the stride is not 1 or a pad is wider than the window.
+    /// dx for Conv2DBackpropInput, or false when the stride is not 1, a pad is wider than the window or the
+    /// convolution is dilated or grouped.
     static func directInputGradient(_ c: KernelContext) throws -> Bool {
         let (w, dy) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: c.output.shape, attributes: c.node.attributes)
         let (kh, kw) = (g.kernelHeight, g.kernelWidth)
-        guard g.strideHeight == 1, g.strideWidth == 1,
+        guard g.strideHeight == 1, g.strideWidth == 1, g.isDense,
             [g.padTop, g.padBottom].allSatisfy({ $0 < kh }), [g.padLeft, g.padRight].allSatisfy({ $0 < kw })
         else { return false }
         let runtime = try c.opencl.runtime()
@@ -51,12 +53,12 @@ extension OpenCLKernels {
         return true
     }
 
-    /// dW for Conv2DBackpropFilter, or false when the stride is not 1. The vector width is tuned; x and dy are
-    /// padded on the right to whole vectors of output columns.
+    /// dW for Conv2DBackpropFilter, or false when the stride is not 1 or the convolution is dilated or grouped.
+    /// The vector width is tuned; x and dy are padded on the right to whole vectors of output columns.
     static func directFilterGradient(_ c: KernelContext) throws -> Bool {
         let (x, dy) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
-        guard g.strideHeight == 1, g.strideWidth == 1 else { return false }
+        guard g.strideHeight == 1, g.strideWidth == 1, g.isDense else { return false }
         let runtime = try c.opencl.runtime()
         let (o, k) = (c.output.shape[0], g.patchSize)
         // Enough chunks of the batch for a few hundred work-items; each sums its images in order.

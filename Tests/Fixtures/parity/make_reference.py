@@ -30,16 +30,17 @@ def same_pads(size, kernel, stride):
     return total // 2, total - total // 2
 
 
-def conv(stride, padding):
+def conv(stride, padding, dilation=(1, 1), groups=1):
+    stride = stride if isinstance(stride, tuple) else (stride, stride)
     def run(x, w):
         if padding == "same":
-            top, bottom = same_pads(x.shape[2], w.shape[2], stride)
-            left, right = same_pads(x.shape[3], w.shape[3], stride)
+            top, bottom = same_pads(x.shape[2], (w.shape[2] - 1) * dilation[0] + 1, stride[0])
+            left, right = same_pads(x.shape[3], (w.shape[3] - 1) * dilation[1] + 1, stride[1])
         elif padding == "valid":
             top = bottom = left = right = 0
         else:
             top, bottom, left, right = padding
-        return F.conv2d(F.pad(x, (left, right, top, bottom)), w, stride=stride)
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), w, stride=stride, dilation=dilation, groups=groups)
     return run
 
 
@@ -136,6 +137,16 @@ for op, a, b in [("add", (2, 3, 4, 5), (3, 1, 1)), ("sub", (2, 3, 4, 5), (5,)), 
                  ("div", (1, 6), (5, 6)), ("sub", (3, 7, 9), (3, 7, 9))]:
     low, high = (0.5, 2) if op == "div" else (-1, 1)
     CASES.append(([uniform(a), uniform(b, low, high)], getattr(torch, op)))
+
+# depthwise, grouped and dilated convolutions, then a depthwise one with a fused bias and ReLU
+for x, w, stride, padding, dilation, groups in [
+    ((2, 6, 9, 11), (6, 1, 3, 3), (1, 1), "same", (1, 1), 6), ((1, 3, 7, 9), (6, 1, 3, 3), (2, 2), "valid", (1, 1), 3),
+    ((2, 6, 8, 8), (9, 2, 3, 3), (1, 1), (1, 0, 2, 1), (1, 1), 3), ((2, 3, 13, 13), (4, 3, 3, 3), (1, 1), "same", (2, 2), 1),
+    ((3, 4, 11, 9), (4, 2, 3, 2), (2, 1), "valid", (2, 3), 2),
+]:
+    CASES.append(([uniform(x), uniform(w)], conv(stride, padding, dilation, groups)))
+CASES.append(([uniform((2, 8, 10, 10)), uniform((8, 1, 3, 3)), uniform((8,))],
+              lambda x, w, b, f=conv(2, "same", groups=8): torch.relu(f(x, w) + b.view(1, -1, 1, 1))))
 
 tensors = {}
 for index, case in enumerate(CASES):

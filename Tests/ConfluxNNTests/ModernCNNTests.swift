@@ -4,9 +4,9 @@ import ConfluxNN
 import TestSupport
 import XCTest
 
-/// The layers of a ResNet: batch norm's two modes, residual blocks, global pooling, and the classifier built twice
-/// on one set of variables.
-final class ResNetTests: XCTestCase {
+/// The layers of modern CNNs: batch norm's two modes, residual blocks, global pooling, depthwise convolutions, and
+/// the classifier built twice on one set of variables.
+final class ModernCNNTests: XCTestCase {
     private func classifier(_ model: Sequential = resnet(widths: [4, 8], blocks: 1)) throws -> (Classifier, Session) {
         let classifier = try Classifier(
             model: model, imageShape: [1, 28, 28], optimizer: SGD(learningRate: 0.05, momentum: 0.9), seed: 4)
@@ -82,5 +82,25 @@ final class ResNetTests: XCTestCase {
         XCTAssertThrowsError(try twice.build(x, mode: .training)) {
             XCTAssertTrue("\($0)".contains("two layers create 'conv/weights'"), "\($0)")
         }
+    }
+
+    /// A MobileNet-style depthwise-separable block (depthwise 3×3 and pointwise 1×1, each with batch norm) learns.
+    func testDepthwiseSeparableConvolutionsTrain() throws {
+        let model = Sequential([
+            Conv2D("stem", filters: 8, kernelSize: 3, stride: 2, padding: .same, bias: false),
+            BatchNorm("stem_bn", activation: .relu),
+            Conv2D("depthwise", filters: 8, kernelSize: 3, padding: .same, groups: 8, bias: false),
+            BatchNorm("depthwise_bn", activation: .relu),
+            Conv2D("pointwise", filters: 16, kernelSize: 1, bias: false), BatchNorm("pointwise_bn", activation: .relu),
+            GlobalAveragePool(), Dense("fc", units: 10),
+        ])
+        let (classifier, session) = try classifier(model)
+        XCTAssertEqual(classifier.parameters[3].shape, [8, 1, 3, 3], "one 3×3 filter per channel")
+        let trainer = Trainer(classifier: classifier, session: session, seed: 2)
+        var losses: [Float] = []
+        _ = try trainer.trainEpoch(try images.prefix(40 * 32), batchSize: 32, epoch: 1) { losses.append($0.loss) }
+        let first = losses.prefix(5).reduce(0, +) / 5
+        let last = losses.suffix(5).reduce(0, +) / 5
+        XCTAssertLessThan(last, first * 0.92, "losses \(losses)")
     }
 }
