@@ -146,3 +146,26 @@ __kernel void sum_to_shape(__global const float* dy, __global float* dx, const i
     }
     dx[j] = acc;
 }
+
+// y[i] = value
+__kernel void fill(__global float* y, const int n, const float value) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = value;
+}
+
+// One StridedCopy: for element i of `dims` (rank of them), destination[destination_offset + its offset by
+// destination_strides] = source[source_offset + its offset by source_strides].
+__kernel void strided_copy(__global const float* source, __global float* destination, const int n, const int rank,
+                           const Ints8 dims, const Ints8 source_strides, const Ints8 destination_strides,
+                           const int source_offset, const int destination_offset) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    int rest = i, from = source_offset, to = destination_offset;
+    for (int d = rank - 1; d >= 0; --d) {
+        const int index = rest % dims.v[d];
+        rest /= dims.v[d];
+        from += index * source_strides.v[d];
+        to += index * destination_strides.v[d];
+    }
+    destination[to] = source[from];
+}

@@ -26,7 +26,7 @@ public enum OpenCLBackend: Backend {
         let families = [
             OpenCLKernels.elementwiseAndMatrices, OpenCLKernels.convolutions, OpenCLKernels.pooling,
             OpenCLKernels.softmaxAndLosses, OpenCLKernels.reductions, OpenCLKernels.optimizers,
-            OpenCLKernels.normalization, OpenCLKernels.arithmetic,
+            OpenCLKernels.normalization, OpenCLKernels.arithmetic, OpenCLKernels.layout,
         ]
         for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
     }

@@ -60,6 +60,24 @@ final class OpSignatureTests: XCTestCase {
         }
     }
 
+    func testLayoutOpsRejectWrongArgumentsByName() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([Shape.unknown, 3, 4])
+        XCTAssertTrue(reason { try transpose(x, [0, 0, 1]) }.contains("must order every dimension once"))
+        XCTAssertTrue(
+            reason { try slice(x, starts: [0], ends: [2], axes: [1], steps: [0]) }.contains("step must not be 0"))
+        XCTAssertTrue(
+            reason { try slice(x, starts: [0], ends: [2], axes: [3]) }.contains("axis 3 is outside a tensor of rank 3"))
+        XCTAssertTrue(reason { try pad(x, [1, 1]) }.contains("needs 6 pads"))
+        XCTAssertTrue(reason { try graph.addNode(.concat, []) }.contains("takes one or more inputs"))
+        let message = reason { try concat([x, graph.placeholder([Shape.unknown, 3, 5])], axis: 1) }
+        XCTAssertTrue(message.contains("ConcatV2") && message.contains("every dimension but 1"), message)
+        // The batch stays unknown through them.
+        XCTAssertEqual(try slice(x, starts: [1], ends: [sliceToEnd], axes: [2]).shape, [Shape.unknown, 3, 3])
+        XCTAssertEqual(try concat([x, x], axis: -1).shape, [Shape.unknown, 3, 8])
+        XCTAssertEqual(try pad(x, [0, 1, 0, 0, 1, 2]).shape, [Shape.unknown, 5, 6])
+    }
+
     func testAMissingOrMistypedAttributeIsAnError() throws {
         let graph = Graph()
         let x = try graph.placeholder([1, 1, 5, 5])

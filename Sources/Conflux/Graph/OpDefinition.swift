@@ -50,7 +50,8 @@ public struct OpDefinition: @unchecked Sendable {
     /// Every op the core defines, by type.
     public static let all: [OpType: OpDefinition] = Dictionary(
         uniqueKeysWithValues: (sourceOps + mathOps + convolutionOps + poolingOps + activationOps + lossOps
-            + reductionOps + optimizerOps + fusedOps + piecewiseLinearOps + normalizationOps + arithmeticOps).map {
+            + reductionOps + optimizerOps + fusedOps + piecewiseLinearOps + normalizationOps + arithmeticOps
+            + layoutOps).map {
                 ($0.type, $0)
             })
 }

@@ -1,15 +1,21 @@
 /// What a node of an op must be given, checked by `Graph.addNode` before anything reads it: the op's inputs, in
-/// order (the last `optional` of them may be left out), and the attributes every node carries, each of one kind
+/// order (the last `optional` of them may be left out; a `variadic` op takes one or more of its one input), and
+/// the attributes every node carries, each of one kind
 /// (as TensorFlow's `REGISTER_OP` declares `Input` and `Attr`). A wrong call is a `ConfluxError` naming the op and
 /// what is wrong, never a trap inside a shape function or a kernel.
 public struct OpSignature: Sendable {
     public let inputs: [String]
     public let optional: Int
+    public let variadic: Bool
     public let attributes: [String: AttributeKind]
 
-    public init(_ inputs: [String], optional: Int = 0, attributes: [String: AttributeKind] = [:]) {
+    public init(
+        _ inputs: [String], optional: Int = 0, variadic: Bool = false, attributes: [String: AttributeKind] = [:]
+    ) {
+        precondition(!variadic || inputs.count == 1, "a variadic op has one input, repeated")
         self.inputs = inputs
         self.optional = optional
+        self.variadic = variadic
         self.attributes = attributes
     }
 
@@ -21,7 +27,11 @@ public struct OpSignature: Sendable {
     /// Throws `invalidArgument` unless `count` inputs and `attributes` fit the signature of `op`.
     func check(_ op: OpType, inputs count: Int, attributes: Attributes) throws {
         let fewest = inputs.count - optional
-        guard (fewest...inputs.count).contains(count) else {
+        if variadic {
+            guard count >= 1 else {
+                throw ConfluxError.invalidArgument(op: op.rawValue, reason: "takes one or more inputs (\(inputs[0]))")
+            }
+        } else if !(fewest...inputs.count).contains(count) {
             let expected = optional == 0 ? "\(inputs.count)" : "\(fewest) to \(inputs.count)"
             throw ConfluxError.invalidArgument(
                 op: op.rawValue,

@@ -4,7 +4,7 @@
 public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
-            + groupedConvolution
+            + groupedConvolution + layout
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -343,5 +343,46 @@ public enum ParityCases {
                 tolerance: .summation
             ) { try relu(biasAdd(conv2d($0[0], $0[1], stride: 2, padding: .same, groups: 8), $0[2])) })
         return all
+    }
+
+    /// Transpose, Slice (negative indices, steps, a backward step, ends past the end), Pad and Concat.
+    static var layout: [ParityCase] {
+        let x = ParityInputs.uniform([2, 3, 4, 5], seed: 180)
+        return [
+            ParityCase(.transpose, "[2, 3, 4, 5] to NHWC", inputs: [x], tolerance: .rounding) {
+                try transpose($0[0], [0, 2, 3, 1])
+            },
+            ParityCase(
+                .transpose, "[3, 7] transposed", inputs: [ParityInputs.uniform([3, 7], seed: 181)], tolerance: .rounding
+            ) {
+                try transpose($0[0], [1, 0])
+            },
+            ParityCase(
+                .slice, "[3, 7, 9], rows 1..<3, every second column from −5",
+                inputs: [ParityInputs.uniform([3, 7, 9], seed: 182)], tolerance: .rounding
+            ) { try slice($0[0], starts: [1, -5], ends: [3, sliceToEnd], axes: [0, 2], steps: [1, 2]) },
+            ParityCase(
+                .slice, "[4, 6] backwards by 2 from the last column",
+                inputs: [ParityInputs.uniform([4, 6], seed: 183)], tolerance: .rounding
+            ) { try slice($0[0], starts: [-1], ends: [-7], axes: [1], steps: [-2]) },
+            ParityCase(
+                .pad, "[2, 3, 4, 5] padded 0/1/2/0 before, 0/0/1/3 after, with 0.5", inputs: [x], tolerance: .rounding
+            ) {
+                try pad($0[0], [0, 1, 2, 0, 0, 0, 1, 3], value: 0.5)
+            },
+            ParityCase(
+                .concat, "[2, 3, 4] + [2, 5, 4] + [2, 1, 4] along axis 1",
+                inputs: [
+                    ParityInputs.uniform([2, 3, 4], seed: 184), ParityInputs.uniform([2, 5, 4], seed: 185),
+                    ParityInputs.uniform([2, 1, 4], seed: 186),
+                ],
+                tolerance: .rounding
+            ) { try concat($0, axis: 1) },
+            ParityCase(
+                .concat, "[3, 2] + [3, 7] along axis −1",
+                inputs: [ParityInputs.uniform([3, 2], seed: 187), ParityInputs.uniform([3, 7], seed: 188)],
+                tolerance: .rounding
+            ) { try concat($0, axis: -1) },
+        ]
     }
 }

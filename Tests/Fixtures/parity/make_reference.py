@@ -148,6 +148,16 @@ for x, w, stride, padding, dilation, groups in [
 CASES.append(([uniform((2, 8, 10, 10)), uniform((8, 1, 3, 3)), uniform((8,))],
               lambda x, w, b, f=conv(2, "same", groups=8): torch.relu(f(x, w) + b.view(1, -1, 1, 1))))
 
+# transpose, slice, pad, concat
+x = uniform((2, 3, 4, 5))
+CASES.append(([x], lambda t: t.permute(0, 2, 3, 1).contiguous()))
+CASES.append(([uniform((3, 7))], lambda t: t.t().contiguous()))
+CASES.append(([uniform((3, 7, 9))], lambda t: t[1:3, :, -5::2].contiguous()))
+CASES.append(([uniform((4, 6))], lambda t: t.index_select(1, torch.arange(5, -1, -2))))
+CASES.append(([x], lambda t: F.pad(t, (0, 3, 2, 1, 1, 0, 0, 0), value=0.5)))
+CASES.append(([uniform((2, 3, 4)), uniform((2, 5, 4)), uniform((2, 1, 4))], lambda *ts: torch.cat(ts, 1)))
+CASES.append(([uniform((3, 2)), uniform((3, 7))], lambda *ts: torch.cat(ts, -1)))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
