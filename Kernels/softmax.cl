@@ -42,6 +42,24 @@ __kernel void softmax_grad(__global const float* y, __global const float* dy, __
     for (int j = 0; j < classes; ++j) dx[r * classes + j] = y[r * classes + j] * (dy[r * classes + j] - dot);
 }
 
+// y = x - log(sum(exp(x))), per row.
+__kernel void log_softmax_forward(__global const float* x, __global float* y, const int rows, const int classes) {
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const float lse = row_logsumexp(x + r * classes, classes);
+    for (int j = 0; j < classes; ++j) y[r * classes + j] = x[r * classes + j] - lse;
+}
+
+// dx = dy - exp(y) * sum(dy), per row.
+__kernel void log_softmax_grad(__global const float* y, __global const float* dy, __global float* dx, const int rows,
+                               const int classes) {
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    float total = 0.0f;
+    for (int j = 0; j < classes; ++j) total += dy[r * classes + j];
+    for (int j = 0; j < classes; ++j) dx[r * classes + j] = dy[r * classes + j] - exp(y[r * classes + j]) * total;
+}
+
 __kernel void softmax_xent(__global const float* logits, __global const int* labels, __global float* loss,
                            __global int* checks, const int slot, const int rows, const int classes) {
     const int r = get_global_id(0);

@@ -78,6 +78,19 @@ final class OpSignatureTests: XCTestCase {
         XCTAssertEqual(try pad(x, [0, 1, 0, 0, 1, 2]).shape, [Shape.unknown, 5, 6])
     }
 
+    func testCompositesRejectWrongArgumentsByName() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([Shape.unknown, 3, 1, 4])
+        XCTAssertTrue(reason { try squeeze(x, axes: [1]) }.contains("only dimensions of size 1"))
+        XCTAssertTrue(reason { try unsqueeze(x, axes: [0, 0]) }.contains("must be distinct places"))
+        XCTAssertTrue(reason { try flatten(x, axis: 5) }.contains("Flatten"))
+        XCTAssertTrue(reason { try Conflux.softmax(x, axis: 4) }.contains("axis 4 is outside a tensor of rank 4"))
+        XCTAssertEqual(try squeeze(x).shape, [Shape.unknown, 3, 4])
+        XCTAssertEqual(try unsqueeze(x, axes: [-1]).shape, [Shape.unknown, 3, 1, 4, 1])
+        XCTAssertEqual(try flatten(x).shape, [Shape.unknown, 12])
+        XCTAssertEqual(try logSoftmax(x, axis: 1).shape, x.shape)
+    }
+
     func testAMissingOrMistypedAttributeIsAnError() throws {
         let graph = Graph()
         let x = try graph.placeholder([1, 1, 5, 5])

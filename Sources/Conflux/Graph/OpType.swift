@@ -34,6 +34,8 @@ extension OpType {
     public static let sigmoidGrad: OpType = "SigmoidGrad"
     public static let softmax: OpType = "Softmax"
     public static let softmaxGrad: OpType = "SoftmaxGrad"
+    public static let logSoftmax: OpType = "LogSoftmax"
+    public static let logSoftmaxGrad: OpType = "LogSoftmaxGrad"
     public static let leakyRelu: OpType = "LeakyRelu"
     public static let leakyReluGrad: OpType = "LeakyReluGrad"
     public static let clip: OpType = "Clip"

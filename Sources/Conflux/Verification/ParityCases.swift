@@ -4,7 +4,7 @@
 public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
-            + groupedConvolution + layout
+            + groupedConvolution + layout + composites
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -383,6 +383,46 @@ public enum ParityCases {
                 inputs: [ParityInputs.uniform([3, 2], seed: 187), ParityInputs.uniform([3, 7], seed: 188)],
                 tolerance: .rounding
             ) { try concat($0, axis: -1) },
+        ]
+    }
+
+    /// LogSoftmax, softmax and log-softmax along other axes than the last, and the ops built from others
+    /// (`Composites.swift`), each under the op doing most of its work.
+    static var composites: [ParityCase] {
+        let x = ParityInputs.uniform([2, 3, 4, 5], seed: 190, -3...3)
+        return [
+            ParityCase(
+                .logSoftmax, "37 rows × 11 classes, logits ±20",
+                inputs: [ParityInputs.uniform([37, 11], seed: 191, -20...20)], tolerance: .transcendental
+            ) { try logSoftmax($0[0]) },
+            ParityCase(.logSoftmax, "[2, 3, 4, 5] along axis 1", inputs: [x], tolerance: .transcendental) {
+                try logSoftmax($0[0], axis: 1)
+            },
+            ParityCase(.softmax, "[2, 3, 4, 5] along axis 0", inputs: [x], tolerance: .transcendental) {
+                try Conflux.softmax($0[0], axis: 0)
+            },
+            // Distinct values 0.05 apart, none within a finite-difference step of the kinks at ±3.
+            ParityCase(
+                .clip, "HardSigmoid, alpha 1/6, beta 1/2", inputs: [ParityInputs.distinct([2, 3, 4, 5], seed: 196)],
+                tolerance: .rounding
+            ) {
+                try hardSigmoid($0[0], alpha: 1.0 / 6, beta: 0.5)
+            },
+            ParityCase(
+                .mul, "PRelu, a slope per channel",
+                inputs: [x, ParityInputs.uniform([3, 1, 1], seed: 192, 0...0.5)], tolerance: .rounding
+            ) { try prelu($0[0], slope: $0[1]) },
+            ParityCase(
+                .matMul, "Gemm, 0.5·Aᵀ·B + 2·c[9]",
+                inputs: [
+                    ParityInputs.uniform([13, 7], seed: 193), ParityInputs.uniform([13, 9], seed: 194),
+                    ParityInputs.uniform([9], seed: 195),
+                ],
+                tolerance: .summation
+            ) { try gemm($0[0], $0[1], $0[2], alpha: 0.5, beta: 2, transposeA: true) },
+            ParityCase(.reshape, "Flatten at 2, Unsqueeze at 0, Squeeze", inputs: [x], tolerance: .rounding) {
+                try squeeze(unsqueeze(flatten($0[0], axis: 2), axes: [0]))
+            },
         ]
     }
 }

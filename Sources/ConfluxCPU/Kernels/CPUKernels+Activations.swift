@@ -76,6 +76,31 @@ extension CPUKernels {
         }
     }
 
+    /// y = x − log Σ exp(x), per row, the maximum subtracted inside the sum.
+    static func logSoftmax(_ c: KernelContext) {
+        let (x, y, classes) = (c.inputs[0].floats, c.output.floats, c.output.shape[1])
+        rows(c) { row in
+            let (xr, yr) = (x + row * classes, y + row * classes)
+            var largest = -Float.infinity
+            for j in 0..<classes { largest = max(largest, xr[j]) }
+            var total: Float = 0
+            for j in 0..<classes { total += exp(xr[j] - largest) }
+            let shift = largest + log(total)
+            for j in 0..<classes { yr[j] = xr[j] - shift }
+        }
+    }
+
+    /// dx = dy − exp(y) · Σ dy, per row.
+    static func logSoftmaxGrad(_ c: KernelContext) {
+        let (y, dy, dx, classes) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats, c.output.shape[1])
+        rows(c) { row in
+            let (yr, dyr, dxr) = (y + row * classes, dy + row * classes, dx + row * classes)
+            var total: Float = 0
+            for j in 0..<classes { total += dyr[j] }
+            for j in 0..<classes { dxr[j] = dyr[j] - exp(yr[j]) * total }
+        }
+    }
+
     /// Writes softmax(`x`) to `y`, subtracting the row's maximum first so that exp cannot overflow.
     static func softmaxRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ count: Int) {
         var largest = -Float.infinity
@@ -101,5 +126,6 @@ extension CPUKernels {
     static let activations: [(OpType, Kernel)] = [
         (.relu, relu), (.reluGrad, reluGrad), (.tanh, tanh), (.tanhGrad, tanhGrad), (.sigmoid, sigmoid),
         (.sigmoidGrad, sigmoidGrad), (.softmax, softmax), (.softmaxGrad, softmaxGrad),
+        (.logSoftmax, logSoftmax), (.logSoftmaxGrad, logSoftmaxGrad),
     ]
 }

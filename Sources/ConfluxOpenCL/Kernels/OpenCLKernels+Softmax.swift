@@ -11,6 +11,15 @@ extension OpenCLKernels {
         try rowKernel(c, "softmax_grad", [.buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem)])
     }
 
+    static func logSoftmax(_ c: KernelContext) throws {
+        try rowKernel(c, "log_softmax_forward", [.buffer(c.inputs[0].mem), .buffer(c.output.mem)])
+    }
+
+    static func logSoftmaxGrad(_ c: KernelContext) throws {
+        try rowKernel(
+            c, "log_softmax_grad", [.buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .buffer(c.output.mem)])
+    }
+
     static func softmaxCrossEntropy(_ c: KernelContext) throws {
         try rowKernel(
             c, "softmax_xent",
@@ -58,7 +67,8 @@ extension OpenCLKernels {
 extension OpenCLKernels {
     /// The kernels of this file, registered by the backend.
     static let softmaxAndLosses: [(OpType, Kernel)] = [
-        (.softmax, softmax), (.softmaxGrad, softmaxGrad), (.softmaxCrossEntropy, softmaxCrossEntropy),
+        (.softmax, softmax), (.softmaxGrad, softmaxGrad), (.logSoftmax, logSoftmax), (.logSoftmaxGrad, logSoftmaxGrad),
+        (.softmaxCrossEntropy, softmaxCrossEntropy),
         (.softmaxCrossEntropyGrad, softmaxCrossEntropyGrad), (.argMax, argMax), (.accuracy, accuracy),
     ]
 }

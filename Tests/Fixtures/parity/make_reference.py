@@ -158,6 +158,16 @@ CASES.append(([x], lambda t: F.pad(t, (0, 3, 2, 1, 1, 0, 0, 0), value=0.5)))
 CASES.append(([uniform((2, 3, 4)), uniform((2, 5, 4)), uniform((2, 1, 4))], lambda *ts: torch.cat(ts, 1)))
 CASES.append(([uniform((3, 2)), uniform((3, 7))], lambda *ts: torch.cat(ts, -1)))
 
+# log-softmax, softmax along other axes, and the ops built from others
+x = uniform((2, 3, 4, 5), -3, 3)
+CASES.append(([uniform((37, 11), -20, 20)], lambda t: torch.log_softmax(t, 1)))
+CASES.append(([x], lambda t: torch.log_softmax(t, 1)))
+CASES.append(([x], lambda t: torch.softmax(t, 0)))
+CASES.append(([distinct((2, 3, 4, 5))], F.hardsigmoid))
+CASES.append(([x, uniform((3, 1, 1), 0, 0.5)], lambda t, a: torch.where(t >= 0, t, a * t)))
+CASES.append(([uniform((13, 7)), uniform((13, 9)), uniform((9,))], lambda a, b, c: 0.5 * a.t() @ b + 2 * c))
+CASES.append(([x], lambda t: t.reshape(6, 20)))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
