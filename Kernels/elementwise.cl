@@ -169,3 +169,23 @@ __kernel void strided_copy(__global const float* source, __global float* destina
     }
     destination[to] = source[from];
 }
+
+// Whether dropout keeps element i at `step` (DropoutMask in Ops/Dropout.swift, the same hash bit for bit).
+bool dropout_keeps(const int i, const float step, const int seed, const float rate) {
+    uint h = (uint)i * 0x9E3779B9u;
+    h ^= (uint)step * 0x85EBCA6Bu;
+    h ^= (uint)seed * 0xC2B2AE35u;
+    h ^= h >> 16;
+    h *= 0x7FEB352Du;
+    h ^= h >> 15;
+    h *= 0x846CA68Bu;
+    h ^= h >> 16;
+    return (float)(h >> 8) * (1.0f / 16777216.0f) >= rate;
+}
+
+// y = x / (1 - rate) where dropout keeps the element, 0 elsewhere; the gradient is the same with dy for x.
+__kernel void dropout(__global const float* x, __global const float* step, __global float* y, const int n,
+                      const int seed, const float rate) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = dropout_keeps(i, step[0], seed, rate) ? x[i] / (1.0f - rate) : 0.0f;
+}

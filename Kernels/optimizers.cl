@@ -3,6 +3,12 @@
 // Zero for a subnormal value: moments that decay into subnormals are zero, and stay fast on every device.
 float flush_subnormal(const float x) { return fabs(x) < FLT_MIN ? 0.0f : x; }
 
+// var += value
+__kernel void assign_add(__global float* var, __global const float* value, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) var[i] += value[i];
+}
+
 // accum = momentum * accum + grad; var -= lr * accum, with the learning rate in lr[0].
 __kernel void apply_momentum(__global float* var, __global float* accum, __global const float* grad,
                              __global const float* lr, const int n, const float momentum) {

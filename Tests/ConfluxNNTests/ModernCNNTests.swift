@@ -103,4 +103,26 @@ final class ModernCNNTests: XCTestCase {
         let last = losses.suffix(5).reduce(0, +) / 5
         XCTAssertLessThan(last, first * 0.92, "losses \(losses)")
     }
+
+    func testDropoutDrawsANewMaskEachStepAndIsTheIdentityInInference() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([Shape.unknown, 1000])
+        let model = Sequential([Dropout("drop", rate: 0.25, seed: 3)])
+        let training = try model.build(x, mode: .training)
+        XCTAssertEqual(try model.build(x, mode: .inference, reusing: training).output, x)
+        let session = Session(graph: graph, device: try CPUDevice(), kernels: try cpuDevices().kernels)
+        let ones = HostTensor(shape: [2, 1000], floats: [Float](repeating: 1, count: 2000))
+        let steps = try (0..<2).map { _ in
+            try session.run([training.output], feeds: [x: ones], targets: training.updates)[0].floats
+        }
+        for values in steps {
+            let kept = values.filter { $0 != 0 }
+            XCTAssertEqual(Double(kept.count) / 2000, 0.75, accuracy: 0.03)
+            XCTAssertTrue(kept.allSatisfy { $0 == 1 / Float(0.75) }, "kept elements are scaled by 1 / (1 − rate)")
+        }
+        XCTAssertNotEqual(steps[0], steps[1], "each step draws a new mask")
+        XCTAssertThrowsError(try Sequential([Dropout("bad", rate: 1)]).build(x, mode: .training)) {
+            XCTAssertTrue("\($0)".contains("rate 1.0 must be at least 0 and below 1"), "\($0)")
+        }
+    }
 }

@@ -59,6 +59,9 @@ extension OpType {
     public static let reduceGrad: OpType = "ReduceGrad"
     public static let argMax: OpType = "ArgMax"
     public static let accuracy: OpType = "Accuracy"
+    public static let assignAdd: OpType = "AssignAdd"
+    public static let dropout: OpType = "Dropout"
+    public static let dropoutGrad: OpType = "DropoutGrad"
     public static let applyMomentum: OpType = "ApplyMomentum"
     public static let applyAdam: OpType = "ApplyAdam"
     /// A convolution or matrix product with its bias and ReLU applied as the output is written; the fusion pass

@@ -21,6 +21,12 @@ public func applyAdam(
         name: "ApplyAdam")
 }
 
+/// Adds `value` to `variable` in place (TensorFlow's AssignAdd), such as a counter of training steps. Its output
+/// is empty: run it as a target.
+public func assignAdd(_ variable: Tensor, _ value: Tensor) throws -> Tensor {
+    try variable.graph.addNode(.assignAdd, [variable, value], name: "AssignAdd")
+}
+
 /// Every state input must have the variable's shape, as must the gradient; the learning rate is a scalar.
 private func checkUpdate(_ c: ShapeContext, states: Range<Int>, gradient: Int) throws -> (Shape, DType) {
     for i in states where c.shapes[i] != c.shapes[0] {
@@ -32,6 +38,10 @@ private func checkUpdate(_ c: ShapeContext, states: Range<Int>, gradient: Int) t
 }
 
 let optimizerOps: [OpDefinition] = [
+    OpDefinition(.assignAdd, OpSignature(["variable", "value"]), role: .update) { c in
+        guard c.shapes[1] == c.shapes[0] else { throw c.mismatch("the value must have the variable's shape") }
+        return ([0], .float32)
+    },
     OpDefinition(
         .applyMomentum,
         OpSignature(["variable", "accumulator", "gradient", "learningRate"], attributes: ["momentum": .float]),

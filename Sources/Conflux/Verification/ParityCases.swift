@@ -4,7 +4,7 @@
 public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
-            + groupedConvolution + layout + composites
+            + groupedConvolution + layout + composites + dropout
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -423,6 +423,18 @@ public enum ParityCases {
             ParityCase(.reshape, "Flatten at 2, Unsqueeze at 0, Squeeze", inputs: [x], tolerance: .rounding) {
                 try squeeze(unsqueeze(flatten($0[0], axis: 2), axes: [0]))
             },
+        ]
+    }
+
+    /// Dropout at a fixed step: the mask is a function of index, step and seed, the same on every device and in
+    /// the PyTorch reference, which computes it with the same hash.
+    static var dropout: [ParityCase] {
+        [
+            ParityCase(
+                .dropout, "rate 0.3 on [3, 7, 9], step 3, seed 7",
+                inputs: [ParityInputs.uniform([3, 7, 9], seed: 197)],
+                tolerance: .rounding
+            ) { try Conflux.dropout($0[0], rate: 0.3, step: $0[0].graph.constant(3), seed: 7) }
         ]
     }
 }

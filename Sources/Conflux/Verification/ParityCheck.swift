@@ -33,10 +33,10 @@ public struct ParityCheck {
     }
 
     /// The ops that update variables, each checked by `runUpdates`.
-    public static let updateOps: [OpType] = [.applyMomentum, .applyAdam, .batchNormStatisticsUpdate]
+    public static let updateOps: [OpType] = [.applyMomentum, .applyAdam, .batchNormStatisticsUpdate, .assignAdd]
 
-    /// The update ops: three steps of momentum SGD, of Adam and of batch norm's running statistics on the same
-    /// state on every device, the variables compared after the last.
+    /// The update ops: three steps of momentum SGD, of Adam, of batch norm's running statistics and of a counter
+    /// on the same state on every device, the variables compared after the last.
     public func runUpdates(on device: any Device) throws -> [ParityResult] {
         let (expected, actual) = (try updatedState(on: reference), try updatedState(on: device))
         let cases = [
@@ -45,16 +45,18 @@ public struct ParityCheck {
             ParityCase(.batchNormStatisticsUpdate, "[5, 3, 7, 9], 3 steps", inputs: [], tolerance: .summation) {
                 $0[0]
             },
+            ParityCase(.assignAdd, "a step counter, 3 steps", inputs: [], tolerance: .rounding) { $0[0] },
         ]
-        let fetches = ["weights", "weights", "running mean", "running variance"]
-        return fetches.indices.map { i in
-            Self.compare(
-                actual[i], expected[i], parityCase: cases[min(i, 2)], device: device.id, fetch: fetches[i])
+        let fetches = [
+            (0, "weights"), (1, "weights"), (2, "running mean"), (2, "running variance"), (3, "counter"),
+        ]
+        return fetches.enumerated().map { i, fetch in
+            Self.compare(actual[i], expected[i], parityCase: cases[fetch.0], device: device.id, fetch: fetch.1)
         }
     }
 
     /// After three runs of each update op on `device`, from the same state and inputs on every device: the weights
-    /// of momentum SGD and of Adam, then the running mean and variance of a batch norm.
+    /// of momentum SGD and of Adam, the running mean and variance of a batch norm, and a counter.
     public func updatedState(on device: any Device) throws -> [HostTensor] {
         let graph = Graph(seed: 8)
         let (w, v) = (
@@ -72,9 +74,11 @@ public struct ParityCheck {
         let statistics = try updateBatchNormStatistics(
             runningMean: mean, runningVariance: variance,
             batch: graph.constant(ParityInputs.uniform([5, 3, 7, 9], seed: 10, 1...3)))
+        let counter = try graph.variable(.scalar)
+        let count = try assignAdd(counter, graph.constant(1))
         let session = Session(graph: graph, device: device, kernels: kernels)
-        for _ in 0..<3 { try session.run([], targets: [momentum, adam, statistics]) }
-        return try session.run([w, v, mean, variance])
+        for _ in 0..<3 { try session.run([], targets: [momentum, adam, statistics, count]) }
+        return try session.run([w, v, mean, variance, counter])
     }
 
     /// The graph of a case; see `ProjectedGraph`. `projection` overrides r (an external reference's).

@@ -2,6 +2,12 @@ import Conflux
 import Foundation
 
 extension CPUKernels {
+    /// variable += value
+    static func assignAdd(_ c: KernelContext) {
+        let (variable, value) = (c.inputs[0].floats, c.inputs[1].floats)
+        for i in 0..<c.inputs[0].count { variable[i] += value[i] }
+    }
+
     /// accum = momentum · accum + grad; variable -= lr · accum
     static func applyMomentum(_ c: KernelContext) {
         let (variable, accum, grad) = (c.inputs[0].floats, c.inputs[1].floats, c.inputs[2].floats)
@@ -40,6 +46,6 @@ extension CPUKernels {
 extension CPUKernels {
     /// The kernels of this file, registered by the backend.
     static let optimizers: [(OpType, Kernel)] = [
-        (.applyMomentum, applyMomentum), (.applyAdam, applyAdam),
+        (.assignAdd, assignAdd), (.applyMomentum, applyMomentum), (.applyAdam, applyAdam),
     ]
 }

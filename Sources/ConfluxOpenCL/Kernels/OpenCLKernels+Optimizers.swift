@@ -2,6 +2,12 @@ import Conflux
 import Kernels
 
 extension OpenCLKernels {
+    static func assignAdd(_ c: KernelContext) throws {
+        let n = c.inputs[0].shape.count
+        try c.opencl.runtime().launch(
+            .optimizers, "assign_add", global: n, [.buffer(c.inputs[0].mem), .buffer(c.inputs[1].mem), .int(n)])
+    }
+
     static func applyMomentum(_ c: KernelContext) throws {
         let n = c.inputs[0].shape.count
         let attributes = c.node.attributes
@@ -27,6 +33,6 @@ extension OpenCLKernels {
 extension OpenCLKernels {
     /// The kernels of this file, registered by the backend.
     static let optimizers: [(OpType, Kernel)] = [
-        (.applyMomentum, applyMomentum), (.applyAdam, applyAdam),
+        (.assignAdd, assignAdd), (.applyMomentum, applyMomentum), (.applyAdam, applyAdam),
     ]
 }

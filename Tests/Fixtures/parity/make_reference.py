@@ -7,6 +7,7 @@ Padding follows TensorFlow's 'same' (the extra row or column after), as Conflux 
 Run: python make_reference.py  (needs torch and safetensors). Keep CASES in the order of ParityCases.all."""
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
@@ -167,6 +168,21 @@ CASES.append(([distinct((2, 3, 4, 5))], F.hardsigmoid))
 CASES.append(([x, uniform((3, 1, 1), 0, 0.5)], lambda t, a: torch.where(t >= 0, t, a * t)))
 CASES.append(([uniform((13, 7)), uniform((13, 9)), uniform((9,))], lambda a, b, c: 0.5 * a.t() @ b + 2 * c))
 CASES.append(([x], lambda t: t.reshape(6, 20)))
+
+# dropout at step 3, seed 7, rate 0.3: DropoutMask's hash (Sources/Conflux/Ops/Dropout.swift), in 32-bit arithmetic
+def dropout_keeps(count, step, seed, rate):
+    with np.errstate(over="ignore"):  # the hash wraps around 2^32 on purpose
+        h = np.arange(count, dtype=np.uint32) * np.uint32(0x9E3779B9)
+        h ^= np.uint32(step) * np.uint32(0x85EBCA6B)
+        h ^= np.uint32(seed) * np.uint32(0xC2B2AE35)
+        h ^= h >> np.uint32(16)
+        h *= np.uint32(0x7FEB352D)
+        h ^= h >> np.uint32(15)
+        h *= np.uint32(0x846CA68B)
+        h ^= h >> np.uint32(16)
+    return torch.from_numpy((h >> np.uint32(8)).astype(np.float32) * np.float32(1 / 16777216) >= np.float32(rate))
+CASES.append(([uniform((3, 7, 9))],
+              lambda t: t * dropout_keeps(t.numel(), 3, 7, 0.3).reshape(t.shape).float() / (1 - 0.3)))
 
 tensors = {}
 for index, case in enumerate(CASES):
