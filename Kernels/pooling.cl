@@ -1,9 +1,16 @@
-// Max- and average-pooling on NCHW planes. Windows are clipped to the input, so padding never wins a max and never
-// counts in an average. Geometry: planes = N*C, input H x W, output OH x OW, window KH x KW, strides SH, SW,
-// leading pads PT (top), PL (left).
+// Max- and average-pooling on NCHW planes. Windows are clipped to the input, so padding never wins a max; an
+// average divides by its window within the input and the counted padding (CT, CB, CL, CR: count_include_pad).
+// Geometry: planes = N*C, input H x W, output OH x OW, window KH x KW, strides SH, SW, leading pads PT (top),
+// PL (left).
 
 #define GEOMETRY const int planes, const int H, const int W, const int OH, const int OW, const int KH, \
     const int KW, const int SH, const int SW, const int PT, const int PL
+#define COUNTED const int CT, const int CB, const int CL, const int CR
+
+// The positions the window at (top, left) averages over.
+float counted_size(const int top, const int left, const int H, const int W, const int KH, const int KW, COUNTED) {
+    return (float)((min(top + KH, H + CB) - max(top, -CT)) * (min(left + KW, W + CR) - max(left, -CL)));
+}
 
 __kernel void max_pool(__global const float* x, __global float* y, GEOMETRY) {
     const int i = get_global_id(0);
@@ -17,7 +24,7 @@ __kernel void max_pool(__global const float* x, __global float* y, GEOMETRY) {
     y[i] = best;
 }
 
-__kernel void avg_pool(__global const float* x, __global float* y, GEOMETRY) {
+__kernel void avg_pool(__global const float* x, __global float* y, GEOMETRY, COUNTED) {
     const int i = get_global_id(0);
     if (i >= planes * OH * OW) return;
     const int ox = i % OW, oy = (i / OW) % OH, plane = i / (OW * OH);
@@ -27,7 +34,7 @@ __kernel void avg_pool(__global const float* x, __global float* y, GEOMETRY) {
     float total = 0.0f;
     for (int r = r0; r < r1; ++r)
         for (int c = c0; c < c1; ++c) total += src[r * W + c];
-    y[i] = total / (float)((r1 - r0) * (c1 - c0));
+    y[i] = total / counted_size(top, left, H, W, KH, KW, CT, CB, CL, CR);
 }
 
 // The output windows that cover input row `r` (or column): those o with o*S - P <= r < o*S - P + K.
@@ -55,7 +62,7 @@ __kernel void max_pool_grad(__global const float* x, __global const float* dy, _
 }
 
 // One work-item per input element: the sum of its share of every window that covers it.
-__kernel void avg_pool_grad(__global const float* dy, __global float* dx, GEOMETRY) {
+__kernel void avg_pool_grad(__global const float* dy, __global float* dx, GEOMETRY, COUNTED) {
     const int i = get_global_id(0);
     if (i >= planes * H * W) return;
     const int c = i % W, r = (i / W) % H, plane = i / (W * H);
@@ -63,8 +70,7 @@ __kernel void avg_pool_grad(__global const float* dy, __global float* dx, GEOMET
     for (int oy = FIRST_WINDOW(r, KH, SH, PT); oy <= LAST_WINDOW(r, SH, PT, OH); ++oy) {
         for (int ox = FIRST_WINDOW(c, KW, SW, PL); ox <= LAST_WINDOW(c, SW, PL, OW); ++ox) {
             const int top = oy * SH - PT, left = ox * SW - PL;
-            const int rows = min(top + KH, H) - max(top, 0), columns = min(left + KW, W) - max(left, 0);
-            total += dy[(plane * OH + oy) * OW + ox] / (float)(rows * columns);
+            total += dy[(plane * OH + oy) * OW + ox] / counted_size(top, left, H, W, KH, KW, CT, CB, CL, CR);
         }
     }
     dx[i] = total;

@@ -37,6 +37,8 @@ public struct WindowGeometry: Equatable, Sendable {
     public var padTop: Int, padBottom: Int, padLeft: Int, padRight: Int
     public var dilationHeight = 1, dilationWidth = 1
     public var groups = 1
+    /// The padding an average's divisor counts, [top, bottom, left, right]: none unless count_include_pad.
+    public var countedPads = [0, 0, 0, 0]
 
     /// The positions a window spans: (k − 1)·dilation + 1.
     public var extentHeight: Int { (kernelHeight - 1) * dilationHeight + 1 }
@@ -48,6 +50,15 @@ public struct WindowGeometry: Equatable, Sendable {
     public var groupChannels: Int { channels / groups }
     /// Elements in one patch, the rows of an im2col matrix: (C / groups)·KH·KW.
     public var patchSize: Int { groupChannels * kernelHeight * kernelWidth }
+    /// The positions the average of output (oy, ox) divides by: its window within the input and the counted
+    /// padding.
+    public func countedWindowSize(_ oy: Int, _ ox: Int) -> Int {
+        let (top, left) = (oy * strideHeight - padTop, ox * strideWidth - padLeft)
+        let rows = min(top + kernelHeight, height + countedPads[1]) - max(top, -countedPads[0])
+        let columns = min(left + kernelWidth, width + countedPads[3]) - max(left, -countedPads[2])
+        return rows * columns
+    }
+
     /// Neither dilated nor grouped: the plain convolution every fast path handles.
     public var isDense: Bool { dilationHeight == 1 && dilationWidth == 1 && groups == 1 }
     /// 2×2 windows moving by 2 without padding, the pooling of most CNNs, which backends give a faster path.
@@ -69,6 +80,7 @@ public struct WindowGeometry: Equatable, Sendable {
             (dilationHeight, dilationWidth) = (dilations[0], dilations[1])
         }
         if case .int(let groups) = attributes["groups"] { self.groups = groups }
+        if case .ints(let counted) = attributes["countedPads"] { countedPads = counted }
     }
 
     /// The window attributes for a `kernel` and `stride` with `padding` over an input of `height`×`width`.

@@ -1,21 +1,49 @@
-/// Max-pooling of `x` [N, C, H, W] over `size`×`size` windows: [N, C, OH, OW], sizes as for `conv2d`.
+/// Max-pooling of `x` [N, C, H, W] over `size`×`size` windows: [N, C, OH, OW], sizes as for `conv2d`; with
+/// `ceilMode`, OH and OW round up (ONNX's and PyTorch's ceil_mode), so that a last, partial window covers the
+/// rows and columns a floor would leave out.
 ///
 /// Padded positions never win the max.
-public func maxPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Padding = .valid) throws -> Tensor {
-    try pool(.maxPool, x, kernel: (size, size), stride: stride ?? size, padding: padding)
+public func maxPool2d(
+    _ x: Tensor, size: Int, stride: Int? = nil, padding: Padding = .valid, ceilMode: Bool = false
+) throws -> Tensor {
+    try maxPool2d(
+        x, kernel: (size, size), strides: (stride ?? size, stride ?? size), padding: padding, ceilMode: ceilMode)
 }
 
-/// Average-pooling of `x` [N, C, H, W]; each window is averaged over the input positions it covers (padding
-/// excluded, as in TensorFlow).
-public func avgPool2d(_ x: Tensor, size: Int, stride: Int? = nil, padding: Padding = .valid) throws -> Tensor {
-    try pool(.avgPool, x, kernel: (size, size), stride: stride ?? size, padding: padding)
+/// Max-pooling over `kernel` (rows, columns) windows moving by `strides`.
+public func maxPool2d(
+    _ x: Tensor, kernel: (Int, Int), strides: (Int, Int), padding: Padding = .valid, ceilMode: Bool = false
+) throws -> Tensor {
+    try pool(.maxPool, x, kernel: kernel, strides: strides, padding: padding, ceilMode: ceilMode)
+}
+
+/// Average-pooling of `x` [N, C, H, W]; each window is averaged over the input positions it covers, padding
+/// excluded as in TensorFlow, or, with `countIncludePad`, over the padding too (ONNX's count_include_pad; the
+/// part of a window past the padding, in `ceilMode`, never counts, as in PyTorch).
+public func avgPool2d(
+    _ x: Tensor, size: Int, stride: Int? = nil, padding: Padding = .valid, countIncludePad: Bool = false,
+    ceilMode: Bool = false
+) throws -> Tensor {
+    try avgPool2d(
+        x, kernel: (size, size), strides: (stride ?? size, stride ?? size), padding: padding,
+        countIncludePad: countIncludePad, ceilMode: ceilMode)
+}
+
+/// Average-pooling over `kernel` (rows, columns) windows moving by `strides`.
+public func avgPool2d(
+    _ x: Tensor, kernel: (Int, Int), strides: (Int, Int), padding: Padding = .valid, countIncludePad: Bool = false,
+    ceilMode: Bool = false
+) throws -> Tensor {
+    try pool(
+        .avgPool, x, kernel: kernel, strides: strides, padding: padding, ceilMode: ceilMode,
+        countIncludePad: countIncludePad)
 }
 
 /// The mean of each plane of `x` [N, C, H, W]: [N, C, 1, 1] (ONNX's GlobalAveragePool), an average-pool whose
 /// window is the whole plane.
 public func globalAvgPool2d(_ x: Tensor) throws -> Tensor {
     let plane = x.shape.rank == 4 ? (x.shape[2], x.shape[3]) : (1, 1)
-    return try pool(.avgPool, x, kernel: plane, stride: 1, padding: .valid)
+    return try pool(.avgPool, x, kernel: plane, strides: (1, 1), padding: .valid)
 }
 
 /// The gradient of max-pooling: `x` the forward input, `dy` [N, C, OH, OW]; ties go to the first maximum.
@@ -30,14 +58,33 @@ public func avgPoolGrad(_ dy: Tensor, inputShape: Shape, like forward: Node) thr
     return try dy.graph.addNode(.avgPoolGrad, [dy], attributes: attributes)
 }
 
-private func pool(_ op: OpType, _ x: Tensor, kernel: (Int, Int), stride: Int, padding: Padding) throws -> Tensor {
+/// The window attributes of a pooling: with `ceilMode`, padding added after each spatial axis so that the
+/// output size rounds up, the last window still starting inside the input or its leading padding (PyTorch's rule);
+/// for an average, `countedPads`: the padding its divisor counts.
+private func pool(
+    _ op: OpType, _ x: Tensor, kernel: (Int, Int), strides: (Int, Int), padding: Padding, ceilMode: Bool = false,
+    countIncludePad: Bool = false
+) throws -> Tensor {
     guard x.shape.rank == 4 else {
         throw ConfluxError.shapeMismatch(
             op: op.rawValue, node: op.rawValue, shapes: [x.shape], reason: "input must be [N, C, H, W]")
     }
-    let attributes = try WindowGeometry.attributes(
-        op: op.rawValue, height: x.shape[2], width: x.shape[3], kernel: kernel, stride: (stride, stride),
-        padding: padding)
+    var attributes = try WindowGeometry.attributes(
+        op: op.rawValue, height: x.shape[2], width: x.shape[3], kernel: kernel, stride: strides, padding: padding)
+    let pads = attributes.ints("pads")
+    if op == .avgPool { attributes["countedPads"] = .ints(countIncludePad ? pads : [0, 0, 0, 0]) }
+    if ceilMode {
+        func extra(_ size: Int, _ before: Int, _ after: Int, _ kernel: Int, _ stride: Int) -> Int {
+            let span = size + before + after - kernel
+            var out = (span + stride - 1) / stride + 1
+            if (out - 1) * stride >= size + before { out -= 1 }
+            return max(0, (out - 1) * stride + kernel - (size + before + after))
+        }
+        attributes["pads"] = .ints([
+            pads[0], pads[1] + extra(x.shape[2], pads[0], pads[1], kernel.0, strides.0),
+            pads[2], pads[3] + extra(x.shape[3], pads[2], pads[3], kernel.1, strides.1),
+        ])
+    }
     return try x.graph.addNode(op, [x], attributes: attributes)
 }
 
@@ -46,8 +93,9 @@ private func poolShape(_ c: ShapeContext) throws -> (Shape, DType) {
     let x = c.shapes[0]
     let geometry = WindowGeometry(input: x, attributes: c.attributes)
     try geometry.validate(c)
-    guard geometry.padTop < geometry.kernelHeight, geometry.padBottom < geometry.kernelHeight,
-        geometry.padLeft < geometry.kernelWidth, geometry.padRight < geometry.kernelWidth
+    let g = geometry
+    guard g.padTop < g.kernelHeight, g.padLeft < g.kernelWidth,
+        (g.outHeight - 1) * g.strideHeight - g.padTop < g.height, (g.outWidth - 1) * g.strideWidth - g.padLeft < g.width
     else { throw c.mismatch("padding must be smaller than the window, or a window would cover only padding") }
     return ([x[0], x[1], geometry.outHeight, geometry.outWidth], .float32)
 }
@@ -60,7 +108,7 @@ let poolingOps: [OpDefinition] = [
     .withGradient { y, dy in [try maxPoolGrad(y.inputs[0], dy, like: y.node)] }
     .withCost(windowCost),
     OpDefinition(
-        .avgPool, OpSignature(["input"], attributes: OpSignature.window), rowwiseInputs: { _ in [0] },
+        .avgPool, OpSignature(["input"], attributes: OpSignature.averageWindow), rowwiseInputs: { _ in [0] },
         inferShape: poolShape
     )
     .withGradient { y, dy in [try avgPoolGrad(dy, inputShape: y.inputs[0].shape, like: y.node)] }
@@ -76,7 +124,7 @@ let poolingOps: [OpDefinition] = [
     .withCost(windowCost),
     OpDefinition(
         .avgPoolGrad,
-        OpSignature(["gradient"], attributes: OpSignature.window.merging(["inputShape": .shape]) { $1 }),
+        OpSignature(["gradient"], attributes: OpSignature.averageWindow.merging(["inputShape": .shape]) { $1 }),
         rowwiseInputs: { _ in [0] },
         inferShape: { c in
             let dy = c.shapes[0]

@@ -4,7 +4,7 @@
 public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
-            + groupedConvolution + layout + composites + dropout
+            + groupedConvolution + layout + composites + dropout + poolingModes
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -435,6 +435,27 @@ public enum ParityCases {
                 inputs: [ParityInputs.uniform([3, 7, 9], seed: 197)],
                 tolerance: .rounding
             ) { try Conflux.dropout($0[0], rate: 0.3, step: $0[0].graph.constant(3), seed: 7) }
+        ]
+    }
+
+    /// ceil_mode (a last window past the input) and count_include_pad (padding in the divisor), apart and together.
+    static var poolingModes: [ParityCase] {
+        let x = ParityInputs.distinct([1, 2, 8, 9], seed: 198)
+        let padded = Padding.explicit(top: 1, bottom: 1, left: 1, right: 1)
+        return [
+            ParityCase(.maxPool, "3×3 stride 2 on 8×9, ceil mode", inputs: [x], tolerance: .rounding) {
+                try maxPool2d($0[0], size: 3, stride: 2, ceilMode: true)
+            },
+            ParityCase(.avgPool, "2×2 stride 2 on 8×9, ceil mode", inputs: [x], tolerance: .rounding) {
+                try avgPool2d($0[0], size: 2, stride: 2, ceilMode: true)
+            },
+            ParityCase(
+                .avgPool, "3×3 stride 2, padding 1, counting the padding",
+                inputs: [ParityInputs.distinct([2, 3, 7, 9], seed: 199)], tolerance: .rounding
+            ) { try avgPool2d($0[0], size: 3, stride: 2, padding: padded, countIncludePad: true) },
+            ParityCase(.avgPool, "3×3 stride 2, padding 1, counting it, ceil mode", inputs: [x], tolerance: .rounding) {
+                try avgPool2d($0[0], size: 3, stride: 2, padding: padded, countIncludePad: true, ceilMode: true)
+            },
         ]
     }
 }

@@ -2,7 +2,7 @@ import Conflux
 import VectorKernels
 
 /// Pooling over each (image, channel) plane, planes split across the cores. Windows are clipped to the input, so
-/// padding never wins a max and never counts in an average. 2×2 max pooling with stride 2 runs in the vector
+/// padding never wins a max and counts in an average only as `countedPads` says. 2×2 max pooling with stride 2 runs in the vector
 /// kernels (`VectorKernels.h`).
 extension CPUKernels {
     static func maxPool(_ c: KernelContext) {
@@ -44,7 +44,7 @@ extension CPUKernels {
                     for i in rows {
                         for j in columns { total += src[i * g.width + j] }
                     }
-                    dst[oy * g.outWidth + ox] = total / Float(rows.count * columns.count)
+                    dst[oy * g.outWidth + ox] = total / Float(g.countedWindowSize(oy, ox))
                 }
             }
         }
@@ -104,7 +104,7 @@ extension CPUKernels {
                 let rows = g.windowRows(oy)
                 for ox in 0..<g.outWidth {
                     let columns = g.windowColumns(ox)
-                    let share = grad[oy * g.outWidth + ox] / Float(rows.count * columns.count)
+                    let share = grad[oy * g.outWidth + ox] / Float(g.countedWindowSize(oy, ox))
                     for i in rows {
                         for j in columns { out[i * g.width + j] += share }
                     }

@@ -184,6 +184,13 @@ def dropout_keeps(count, step, seed, rate):
 CASES.append(([uniform((3, 7, 9))],
               lambda t: t * dropout_keeps(t.numel(), 3, 7, 0.3).reshape(t.shape).float() / (1 - 0.3)))
 
+# pooling modes: ceil_mode, count_include_pad
+x = distinct((1, 2, 8, 9))
+CASES.append(([x], lambda t: F.max_pool2d(t, 3, 2, ceil_mode=True)))
+CASES.append(([x], lambda t: F.avg_pool2d(t, 2, 2, ceil_mode=True)))
+CASES.append(([distinct((2, 3, 7, 9))], lambda t: F.avg_pool2d(t, 3, 2, padding=1, count_include_pad=True)))
+CASES.append(([x], lambda t: F.avg_pool2d(t, 3, 2, padding=1, count_include_pad=True, ceil_mode=True)))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
