@@ -125,4 +125,31 @@ final class ModernCNNTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("rate 1.0 must be at least 0 and below 1"), "\($0)")
         }
     }
+
+    /// A DenseNet layer (the input beside a convolution of it) and an Inception module (branches of different
+    /// windows) join along the channels; the branches' variables are named apart.
+    func testConcatenateJoinsBranchesAlongTheChannels() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([Shape.unknown, 3, 8, 8])
+        let dense = Concatenate("dense", branches: [[], [Conv2D("conv", filters: 4, kernelSize: 3, padding: .same)]])
+        let inception = Concatenate(
+            "inception",
+            branches: [
+                [Conv2D("conv", filters: 2, kernelSize: 1)],
+                [Conv2D("conv", filters: 5, kernelSize: 3, padding: .same)],
+                [Pool2D("pool", .max, size: 3, stride: 1, padding: .same), Conv2D("conv", filters: 1, kernelSize: 1)],
+            ])
+        let built = try Sequential([dense, inception]).build(x, mode: .training)
+        XCTAssertEqual(built.output.shape, [Shape.unknown, 8, 8, 8])
+        let shrinking = Concatenate("bad", branches: [[], [Pool2D("pool", .max, size: 3, stride: 1)]])
+        XCTAssertThrowsError(try Sequential([shrinking]).build(x, mode: .training)) {
+            XCTAssertTrue("\($0)".contains("must match input 0 in every dimension but 1"), "\($0)")
+        }
+        XCTAssertEqual(
+            built.parameters.map(\.name).filter { $0.hasSuffix("weights") },
+            [
+                "dense/branch1/conv/weights", "inception/branch0/conv/weights", "inception/branch1/conv/weights",
+                "inception/branch2/conv/weights",
+            ])
+    }
 }

@@ -56,3 +56,33 @@ public func unsqueeze(_ x: Tensor, axes: [Int]) throws -> Tensor {
     var rest = x.shape.dims.makeIterator()
     return try reshape(x, Shape((0..<rank).map { inserted.contains($0) ? 1 : rest.next()! }))
 }
+
+/// The sum of `x` over `axes` (negative count from the end), those dimensions kept as 1 when `keepDimensions`
+/// (ONNX's ReduceSum): the reduced dimensions moved last and flattened, then a product with a vector of ones.
+public func reduceSum(_ x: Tensor, axes: [Int], keepDimensions: Bool = true) throws -> Tensor {
+    try reduce(x, axes: axes, keepDimensions: keepDimensions, weight: { _ in 1 })
+}
+
+/// The mean of `x` over `axes` (ONNX's ReduceMean), as `reduceSum` with a vector of 1/count.
+public func reduceMean(_ x: Tensor, axes: [Int], keepDimensions: Bool = true) throws -> Tensor {
+    try reduce(x, axes: axes, keepDimensions: keepDimensions, weight: { 1 / Float($0) })
+}
+
+private func reduce(_ x: Tensor, axes: [Int], keepDimensions: Bool, weight: (Int) -> Float) throws -> Tensor {
+    let rank = x.shape.rank
+    let reduced = Set(axes.map { $0 < 0 ? $0 + rank : $0 })
+    guard !reduced.isEmpty, reduced.count == axes.count, reduced.allSatisfy({ (0..<rank).contains($0) }),
+        reduced.allSatisfy({ x.shape[$0] != Shape.unknown })
+    else {
+        throw ConfluxError.invalidArgument(
+            op: "Reduce", reason: "axes \(axes) must be distinct dimensions of \(x.shape), each of known size")
+    }
+    let kept = (0..<rank).filter { !reduced.contains($0) }
+    let count = reduced.map { x.shape[$0] }.reduce(1, *)
+    let moved = kept + reduced.sorted() == Array(0..<rank) ? x : try transpose(x, kept + reduced.sorted())
+    let rows = try reshape(moved, [kept.isEmpty ? 1 : Shape.unknown, count])
+    let column = try x.graph.constant(
+        HostTensor(shape: [count, 1], floats: [Float](repeating: weight(count), count: count)))
+    let shape = (0..<rank).compactMap { d in reduced.contains(d) ? (keepDimensions ? 1 : nil) : x.shape[d] }
+    return try reshape(matmul(rows, column), Shape(shape))
+}

@@ -423,6 +423,12 @@ public enum ParityCases {
             ParityCase(.reshape, "Flatten at 2, Unsqueeze at 0, Squeeze", inputs: [x], tolerance: .rounding) {
                 try squeeze(unsqueeze(flatten($0[0], axis: 2), axes: [0]))
             },
+            ParityCase(.matMul, "ReduceMean over [2, 3], kept", inputs: [x], tolerance: .summation) {
+                try reduceMean($0[0], axes: [2, 3])
+            },
+            ParityCase(.matMul, "ReduceSum over [0, 2], dropped", inputs: [x], tolerance: .summation) {
+                try reduceSum($0[0], axes: [0, -2], keepDimensions: false)
+            },
         ]
     }
 
