@@ -189,3 +189,40 @@ __kernel void dropout(__global const float* x, __global const float* step, __glo
     const int i = get_global_id(0);
     if (i < n) y[i] = dropout_keeps(i, step[0], seed, rate) ? x[i] / (1.0f - rate) : 0.0f;
 }
+
+// y[0..<n] = values (Shape: the dimensions of a tensor).
+__kernel void write_ints(__global int* y, const int n, const Ints8 values) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = values.v[i];
+}
+
+// GatherV2 as `Gathering` moves elements: one work-item per output element (any 4-byte type), from block o of the
+// `outer` before the axis and index j. An index outside -axis_size..<axis_size is reported to slot `slot` of
+// `checks` (DataCheck: position j + 1, the index) and gives 0.
+__kernel void gather(__global const uint* data, __global const int* indices, __global uint* y, const int n,
+                     const int axis_size, const int inner, const int index_count, __global int* checks,
+                     const int slot) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const int k = i % inner, j = (i / inner) % index_count, o = i / (inner * index_count);
+    int index = indices[j];
+    if (index < -axis_size || index >= axis_size) {
+        checks[2 * slot] = j + 1;
+        checks[2 * slot + 1] = index;
+        y[i] = 0;
+        return;
+    }
+    if (index < 0) index += axis_size;
+    y[i] = data[(o * axis_size + index) * inner + k];
+}
+
+// Cast: Float32 to Int32 rounding toward zero, Int32 to Float32.
+__kernel void cast_to_int(__global const float* x, __global int* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = convert_int_rtz(x[i]);
+}
+
+__kernel void cast_to_float(__global const int* x, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = (float)x[i];
+}

@@ -11,7 +11,7 @@ public enum CPUBackend: Backend {
         let families = [
             CPUKernels.math, CPUKernels.convolutions, CPUKernels.pooling, CPUKernels.activations,
             CPUKernels.lossesAndReductions, CPUKernels.optimizers, CPUKernels.piecewiseLinear, CPUKernels.normalization,
-            CPUKernels.arithmetic, CPUKernels.layout, CPUKernels.dropoutKernels,
+            CPUKernels.arithmetic, CPUKernels.layout, CPUKernels.dropoutKernels, CPUKernels.indexing,
         ]
         for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
     }

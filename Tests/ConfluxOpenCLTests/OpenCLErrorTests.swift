@@ -49,6 +49,26 @@ final class OpenCLErrorTests: XCTestCase {
         }
     }
 
+    /// A Gather index out of range goes through the same data checks, in the CPU's words.
+    func testGatherIndexOutOfRangeIsReportedAsTheCPUDoes() throws {
+        let devices = try allDevices.get()
+        for device in try openCLDevices() {
+            let graph = Graph()
+            let (data, indices) = (try graph.placeholder([4, 3]), try graph.placeholder([3], .int32))
+            let rows = try gather(data, indices)
+            let feeds: [Tensor: HostTensor] = [
+                data: .zeros([4, 3]), indices: HostTensor(shape: [3], ints: [0, -4, 4]),
+            ]
+            var messages: [String] = []
+            for on in [device, try devices.device(named: "cpu:0")] {
+                let session = Session(graph: graph, device: on, kernels: devices.kernels)
+                XCTAssertThrowsError(try session.run(rows, feeds: feeds)) { messages.append("\($0)") }
+            }
+            XCTAssertEqual(messages.first, messages.last, "the same words on \(device.id) and the CPU")
+            XCTAssertTrue(messages[0].contains("index 4 at position 2 is outside −4..<4"), messages[0])
+        }
+    }
+
     func testOutOfMemoryNamesTheTensorAndItsSize() throws {
         for device in try openCLDevices() {
             XCTAssertThrowsError(try device.allocate(byteCount: 1 << 42, for: "conv1/Conv2D")) {

@@ -51,7 +51,7 @@ public struct OpDefinition: @unchecked Sendable {
     public static let all: [OpType: OpDefinition] = Dictionary(
         uniqueKeysWithValues: (sourceOps + mathOps + convolutionOps + poolingOps + activationOps + lossOps
             + reductionOps + optimizerOps + fusedOps + piecewiseLinearOps + normalizationOps + arithmeticOps
-            + layoutOps + dropoutOps).map {
+            + layoutOps + dropoutOps + indexingOps).map {
                 ($0.type, $0)
             })
 }

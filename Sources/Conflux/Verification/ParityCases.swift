@@ -4,7 +4,7 @@
 public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
-            + groupedConvolution + layout + composites + dropout + poolingModes
+            + groupedConvolution + layout + composites + dropout + poolingModes + indexing
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -462,6 +462,28 @@ public enum ParityCases {
             ParityCase(.avgPool, "3×3 stride 2, padding 1, counting it, ceil mode", inputs: [x], tolerance: .rounding) {
                 try avgPool2d($0[0], size: 3, stride: 2, padding: padded, countIncludePad: true, ceilMode: true)
             },
+        ]
+    }
+
+    /// Gather (negative indices, a matrix of them), Cast both ways and Shape, as kernels: built on placeholders,
+    /// so that nothing folds.
+    static var indexing: [ParityCase] {
+        [
+            ParityCase(
+                .gather, "[3, 5, 4] along axis 1 at [[4, −1], [0, 2]]",
+                inputs: [
+                    ParityInputs.uniform([3, 5, 4], seed: 200), HostTensor(shape: [2, 2], ints: [4, -1, 0, 2]),
+                ],
+                tolerance: .rounding, gradients: false
+            ) { try gather($0[0], $0[1], axis: 1) },
+            ParityCase(
+                .cast, "[3, 7] within ±5 to Int32 and back", inputs: [ParityInputs.uniform([3, 7], seed: 201, -5...5)],
+                tolerance: .rounding, gradients: false
+            ) { try cast(cast($0[0], to: .int32), to: .float32) },
+            ParityCase(
+                .shape, "of [2, 3, 4, 5]", inputs: [ParityInputs.uniform([2, 3, 4, 5], seed: 202)],
+                tolerance: .rounding, gradients: false
+            ) { try cast($0[0].graph.addNode(.shape, [$0[0]]), to: .float32) },
         ]
     }
 }

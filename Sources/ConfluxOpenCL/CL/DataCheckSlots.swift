@@ -13,13 +13,16 @@ final class DataCheckSlots {
     /// Whether a checking kernel may have run since the last read.
     private var pending = false
 
-    /// The buffer and slot index that kernels of `check`'s node report to; marks the slots for reading.
+    /// The buffer and slot index that kernels of `check`'s node report to; marks the slots for reading. A node of
+    /// the same name in another graph shares the slot, with its own description (the bound it checks may differ).
     func slot(for check: DataCheck, on runtime: CLRuntime) throws -> (cl_mem, Int) {
         let slot = slots[check.node] ?? checks.count
         if slot == checks.count {
             if slot >= capacity { try grow(runtime) }
             checks.append(check)
             slots[check.node] = slot
+        } else {
+            checks[slot] = check
         }
         pending = true
         return (buffer!.mem, slot)

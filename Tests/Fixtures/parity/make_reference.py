@@ -193,6 +193,12 @@ CASES.append(([x], lambda t: F.avg_pool2d(t, 2, 2, ceil_mode=True)))
 CASES.append(([distinct((2, 3, 7, 9))], lambda t: F.avg_pool2d(t, 3, 2, padding=1, count_include_pad=True)))
 CASES.append(([x], lambda t: F.avg_pool2d(t, 3, 2, padding=1, count_include_pad=True, ceil_mode=True)))
 
+# gather, cast, shape (no gradients checked: the cases build them on placeholders, as kernels)
+CASES.append(([uniform((3, 5, 4)), torch.tensor([[4, -1], [0, 2]], dtype=torch.int32)],
+              lambda t, i: t[:, i.long() % 5]))
+CASES.append(([uniform((3, 7), -5, 5)], lambda t: t.to(torch.int32).to(torch.float32)))
+CASES.append(([uniform((2, 3, 4, 5))], lambda t: torch.tensor(t.shape, dtype=torch.float32)))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
@@ -201,13 +207,14 @@ for index, case in enumerate(CASES):
     inputs = [t.clone().requires_grad_(t.dtype == torch.float32) for t in inputs]
     y = function(*inputs)
     projection = uniform((y.numel(), 1))
-    (y.reshape(1, -1) @ projection).sum().backward()
+    if y.requires_grad:
+        (y.reshape(1, -1) @ projection).sum().backward()
     tensors[f"{index}.projection"] = projection
     tensors[f"{index}.output"] = y.detach().clone().contiguous()
     for i, t in enumerate(inputs):
         # Labels are stored as float32 (exact for small integers): Conflux's safetensors reader takes F32 only.
         tensors[f"{index}.input{i}"] = t.detach().clone().float().contiguous()
-        if t.dtype == torch.float32:
+        if t.dtype == torch.float32 and t.grad is not None:
             tensors[f"{index}.grad{i}"] = t.grad.contiguous()
 
 save_file(tensors, "reference.safetensors", metadata={"generator": f"torch {torch.__version__}", "cases": str(len(CASES))})
