@@ -2,7 +2,10 @@
 import PackageDescription
 
 /// The OpenCL C sources in Kernels/, one per kernel family, embedded into the binary.
-let openCLSources = ["elementwise.cl", "reduction.cl", "softmax.cl", "pooling.cl", "convolution.cl", "optimizers.cl", "direct.cl"]
+let openCLSources = [
+    "elementwise.cl", "reduction.cl", "softmax.cl", "pooling.cl", "convolution.cl", "optimizers.cl", "direct.cl",
+    "normalization.cl",
+]
 
 let package = Package(
     name: "Conflux",

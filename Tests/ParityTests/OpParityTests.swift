@@ -12,7 +12,7 @@ final class OpParityTests: XCTestCase {
         .avgPoolGrad: .avgPool, .reluGrad: .relu, .tanhGrad: .tanh, .sigmoidGrad: .sigmoid, .softmaxGrad: .softmax,
         .softmaxCrossEntropyGrad: .softmaxCrossEntropy, .reduceGrad: .sum, .leakyReluGrad: .leakyRelu,
         .clipGrad: .clip, .hardSwishGrad: .hardSwish, .batchNormGrad: .batchNorm, .batchNormScaleGrad: .batchNorm,
-        .sumToShape: .add, .sliceGrad: .slice, .logSoftmaxGrad: .logSoftmax, .dropoutGrad: .dropout,
+        .sumToShape: .add, .sliceGrad: .slice, .logSoftmaxGrad: .logSoftmax, .dropoutGrad: .dropout, .lrnGrad: .lrn,
     ]
 
     func testEveryOpOnEveryOtherDeviceMatchesTheCPU() throws {

@@ -42,6 +42,8 @@ extension OpType {
     public static let clipGrad: OpType = "ClipGrad"
     public static let hardSwish: OpType = "HardSwish"
     public static let hardSwishGrad: OpType = "HardSwishGrad"
+    public static let lrn: OpType = "LRN"
+    public static let lrnGrad: OpType = "LRNGrad"
     public static let batchNorm: OpType = "FusedBatchNorm"
     public static let batchNormGrad: OpType = "FusedBatchNormGrad"
     public static let batchNormScaleGrad: OpType = "BatchNormScaleGrad"

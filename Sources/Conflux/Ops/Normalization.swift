@@ -26,6 +26,21 @@ public func updateBatchNormStatistics(
         attributes: Attributes(["momentum": .float(momentum)]))
 }
 
+/// Local response normalization across channels (Krizhevsky et al., 2012; ONNX's LRN) of `x` [N, C, …]:
+/// y = x / (bias + alpha/size · Σ x²)^beta, the sum over the `size` channels around each one (from
+/// c − ⌊(size − 1)/2⌋ to c + ⌈(size − 1)/2⌉, clipped to the channels).
+///
+/// - Throws: `invalidArgument` unless size is positive.
+public func localResponseNormalization(
+    _ x: Tensor, size: Int, alpha: Float = 1e-4, beta: Float = 0.75, bias: Float = 1
+) throws -> Tensor {
+    guard size > 0 else { throw ConfluxError.invalidArgument(op: "LRN", reason: "size \(size) must be positive") }
+    return try x.graph.addNode(
+        .lrn, [x],
+        attributes: Attributes(["size": .int(size), "alpha": .float(alpha), "beta": .float(beta), "bias": .float(bias)])
+    )
+}
+
 /// The gradient of `FusedBatchNorm` y: dx (through the batch statistics when y used them), dscale = Σ dy·x̂,
 /// doffset = Σ dy; none for given statistics, which are state, not parameters.
 private func batchNormGradient(_ y: Tensor, _ dy: Tensor) throws -> [Tensor?] {
@@ -55,7 +70,25 @@ private func normalizationCost(passes: Double) -> CostFunction {
     { c in (4 * passes * Double(c.inputs[0].count), c.bytes) }
 }
 
+/// The attributes of LRN and its gradient.
+private let lrnAttributes: [String: AttributeKind] = ["size": .int, "alpha": .float, "beta": .float, "bias": .float]
+
 let normalizationOps: [OpDefinition] = [
+    OpDefinition(.lrn, OpSignature(["input"], attributes: lrnAttributes), rowwiseInputs: { _ in [0] }) { c in
+        guard c.shapes[0].rank >= 2 else { throw c.mismatch("input must be [N, C, …]") }
+        try c.requireType(0, .float32, "input")
+        return (c.shapes[0], .float32)
+    }
+    .withGradient { y, dy in [try y.graph.addNode(.lrnGrad, [y.inputs[0], dy], attributes: y.node.attributes)] }
+    .withCost { c in (Double(4 * c.node.attributes.int("size") + 8) * Double(c.output.count), c.bytes) },
+    OpDefinition(
+        .lrnGrad, OpSignature(["input", "gradient"], attributes: lrnAttributes), rowwiseInputs: { _ in [0, 1] }
+    ) {
+        c in
+        guard unify(c.shapes[0], c.shapes[1]) != nil else { throw c.mismatch("gradient must have the input's shape") }
+        return (c.shapes[0], .float32)
+    }
+    .withCost { c in (Double(8 * c.node.attributes.int("size") + 8) * Double(c.output.count), c.bytes) },
     OpDefinition(
         .batchNorm,
         OpSignature(

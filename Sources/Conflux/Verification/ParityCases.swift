@@ -265,6 +265,15 @@ public enum ParityCases {
                     mean: graph.constant(HostTensor(shape: [3], floats: [0.25, -0.5, 0.125])),
                     variance: graph.constant(HostTensor(shape: [3], floats: [0.5, 1, 2])))
             })
+        for (size, name) in [
+            (5, "size 5 (AlexNet) over 7 channels"), (4, "size 4 (an even window, as ONNX places it)"),
+        ] {
+            cases.append(
+                ParityCase(
+                    .lrn, name, inputs: [ParityInputs.uniform([2, 7, 3, 5], seed: UInt64(126 + size), -2...2)],
+                    tolerance: .transcendental
+                ) { try localResponseNormalization($0[0], size: size, alpha: 0.1, beta: 0.75, bias: 2) })
+        }
         for (i, shape) in [Shape([2, 5, 7, 9]), [1, 3, 1, 1]].enumerated() {
             cases.append(
                 ParityCase(

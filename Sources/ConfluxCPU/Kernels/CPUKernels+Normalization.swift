@@ -1,4 +1,5 @@
 import Conflux
+import Foundation
 
 /// Batch normalization, channels split across the cores. A channel's values are the planes x[n, c, …] of every
 /// image n; its batch statistics take two passes (the mean, then the squared deviations from it), which keeps the
@@ -171,9 +172,86 @@ extension CPUKernels {
     }
 }
 
+/// Local response normalization: for each image and position, a pass over the channels with a running window.
+extension CPUKernels {
+    /// The window of channels around `channel` (ONNX's), and the scale s = bias + alpha/size · Σ x² over it.
+    private struct LRNWindow {
+        let size: Int
+        let alpha: Float
+        let beta: Float
+        let bias: Float
+
+        init(_ attributes: Attributes) {
+            (size, alpha, beta, bias) = (
+                attributes.int("size"), attributes.float("alpha"), attributes.float("beta"), attributes.float("bias")
+            )
+        }
+
+        func channels(_ channel: Int, of count: Int) -> Range<Int> {
+            max(0, channel - (size - 1) / 2)..<min(count, channel + size / 2 + 1)
+        }
+
+        /// s for every channel at one position, the channels `stride` apart from `x`.
+        func scales(_ x: UnsafePointer<Float>, channels: Int, stride: Int, into s: inout [Float]) {
+            for c in 0..<channels {
+                var total: Float = 0
+                for j in self.channels(c, of: channels) { total += x[j * stride] * x[j * stride] }
+                s[c] = bias + alpha / Float(size) * total
+            }
+        }
+    }
+
+    /// Runs `body(offset of channel 0, channel stride, scales)` for every image and position, images split across
+    /// the cores, with the window's scales at that position in `scales`.
+    private static func forEachPosition(
+        _ c: KernelContext, _ window: LRNWindow, _ body: (Int, Int, [Float]) -> Void
+    ) {
+        let (x, shape) = (c.inputs[0].floats, c.inputs[0].shape)
+        let (channels, inner) = (shape[1], shape.count / max(shape[0] * shape[1], 1))
+        c.cpu.parallelChunks(shape[0]) { _, images in
+            var scales = [Float](repeating: 0, count: channels)
+            for n in images {
+                for p in 0..<inner {
+                    let start = n * channels * inner + p
+                    window.scales(x + start, channels: channels, stride: inner, into: &scales)
+                    body(start, inner, scales)
+                }
+            }
+        }
+    }
+
+    static func lrn(_ c: KernelContext) {
+        let window = LRNWindow(c.node.attributes)
+        let (x, y, channels) = (c.inputs[0].floats, c.output.floats, c.inputs[0].shape[1])
+        forEachPosition(c, window) { start, stride, s in
+            for k in 0..<channels { y[start + k * stride] = x[start + k * stride] * pow(s[k], -window.beta) }
+        }
+    }
+
+    /// dx_c = dy_c·s_c^(−β) − (2αβ/size)·x_c·Σ_j dy_j·x_j·s_j^(−β−1), over the channels j whose window holds c.
+    static func lrnGrad(_ c: KernelContext) {
+        let window = LRNWindow(c.node.attributes)
+        let (x, dy, dx, channels) = (c.inputs[0].floats, c.inputs[1].floats, c.output.floats, c.inputs[0].shape[1])
+        let factor = 2 * window.alpha * window.beta / Float(window.size)
+        forEachPosition(c, window) { start, stride, s in
+            for k in 0..<channels {
+                var total: Float = 0
+                // The windows holding channel k: those of channels k − ⌊size/2⌋ through k + ⌊(size − 1)/2⌋.
+                for j in max(0, k - window.size / 2)..<min(channels, k + (window.size - 1) / 2 + 1) {
+                    let at = start + j * stride
+                    total += dy[at] * x[at] * pow(s[j], -window.beta - 1)
+                }
+                let at = start + k * stride
+                dx[at] = dy[at] * pow(s[k], -window.beta) - factor * x[at] * total
+            }
+        }
+    }
+}
+
 extension CPUKernels {
     /// The kernels of this file, registered by the backend.
     static let normalization: [(OpType, Kernel)] = [
+        (.lrn, lrn), (.lrnGrad, lrnGrad),
         (.batchNorm, batchNorm), (.batchNormGrad, batchNormGrad), (.batchNormScaleGrad, batchNormScaleGrad),
         (.batchNormStatisticsUpdate, batchNormStatisticsUpdate),
     ]

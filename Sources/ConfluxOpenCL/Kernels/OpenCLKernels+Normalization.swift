@@ -51,9 +51,27 @@ extension OpenCLKernels {
     }
 }
 
+/// Local response normalization (`normalization.cl`): one work-item per element, over its window of channels.
+extension OpenCLKernels {
+    static func lrn(_ c: KernelContext) throws { try lrnKernel(c, "lrn_forward") }
+    static func lrnGrad(_ c: KernelContext) throws { try lrnKernel(c, "lrn_grad") }
+
+    private static func lrnKernel(_ c: KernelContext, _ name: String) throws {
+        let (shape, attributes) = (c.inputs[0].shape, c.node.attributes)
+        let n = shape.count
+        try c.opencl.runtime().launch(
+            .normalization, name, global: n,
+            (c.inputs + [c.output]).map { .buffer($0.mem) } + [
+                .int(n), .int(shape[1]), .int(n / max(shape[0] * shape[1], 1)), .int(attributes.int("size")),
+                .float(attributes.float("alpha")), .float(attributes.float("beta")), .float(attributes.float("bias")),
+            ])
+    }
+}
+
 extension OpenCLKernels {
     /// The kernels of this file, registered by the backend.
     static let normalization: [(OpType, Kernel)] = [
+        (.lrn, lrn), (.lrnGrad, lrnGrad),
         (.batchNorm, batchNorm), (.batchNormGrad, batchNormGrad), (.batchNormScaleGrad, batchNormScaleGrad),
         (.batchNormStatisticsUpdate, batchNormStatisticsUpdate),
     ]

@@ -129,6 +129,14 @@ for shape, low, high in [((3, 5, 7, 9), 2, 4), ((1, 1, 13, 13), -1, 1), ((7, 13)
 CASES.append(([uniform((2, 3, 5, 5)), uniform((3,), 0.5, 1.5), uniform((3,))],
               lambda x, w, b: F.batch_norm(x, torch.tensor([0.25, -0.5, 0.125]), torch.tensor([0.5, 1.0, 2.0]), w, b,
                                            training=False, eps=1e-5)))
+def lrn(x, size, alpha, beta, bias):
+    """ONNX's LRN: the window of channel c runs from c - (size - 1) // 2 to c + size // 2 (PyTorch's is shifted
+    the other way for even sizes)."""
+    padded = F.pad(x * x, (0, 0, 0, 0, (size - 1) // 2, size // 2))
+    total = sum(padded[:, i:i + x.shape[1]] for i in range(size))
+    return x / (bias + alpha / size * total) ** beta
+for size in (5, 4):
+    CASES.append(([uniform((2, 7, 3, 5), -2, 2)], lambda x, size=size: lrn(x, size, 0.1, 0.75, 2)))
 for shape in [(2, 5, 7, 9), (1, 3, 1, 1)]:
     CASES.append(([uniform(shape)], lambda x: F.adaptive_avg_pool2d(x, 1)))
 
