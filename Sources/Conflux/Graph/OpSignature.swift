@@ -21,6 +21,8 @@ public struct OpSignature: Sendable {
 
     /// The attributes of a convolution's or pooling's window (`WindowGeometry`).
     public static let window: [String: AttributeKind] = ["kernel": .ints(2), "strides": .ints(2), "pads": .ints(4)]
+    /// A max pooling's: its window's and its dilations.
+    public static let maxWindow = window.merging(["dilations": .ints(2)]) { $1 }
     /// An average pooling's: its window's and the padding its divisor counts (`countedPads`).
     public static let averageWindow = window.merging(["countedPads": .ints(4)]) { $1 }
     /// A convolution's: its window's, its dilations and its group count (`WindowGeometry`).

@@ -19,7 +19,7 @@ let fusedOps: [OpDefinition] = [
         inferShape: { try fusedShape($0, producer: .matMul) }),
     OpDefinition(
         .fusedMaxPoolGrad,
-        OpSignature(["input", "gradient"], attributes: OpSignature.window.merging(["relu": .bool]) { $1 }),
+        OpSignature(["input", "gradient"], attributes: OpSignature.maxWindow.merging(["relu": .bool]) { $1 }),
         rowwiseInputs: { _ in [0, 1] },
         inferShape: { try OpDefinition.all[.maxPoolGrad]!.inferShape($0) }),
 ]

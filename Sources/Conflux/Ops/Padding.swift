@@ -63,7 +63,8 @@ public struct WindowGeometry: Equatable, Sendable {
     public var isDense: Bool { dilationHeight == 1 && dilationWidth == 1 && groups == 1 }
     /// 2×2 windows moving by 2 without padding, the pooling of most CNNs, which backends give a faster path.
     public var isHalving: Bool {
-        kernelHeight == 2 && kernelWidth == 2 && strideHeight == 2 && strideWidth == 2
+        kernelHeight == 2 && kernelWidth == 2 && strideHeight == 2 && strideWidth == 2 && dilationHeight == 1
+            && dilationWidth == 1
             && padTop == 0 && padBottom == 0 && padLeft == 0 && padRight == 0
     }
 

@@ -10,11 +10,12 @@ public func maxPool2d(
         x, kernel: (size, size), strides: (stride ?? size, stride ?? size), padding: padding, ceilMode: ceilMode)
 }
 
-/// Max-pooling over `kernel` (rows, columns) windows moving by `strides`.
+/// Max-pooling over `kernel` (rows, columns) windows moving by `strides`, their taps `dilations` apart.
 public func maxPool2d(
-    _ x: Tensor, kernel: (Int, Int), strides: (Int, Int), padding: Padding = .valid, ceilMode: Bool = false
+    _ x: Tensor, kernel: (Int, Int), strides: (Int, Int), padding: Padding = .valid, dilations: (Int, Int) = (1, 1),
+    ceilMode: Bool = false
 ) throws -> Tensor {
-    try pool(.maxPool, x, kernel: kernel, strides: strides, padding: padding, ceilMode: ceilMode)
+    try pool(.maxPool, x, kernel: kernel, strides: strides, padding: padding, dilations: dilations, ceilMode: ceilMode)
 }
 
 /// Average-pooling of `x` [N, C, H, W]; each window is averaged over the input positions it covers, padding
@@ -62,17 +63,20 @@ public func avgPoolGrad(_ dy: Tensor, inputShape: Shape, like forward: Node) thr
 /// output size rounds up, the last window still starting inside the input or its leading padding (PyTorch's rule);
 /// for an average, `countedPads`: the padding its divisor counts.
 private func pool(
-    _ op: OpType, _ x: Tensor, kernel: (Int, Int), strides: (Int, Int), padding: Padding, ceilMode: Bool = false,
-    countIncludePad: Bool = false
+    _ op: OpType, _ x: Tensor, kernel: (Int, Int), strides: (Int, Int), padding: Padding,
+    dilations: (Int, Int) = (1, 1), ceilMode: Bool = false, countIncludePad: Bool = false
 ) throws -> Tensor {
     guard x.shape.rank == 4 else {
         throw ConfluxError.shapeMismatch(
             op: op.rawValue, node: op.rawValue, shapes: [x.shape], reason: "input must be [N, C, H, W]")
     }
     var attributes = try WindowGeometry.attributes(
-        op: op.rawValue, height: x.shape[2], width: x.shape[3], kernel: kernel, stride: strides, padding: padding)
+        op: op.rawValue, height: x.shape[2], width: x.shape[3], kernel: kernel, stride: strides, padding: padding,
+        dilation: dilations)
     let pads = attributes.ints("pads")
     if op == .avgPool { attributes["countedPads"] = .ints(countIncludePad ? pads : [0, 0, 0, 0]) }
+    if op == .maxPool { attributes["dilations"] = .ints([dilations.0, dilations.1]) }
+    let extent = ((kernel.0 - 1) * dilations.0 + 1, (kernel.1 - 1) * dilations.1 + 1)
     if ceilMode {
         func extra(_ size: Int, _ before: Int, _ after: Int, _ kernel: Int, _ stride: Int) -> Int {
             let span = size + before + after - kernel
@@ -81,8 +85,8 @@ private func pool(
             return max(0, (out - 1) * stride + kernel - (size + before + after))
         }
         attributes["pads"] = .ints([
-            pads[0], pads[1] + extra(x.shape[2], pads[0], pads[1], kernel.0, strides.0),
-            pads[2], pads[3] + extra(x.shape[3], pads[2], pads[3], kernel.1, strides.1),
+            pads[0], pads[1] + extra(x.shape[2], pads[0], pads[1], extent.0, strides.0),
+            pads[2], pads[3] + extra(x.shape[3], pads[2], pads[3], extent.1, strides.1),
         ])
     }
     return try x.graph.addNode(op, [x], attributes: attributes)
@@ -94,7 +98,7 @@ private func poolShape(_ c: ShapeContext) throws -> (Shape, DType) {
     let geometry = WindowGeometry(input: x, attributes: c.attributes)
     try geometry.validate(c)
     let g = geometry
-    guard g.padTop < g.kernelHeight, g.padLeft < g.kernelWidth,
+    guard g.padTop < g.extentHeight, g.padLeft < g.extentWidth,
         (g.outHeight - 1) * g.strideHeight - g.padTop < g.height, (g.outWidth - 1) * g.strideWidth - g.padLeft < g.width
     else { throw c.mismatch("padding must be smaller than the window, or a window would cover only padding") }
     return ([x[0], x[1], geometry.outHeight, geometry.outWidth], .float32)
@@ -102,7 +106,7 @@ private func poolShape(_ c: ShapeContext) throws -> (Shape, DType) {
 
 let poolingOps: [OpDefinition] = [
     OpDefinition(
-        .maxPool, OpSignature(["input"], attributes: OpSignature.window), rowwiseInputs: { _ in [0] },
+        .maxPool, OpSignature(["input"], attributes: OpSignature.maxWindow), rowwiseInputs: { _ in [0] },
         inferShape: poolShape
     )
     .withGradient { y, dy in [try maxPoolGrad(y.inputs[0], dy, like: y.node)] }
@@ -114,7 +118,7 @@ let poolingOps: [OpDefinition] = [
     .withGradient { y, dy in [try avgPoolGrad(dy, inputShape: y.inputs[0].shape, like: y.node)] }
     .withCost(windowCost),
     OpDefinition(
-        .maxPoolGrad, OpSignature(["input", "gradient"], attributes: OpSignature.window),
+        .maxPoolGrad, OpSignature(["input", "gradient"], attributes: OpSignature.maxWindow),
         rowwiseInputs: { _ in [0, 1] },
         inferShape: { c in
             _ = try checkedGradient(c, input: c.shapes[0], dy: c.shapes[1], outChannels: c.shapes[0][1])

@@ -453,7 +453,8 @@ public enum ParityCases {
         ]
     }
 
-    /// ceil_mode (a last window past the input) and count_include_pad (padding in the divisor), apart and together.
+    /// ceil_mode (a last window past the input) and count_include_pad (padding in the divisor), apart and together;
+    /// a dilated max-pool.
     static var poolingModes: [ParityCase] {
         let x = ParityInputs.distinct([1, 2, 8, 9], seed: 198)
         let padded = Padding.explicit(top: 1, bottom: 1, left: 1, right: 1)
@@ -471,6 +472,11 @@ public enum ParityCases {
             ParityCase(.avgPool, "3×3 stride 2, padding 1, counting it, ceil mode", inputs: [x], tolerance: .rounding) {
                 try avgPool2d($0[0], size: 3, stride: 2, padding: padded, countIncludePad: true, ceilMode: true)
             },
+            ParityCase(
+                .maxPool, "3×3 dilated by 2, stride 2, padding 1",
+                inputs: [ParityInputs.distinct([2, 3, 9, 11], seed: 203)],
+                tolerance: .rounding
+            ) { try maxPool2d($0[0], kernel: (3, 3), strides: (2, 2), padding: padded, dilations: (2, 2)) },
         ]
     }
 

@@ -2,7 +2,7 @@ import Conflux
 import VectorKernels
 
 /// Pooling over each (image, channel) plane, planes split across the cores. Windows are clipped to the input, so
-/// padding never wins a max and counts in an average only as `countedPads` says. 2×2 max pooling with stride 2 runs in the vector
+/// padding never wins a max and counts in an average only as `countedPads` says; a max-pool may be dilated. 2×2 max pooling with stride 2 runs in the vector
 /// kernels (`VectorKernels.h`).
 extension CPUKernels {
     static func maxPool(_ c: KernelContext) {
@@ -80,9 +80,9 @@ extension CPUKernels {
                 let rows = g.windowRows(oy)
                 for ox in 0..<g.outWidth {
                     let columns = g.windowColumns(ox)
-                    var best = rows.lowerBound * g.width + columns.lowerBound
+                    var best = -1
                     for i in rows {
-                        for j in columns where src[i * g.width + j] > src[best] { best = i * g.width + j }
+                        for j in columns where best < 0 || src[i * g.width + j] > src[best] { best = i * g.width + j }
                     }
                     // Every window covering a position adds to it, and all see the same input there: the ReLU's
                     // gradient masks each addition alike.
@@ -127,16 +127,20 @@ extension CPUKernels {
 }
 
 extension WindowGeometry {
-    /// The input rows the window of output row `oy` covers, clipped to the input.
-    @inline(__always) func windowRows(_ oy: Int) -> Range<Int> {
-        let top = oy * strideHeight - padTop
-        return max(top, 0)..<min(top + kernelHeight, height)
+    /// The input rows the taps of output row `oy`'s window fall on inside the input: every dilation-th from the
+    /// window's top.
+    @inline(__always) func windowRows(_ oy: Int) -> StrideTo<Int> {
+        taps(from: oy * strideHeight - padTop, extent: extentHeight, dilation: dilationHeight, size: height)
     }
 
-    /// The input columns the window of output column `ox` covers, clipped to the input.
-    @inline(__always) func windowColumns(_ ox: Int) -> Range<Int> {
-        let left = ox * strideWidth - padLeft
-        return max(left, 0)..<min(left + kernelWidth, width)
+    /// The input columns the taps of output column `ox`'s window fall on inside the input.
+    @inline(__always) func windowColumns(_ ox: Int) -> StrideTo<Int> {
+        taps(from: ox * strideWidth - padLeft, extent: extentWidth, dilation: dilationWidth, size: width)
+    }
+
+    @inline(__always) private func taps(from start: Int, extent: Int, dilation: Int, size: Int) -> StrideTo<Int> {
+        let first = start < 0 ? start + (-start + dilation - 1) / dilation * dilation : start
+        return stride(from: first, to: min(start + extent, size), by: dilation)
     }
 }
 

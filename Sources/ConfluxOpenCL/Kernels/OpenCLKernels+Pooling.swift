@@ -51,6 +51,7 @@ extension OpenCLKernels {
             (c.inputs + [c.output]).map { .buffer($0.mem) } + [
                 .int(planes), .int(g.height), .int(g.width), .int(g.outHeight), .int(g.outWidth), .int(g.kernelHeight),
                 .int(g.kernelWidth), .int(g.strideHeight), .int(g.strideWidth), .int(g.padTop), .int(g.padLeft),
+                .int(g.dilationHeight), .int(g.dilationWidth),
             ] + (c.node.op == .avgPool || c.node.op == .avgPoolGrad ? g.countedPads.map { .int($0) } : []))
     }
 }

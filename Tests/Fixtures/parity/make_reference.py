@@ -194,12 +194,13 @@ def dropout_keeps(count, step, seed, rate):
 CASES.append(([uniform((3, 7, 9))],
               lambda t: t * dropout_keeps(t.numel(), 3, 7, 0.3).reshape(t.shape).float() / (1 - 0.3)))
 
-# pooling modes: ceil_mode, count_include_pad
+# pooling modes: ceil_mode, count_include_pad, dilation
 x = distinct((1, 2, 8, 9))
 CASES.append(([x], lambda t: F.max_pool2d(t, 3, 2, ceil_mode=True)))
 CASES.append(([x], lambda t: F.avg_pool2d(t, 2, 2, ceil_mode=True)))
 CASES.append(([distinct((2, 3, 7, 9))], lambda t: F.avg_pool2d(t, 3, 2, padding=1, count_include_pad=True)))
 CASES.append(([x], lambda t: F.avg_pool2d(t, 3, 2, padding=1, count_include_pad=True, ceil_mode=True)))
+CASES.append(([distinct((2, 3, 9, 11))], lambda t: F.max_pool2d(t, 3, 2, padding=1, dilation=2)))
 
 # gather, cast, shape (no gradients checked: the cases build them on placeholders, as kernels)
 CASES.append(([uniform((3, 5, 4)), torch.tensor([[4, -1], [0, 2]], dtype=torch.int32)],
