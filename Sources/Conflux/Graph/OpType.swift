@@ -51,6 +51,7 @@ extension OpType {
     public static let softmaxCrossEntropy: OpType = "SoftmaxCrossEntropy"
     public static let softmaxCrossEntropyGrad: OpType = "SoftmaxCrossEntropyGrad"
     public static let reshape: OpType = "Reshape"
+    public static let identity: OpType = "Identity"
     public static let shape: OpType = "Shape"
     public static let gather: OpType = "GatherV2"
     public static let cast: OpType = "Cast"

@@ -19,6 +19,10 @@ public func reshape(_ x: Tensor, _ shape: Shape) throws -> Tensor {
     try x.graph.addNode(.reshape, [x], attributes: Attributes(["shape": .shape(shape)]))
 }
 
+/// `x` itself, as a node of its own (TensorFlow's and ONNX's Identity): a name to fetch, or a copy to place on
+/// another device.
+public func identity(_ x: Tensor) throws -> Tensor { try x.graph.addNode(.identity, [x]) }
+
 /// Merges two shapes that must agree, taking each dimension from whichever knows it.
 func unify(_ a: Shape, _ b: Shape) -> Shape? {
     guard a.rank == b.rank else { return nil }
@@ -68,6 +72,8 @@ let mathOps: [OpDefinition] = [
         guard c.shapes[0].rank == 2 || c.shapes[0].rank == 4 else { throw c.mismatch("gradient must be rank 2 or 4") }
         return ([c.shapes[0][1]], .float32)
     },
+    OpDefinition(.identity, OpSignature(["input"]), rowwiseInputs: { _ in [0] }) { c in (c.shapes[0], c.dtypes[0]) }
+        .withGradient { _, dy in [dy] },
     // Rows are contiguous: whenever the output keeps the input's number of rows, row i stays row i.
     OpDefinition(
         .reshape, OpSignature(["input"], attributes: ["shape": .shape]), rowwiseInputs: { _ in [0] },

@@ -432,6 +432,7 @@ public enum ParityCases {
             ParityCase(.reshape, "Flatten at 2, Unsqueeze at 0, Squeeze", inputs: [x], tolerance: .rounding) {
                 try squeeze(unsqueeze(flatten($0[0], axis: 2), axes: [0]))
             },
+            ParityCase(.identity, "[2, 3, 4, 5]", inputs: [x], tolerance: .rounding) { try identity($0[0]) },
             ParityCase(.matMul, "ReduceMean over [2, 3], kept", inputs: [x], tolerance: .summation) {
                 try reduceMean($0[0], axes: [2, 3])
             },

@@ -63,7 +63,8 @@ extension CPUKernels {
         }
     }
 
-    static func reshape(_ c: KernelContext) {
+    /// The input's bytes, unchanged: Reshape and Identity.
+    static func copy(_ c: KernelContext) {
         c.output.raw.copyMemory(from: c.inputs[0].raw, byteCount: c.output.storage.byteCount)
     }
 
@@ -95,6 +96,6 @@ extension CPUKernels {
     /// The kernels of this file, registered by the backend.
     static let math: [(OpType, Kernel)] = [
         (.matMul, matMul), (.fusedMatMul, fusedMatMul), (.biasAdd, biasAdd),
-        (.biasAddGrad, biasAddGrad), (.reshape, reshape),
+        (.biasAddGrad, biasAddGrad), (.reshape, copy), (.identity, copy),
     ]
 }

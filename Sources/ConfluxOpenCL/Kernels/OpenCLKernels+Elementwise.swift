@@ -39,7 +39,7 @@ extension OpenCLKernels {
 extension OpenCLKernels {
     /// The kernels of this file and of `elementwise.cl`, registered by the backend.
     static let elementwiseAndMatrices: [(OpType, Kernel)] = [
-        (.matMul, matMul), (.biasAdd, biasAdd), (.reshape, elementwise("copy")),
+        (.matMul, matMul), (.biasAdd, biasAdd), (.reshape, elementwise("copy")), (.identity, elementwise("copy")),
         (.relu, elementwise("relu_forward")), (.reluGrad, elementwise("relu_grad")),
         (.tanh, elementwise("tanh_forward")), (.tanhGrad, elementwise("tanh_grad")),
         (.sigmoid, elementwise("sigmoid_forward")), (.sigmoidGrad, elementwise("sigmoid_grad")),

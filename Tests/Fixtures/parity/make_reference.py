@@ -176,6 +176,7 @@ CASES.append(([distinct((2, 3, 4, 5))], F.hardsigmoid))
 CASES.append(([x, uniform((3, 1, 1), 0, 0.5)], lambda t, a: torch.where(t >= 0, t, a * t)))
 CASES.append(([uniform((13, 7)), uniform((13, 9)), uniform((9,))], lambda a, b, c: 0.5 * a.t() @ b + 2 * c))
 CASES.append(([x], lambda t: t.reshape(6, 20)))
+CASES.append(([x], lambda t: t.clone()))
 CASES.append(([x], lambda t: t.mean((2, 3), keepdim=True)))
 CASES.append(([x], lambda t: t.sum((0, 2))))
 
