@@ -1,5 +1,5 @@
-/// Ops that ONNX and modern CNNs name but that Conflux builds from its own: each adds the ops it is made of, whose
-/// kernels and gradients it uses, so it runs and trains on every device that has them.
+// Ops that ONNX and modern CNNs name but that Conflux builds from its own: each adds the ops it is made of, whose
+// kernels and gradients it uses, so it runs and trains on every device that has them.
 
 /// max(0, min(1, alpha·x + beta)) (ONNX's HardSigmoid; PyTorch's is alpha 1/6, beta 1/2).
 public func hardSigmoid(_ x: Tensor, alpha: Float = 0.2, beta: Float = 0.5) throws -> Tensor {

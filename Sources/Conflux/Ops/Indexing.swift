@@ -1,7 +1,7 @@
-/// Shape, Gather, Cast and ConstantOfShape: the ops ONNX graphs use to compute shapes. Each folds into a constant
-/// when its inputs are constants (or, for Shape, when the shape is known), as TensorFlow's constant folding would:
-/// an imported graph's shape arithmetic then leaves no node behind, and a Reshape or ConstantOfShape that needs a
-/// constant gets one.
+// Shape, Gather, Cast and ConstantOfShape: the ops ONNX graphs use to compute shapes. Each folds into a constant
+// when its inputs are constants (or, for Shape, when the shape is known), as TensorFlow's constant folding would:
+// an imported graph's shape arithmetic then leaves no node behind, and a Reshape or ConstantOfShape that needs a
+// constant gets one.
 
 extension Tensor {
     /// The value of a `Const` node; nil for any other node.

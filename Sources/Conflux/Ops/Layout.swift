@@ -1,5 +1,5 @@
-/// The ops that move elements without computing: Transpose, Slice, Pad (constant), Concat, and the gradient of a
-/// slice. Each kernel is one or a few `StridedCopy`s.
+// The ops that move elements without computing: Transpose, Slice, Pad (constant), Concat, and the gradient of a
+// slice. Each kernel is one or a few `StridedCopy`s.
 
 /// The end of a slice that runs to the end of its dimension, whatever its size.
 public let sliceToEnd = Int(Int32.max)
