@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ConfluxCPU", targets: ["ConfluxCPU"]),
         .library(name: "ConfluxOpenCL", targets: ["ConfluxOpenCL"]),
         .library(name: "ConfluxNN", targets: ["ConfluxNN"]),
+        .library(name: "ConfluxONNX", targets: ["ConfluxONNX"]),
         .executable(name: "conflux", targets: ["conflux"]),
     ],
     dependencies: [
@@ -29,6 +30,8 @@ let package = Package(
         .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
         .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib", "CStb"]),
         .target(
+            name: "ConfluxONNX", dependencies: ["Conflux", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(
             name: "ConfluxTensorBoard",
             dependencies: ["Conflux", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
@@ -43,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN", "ConfluxTensorBoard",
+                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN", "ConfluxONNX", "ConfluxTensorBoard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -61,6 +64,7 @@ let package = Package(
         .testTarget(name: "ConfluxNNTests", dependencies: ["ConfluxNN", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxTensorBoardTests", dependencies: ["ConfluxTensorBoard", "TestSupport"]),
         .testTarget(name: "ParityTests", dependencies: ["Conflux", "ConfluxNN", "TestSupport"]),
+        .testTarget(name: "ConfluxONNXTests", dependencies: ["ConfluxONNX", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "confluxTests", dependencies: ["conflux", "TestSupport"]),
     ]
 )

@@ -10,7 +10,7 @@ struct ConfluxCommand: ParsableCommand {
         abstract: "A dataflow-graph deep-learning runtime for CPUs and OpenCL devices.",
         subcommands: [
             DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, PlaceCommand.self,
-            VerifyCommand.self, GraphCommand.self, ProfileCommand.self, TuneCommand.self,
+            VerifyCommand.self, GraphCommand.self, ProfileCommand.self, TuneCommand.self, ImportCommand.self,
         ])
 
     static func main() {

@@ -31,6 +31,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(output.stderr.contains("/nonexistent/train-images-idx3-ubyte[.gz]: no such file"), output.stderr)
     }
 
+    func testImportSummarizesAnONNXModel() throws {
+        let output = try conflux("import", fixturePath("onnx/zoo_opset13.onnx"))
+        XCTAssertEqual(output.status, 0, output.stderr)
+        XCTAssertTrue(output.stdout.contains("ONNX opset 13, 5210 parameters"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("input images: [3, 3, 15, 15]"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("Conv2D 8"), output.stdout)
+        let missing = try conflux("import", "/nonexistent/model.onnx")
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent/model.onnx: cannot be read"), missing.stderr)
+    }
+
     func testBadOptionsAreRejectedWithHelp() throws {
         XCTAssertTrue(
             try conflux("train", "lenet", "--batch-size", "0").stderr.contains("--batch-size must be at least 1"))

@@ -24,6 +24,10 @@ extension Graph {
             throw ConfluxError.invalidArgument(
                 op: "Variable", reason: "variable '\(name)' needs a fully known shape, got \(shape)")
         }
+        if case .values(let values) = initializer, values.count != shape.count {
+            throw ConfluxError.invalidArgument(
+                op: "Variable", reason: "variable '\(name)' of shape \(shape) given \(values.count) values")
+        }
         return try addNode(
             .variable, attributes: Attributes(["shape": .shape(shape), "initializer": .initializer(initializer)]),
             name: name)

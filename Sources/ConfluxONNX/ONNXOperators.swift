@@ -1,0 +1,214 @@
+import Conflux
+
+/// How each ONNX operator Conflux imports becomes Conflux ops, by op type: the operators of modern CNNs and the
+/// shape arithmetic exporters emit around them, for the opsets in `ONNXModel.opsets`.
+enum ONNXOperators {
+    typealias Builder = (ONNXNodeContext) throws -> Tensor
+
+    static let all: [String: Builder] = activations.merging(arithmetic) { $1 }.merging(windows) { $1 }
+        .merging(layout) { $1 }.merging(constants) { $1 }
+
+    static let activations: [String: Builder] = [
+        "Relu": { try relu($0.input(0)) },
+        "Sigmoid": { try sigmoid($0.input(0)) },
+        "Tanh": { try Conflux.tanh($0.input(0)) },
+        "LeakyRelu": { try leakyRelu($0.input(0), alpha: $0.float("alpha", 0.01)) },
+        "HardSigmoid": { try hardSigmoid($0.input(0), alpha: $0.float("alpha", 0.2), beta: $0.float("beta", 0.5)) },
+        "HardSwish": { try hardSwish($0.input(0)) },
+        "PRelu": { try prelu($0.input(0), slope: $0.input(1)) },
+        "Clip": { c in
+            // Opset 11 moved the bounds from attributes to optional inputs.
+            let low = try c.opset < 11 ? c.float("min", -.infinity) : c.constantInput(1)?.floats[0] ?? -.infinity
+            let high = try c.opset < 11 ? c.float("max", .infinity) : c.constantInput(2)?.floats[0] ?? .infinity
+            return try clip(c.input(0), min: low, max: high)
+        },
+        "Softmax": { try softmaxLike($0, Conflux.softmax) },
+        "LogSoftmax": { try softmaxLike($0, logSoftmax) },
+        "Dropout": { try $0.input(0) },  // inference: the identity
+        "Identity": { try identity($0.input(0)) },
+        "LRN": { c in
+            try localResponseNormalization(
+                c.input(0), size: c.int("size", 0), alpha: c.float("alpha", 1e-4), beta: c.float("beta", 0.75),
+                bias: c.float("bias", 1))
+        },
+        "BatchNormalization": { c in
+            guard c.int("training_mode", 0) == 0 else { throw c.error("is in training mode") }
+            return try batchNorm(
+                c.input(0), scale: c.input(1), offset: c.input(2), mean: c.input(3), variance: c.input(4),
+                epsilon: c.float("epsilon", 1e-5))
+        },
+    ]
+
+    /// Softmax and LogSoftmax: along `axis` from opset 13 (default −1); before, over the input flattened to a
+    /// matrix at `axis` (default 1).
+    private static func softmaxLike(_ c: ONNXNodeContext, _ along: (Tensor, Int) throws -> Tensor) throws -> Tensor {
+        let x = try c.input(0)
+        let rank = x.shape.rank
+        guard c.opset < 13 else { return try along(x, c.int("axis", -1)) }
+        let axis = c.int("axis", 1) < 0 ? c.int("axis", 1) + rank : c.int("axis", 1)
+        guard axis != rank - 1 else { return try along(x, -1) }
+        return try reshape(along(flatten(x, axis: axis), 1), x.shape)
+    }
+
+    static let arithmetic: [String: Builder] = [
+        "Add": { try add($0.input(0), $0.input(1)) },
+        "Sub": { try subtract($0.input(0), $0.input(1)) },
+        "Mul": { try multiply($0.input(0), $0.input(1)) },
+        "Div": { try divide($0.input(0), $0.input(1)) },
+        "Sum": { c in try addN(c.inputs.compactMap { $0 }) },
+        "MatMul": { try matmul($0.input(0), $0.input(1)) },
+        "Gemm": { c in
+            try gemm(
+                c.input(0), c.input(1), c.optionalInput(2), alpha: c.float("alpha", 1), beta: c.float("beta", 1),
+                transposeA: c.int("transA", 0) != 0, transposeB: c.int("transB", 0) != 0)
+        },
+        "ReduceMean": { c in
+            // Opset 18 moved the axes from an attribute to an optional input.
+            let axes = try c.opset < 18 ? c.ints("axes") : c.constantInput(1)?.ints.map(Int.init)
+            let x = try c.input(0)
+            return try reduceMean(x, axes: axes ?? Array(0..<x.shape.rank), keepDimensions: c.int("keepdims", 1) != 0)
+        },
+    ]
+
+    static let windows: [String: Builder] = [
+        "Conv": { c in
+            let (x, w) = (try c.input(0), try c.input(1))
+            let (strides, dilations) = (c.ints("strides") ?? [1, 1], c.ints("dilations") ?? [1, 1])
+            guard x.shape.rank == 4, strides.count == 2, dilations.count == 2 else { throw c.error("is not 2-D") }
+            let y = try conv2d(
+                x, w, strides: (strides[0], strides[1]), padding: try padding(c),
+                dilations: (dilations[0], dilations[1]),
+                groups: c.int("group", 1))
+            return try c.optionalInput(2).map { try biasAdd(y, $0) } ?? y
+        },
+        "MaxPool": { c in
+            let (kernel, strides) = try window(c)
+            let dilations = c.ints("dilations") ?? [1, 1]
+            guard c.node.output.count < 2 || c.node.output[1].isEmpty else { throw c.error("asks for its indices") }
+            return try maxPool2d(
+                c.input(0), kernel: kernel, strides: strides, padding: try padding(c),
+                dilations: (dilations[0], dilations[1]), ceilMode: c.int("ceil_mode", 0) != 0)
+        },
+        "AveragePool": { c in
+            let (kernel, strides) = try window(c)
+            return try avgPool2d(
+                c.input(0), kernel: kernel, strides: strides, padding: try padding(c),
+                countIncludePad: c.int("count_include_pad", 0) != 0, ceilMode: c.int("ceil_mode", 0) != 0)
+        },
+        "GlobalAveragePool": { try globalAvgPool2d($0.input(0)) },
+        "GlobalMaxPool": { c in
+            let x = try c.input(0)
+            guard x.shape.rank == 4 else { throw c.error("is not 2-D") }
+            return try maxPool2d(x, kernel: (x.shape[2], x.shape[3]), strides: (1, 1))
+        },
+    ]
+
+    /// A pooling's window and strides, 2-D only.
+    private static func window(_ c: ONNXNodeContext) throws -> ((Int, Int), (Int, Int)) {
+        guard let kernel = c.ints("kernel_shape"), kernel.count == 2 else { throw c.error("is not 2-D") }
+        let strides = c.ints("strides") ?? [1, 1]
+        return ((kernel[0], kernel[1]), (strides[0], strides[1]))
+    }
+
+    /// ONNX's `auto_pad` and `pads` ([top, left, bottom, right]) as a `Padding`.
+    private static func padding(_ c: ONNXNodeContext) throws -> Padding {
+        switch c.string("auto_pad", "NOTSET") {
+        case "VALID": return .valid
+        case "SAME_UPPER": return .same  // the extra row or column after, as TensorFlow's 'same'
+        case "NOTSET":
+            let pads = c.ints("pads") ?? [0, 0, 0, 0]
+            guard pads.count == 4 else { throw c.error("has \(pads.count) pads; 2-D windows take 4") }
+            return .explicit(top: pads[0], bottom: pads[2], left: pads[1], right: pads[3])
+        case let other: throw c.error("has auto_pad \(other), which Conflux does not support")
+        }
+    }
+
+    static let layout: [String: Builder] = [
+        "Flatten": { try flatten($0.input(0), axis: $0.int("axis", 1)) },
+        "Reshape": { c in
+            let x = try c.input(0)
+            guard let target = try c.constantInput(1) else { throw c.error("needs a shape") }
+            return try reshape(
+                x, resolvedShape(target.ints.map(Int.init), of: x.shape, allowZero: c.int("allowzero", 0) != 0))
+        },
+        "Transpose": { c in
+            let x = try c.input(0)
+            return try transpose(x, c.ints("perm") ?? Array((0..<x.shape.rank).reversed()))
+        },
+        "Squeeze": { c in try squeeze(c.input(0), axes: try axes(c)) },
+        "Unsqueeze": { c in
+            guard let axes = try axes(c) else { throw c.error("needs axes") }
+            return try unsqueeze(c.input(0), axes: axes)
+        },
+        "Concat": { c in try concat(c.inputs.compactMap { $0 }, axis: c.int("axis", 0)) },
+        "Slice": { c in
+            let x = try c.input(0)
+            // Opset 10 moved starts, ends, axes and steps from attributes to inputs.
+            guard c.opset >= 10 else {
+                return try slice(x, starts: c.ints("starts") ?? [], ends: c.ints("ends") ?? [], axes: c.ints("axes"))
+            }
+            let lists = try (1...4).map { try c.constantInput($0)?.ints.map(Int.init) }
+            guard let starts = lists[0], let ends = lists[1] else { throw c.error("needs starts and ends") }
+            return try slice(x, starts: starts, ends: ends, axes: lists[2], steps: lists[3])
+        },
+        "Pad": { c in
+            guard c.string("mode", "constant") == "constant" else {
+                throw c.error("pads by \(c.string("mode", "")) mode")
+            }
+            // Opset 11 moved the pads and the value from attributes to inputs.
+            let pads = try c.opset < 11 ? c.ints("pads") : c.constantInput(1)?.ints.map(Int.init)
+            let value = try c.opset < 11 ? c.float("value", 0) : c.constantInput(2)?.floats.first ?? 0
+            guard let pads else { throw c.error("needs pads") }
+            return try pad(c.input(0), pads, value: value)
+        },
+    ]
+
+    /// Squeeze's and Unsqueeze's axes: an attribute before opset 13, an input from it.
+    private static func axes(_ c: ONNXNodeContext) throws -> [Int]? {
+        c.opset < 13 ? c.ints("axes") : try c.constantInput(1)?.ints.map(Int.init)
+    }
+
+    /// Reshape's target with ONNX's conventions resolved: 0 copies the input's dimension (unless `allowZero`), −1
+    /// is inferred. When 0 copies an unknown batch, the −1 is computed from the other dimensions, so that the
+    /// target keeps a single unknown.
+    static func resolvedShape(_ target: [Int], of input: Shape, allowZero: Bool) -> Shape {
+        var dims = target.enumerated().map { d, size in
+            size == 0 && !allowZero && d < input.rank ? input[d] : size == -1 ? Shape.unknown : size
+        }
+        let unknowns = dims.indices.filter { dims[$0] == Shape.unknown }
+        let copiedUnknown = unknowns.filter { target[$0] == 0 }
+        if unknowns.count == 2, copiedUnknown.count == 1, input.dims.filter({ $0 == Shape.unknown }).count == 1,
+            let inferred = unknowns.first(where: { target[$0] == -1 })
+        {
+            let known = input.dims.filter { $0 != Shape.unknown }.reduce(1, *)
+            let others = dims.enumerated().filter { $0.offset != inferred && $0.element != Shape.unknown }
+            dims[inferred] = known / max(others.map(\.element).reduce(1, *), 1)
+        }
+        return Shape(dims)
+    }
+
+    static let constants: [String: Builder] = [
+        "Constant": { c in
+            if let value = try c.tensor("value") { return try c.graph.constant(value) }
+            if let ints = c.ints("value_ints") {
+                return try c.graph.constant(HostTensor(shape: [ints.count], ints: ints.map { Int32(clamping: $0) }))
+            }
+            throw c.error("holds a kind of value Conflux does not read")
+        },
+        "Shape": { try shape($0.input(0)) },
+        "Gather": { c in try gather(c.input(0), c.input(1), axis: c.int("axis", 0)) },
+        "Cast": { c in
+            switch c.int("to", 0) {
+            case 1: return try cast(c.input(0), to: .float32)
+            case 6, 7: return try cast(c.input(0), to: .int32)
+            case let other: throw c.error("casts to element type \(other)")
+            }
+        },
+        "ConstantOfShape": { c in
+            guard let shape = c.optionalInput(0) else { throw c.error("needs a shape") }
+            let value = try c.tensor("value")
+            return try constantOfShape(
+                shape, value: value?.floats.first ?? 0, dtype: value?.dtype ?? .float32)
+        },
+    ]
+}
