@@ -65,6 +65,6 @@ let package = Package(
         .testTarget(name: "ConfluxTensorBoardTests", dependencies: ["ConfluxTensorBoard", "TestSupport"]),
         .testTarget(name: "ParityTests", dependencies: ["Conflux", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "ConfluxONNXTests", dependencies: ["ConfluxONNX", "ConfluxNN", "TestSupport"]),
-        .testTarget(name: "confluxTests", dependencies: ["conflux", "TestSupport"]),
+        .testTarget(name: "confluxTests", dependencies: ["conflux", "ConfluxNN", "TestSupport"]),
     ]
 )

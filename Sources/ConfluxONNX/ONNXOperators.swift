@@ -51,10 +51,10 @@ enum ONNXOperators {
     }
 
     static let arithmetic: [String: Builder] = [
-        "Add": { try add($0.input(0), $0.input(1)) },
-        "Sub": { try subtract($0.input(0), $0.input(1)) },
-        "Mul": { try multiply($0.input(0), $0.input(1)) },
-        "Div": { try divide($0.input(0), $0.input(1)) },
+        "Add": { try integerConstants($0, &+) ?? add($0.input(0), $0.input(1)) },
+        "Sub": { try integerConstants($0, &-) ?? subtract($0.input(0), $0.input(1)) },
+        "Mul": { try integerConstants($0, &*) ?? multiply($0.input(0), $0.input(1)) },
+        "Div": { try integerConstants($0, divides: true, /) ?? divide($0.input(0), $0.input(1)) },
         "Sum": { c in try addN(c.inputs.compactMap { $0 }) },
         "MatMul": { try matmul($0.input(0), $0.input(1)) },
         "Gemm": { c in
@@ -69,6 +69,29 @@ enum ONNXOperators {
             return try reduceMean(x, axes: axes ?? Array(0..<x.shape.rank), keepDimensions: c.int("keepdims", 1) != 0)
         },
     ]
+
+    /// Integer arithmetic on two constants, computed as it is imported: shape arithmetic (ShuffleNet's channel
+    /// split adds sizes). Conflux's arithmetic ops are Float32; nil when an input is not an integer constant.
+    private static func integerConstants(
+        _ c: ONNXNodeContext, divides: Bool = false, _ operation: (Int32, Int32) -> Int32
+    ) throws -> Tensor? {
+        guard let a = try c.input(0).constantValue, let b = try c.input(1).constantValue, a.dtype == .int32,
+            b.dtype == .int32
+        else { return nil }
+        guard !divides || !b.ints.contains(0) else { throw c.error("divides by 0") }
+        guard let shape = Shape.broadcast(a.shape, b.shape) else { throw c.error("has shapes that do not broadcast") }
+        let layout = BroadcastLayout(output: shape, inputs: [a.shape, b.shape])
+        let (x, y) = (a.ints, b.ints)
+        let values = (0..<shape.count).map { i in
+            var (rest, offsets) = (i, [0, 0])
+            for d in layout.dims.indices.reversed() {
+                for input in 0..<2 { offsets[input] += rest % layout.dims[d] * layout.strides[input][d] }
+                rest /= layout.dims[d]
+            }
+            return operation(x[offsets[0]], y[offsets[1]])
+        }
+        return try c.graph.constant(HostTensor(shape: shape, ints: values))
+    }
 
     static let windows: [String: Builder] = [
         "Conv": { c in

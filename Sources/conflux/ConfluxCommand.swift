@@ -11,6 +11,7 @@ struct ConfluxCommand: ParsableCommand {
         subcommands: [
             DevicesCommand.self, TrainCommand.self, EvalCommand.self, PredictCommand.self, PlaceCommand.self,
             VerifyCommand.self, GraphCommand.self, ProfileCommand.self, TuneCommand.self, ImportCommand.self,
+            RunCommand.self,
         ])
 
     static func main() {

@@ -36,6 +36,11 @@ final class FuzzTests: XCTestCase {
         return accepted
     }
 
+    func testNumPyFiles() throws {
+        let seed = NumPyFile.encode(HostTensor(shape: [2, 3, 4], floats: (0..<24).map { Float($0) / 3 }))
+        try fuzz(seed, count: 1000, name: "array.npy") { _ = try NumPyFile.read($0) }
+    }
+
     func testIDXFiles() throws {
         let images = IDXFixture.file(dims: [5, 28, 28], bytes: (0..<(5 * 784)).map { UInt8($0 % 256) })
         let labels = IDXFixture.file(dims: [40], bytes: (0..<40).map { UInt8($0 % 10) })

@@ -1,3 +1,4 @@
+import ConfluxNN
 import Foundation
 import TestSupport
 import XCTest
@@ -40,6 +41,27 @@ final class CommandLineTests: XCTestCase {
         let missing = try conflux("import", "/nonexistent/model.onnx")
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("/nonexistent/model.onnx: cannot be read"), missing.stderr)
+    }
+
+    func testRunWritesAnONNXModelsOutputsAsNumPy() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("logits.npy")
+        let output = try conflux(
+            "run", fixturePath("onnx/zoo_opset9.onnx"), "--input", fixturePath("onnx/zoo_opset9.input.npy"), "--output",
+            path)
+        XCTAssertEqual(output.status, 0, output.stderr)
+        XCTAssertTrue(output.stdout.contains("logits [2, 10]"), output.stdout)
+        let expected = try XCTUnwrap(
+            try SafeTensors.read(fixturePath("onnx/reference.safetensors")).tensors["zoo_opset9.output"])
+        assertClose(try NumPyFile.read(path).floats, expected.floats, relative: 0, absolute: 1e-5, "onnxruntime's")
+        let wrongName = try conflux(
+            "run", fixturePath("onnx/zoo_opset9.onnx"), "--input", "pixels=" + fixturePath("onnx/zoo_opset9.input.npy"),
+            "--output", path)
+        XCTAssertNotEqual(wrongName.status, 0)
+        XCTAssertTrue(
+            wrongName.stderr.contains("the model has no input 'pixels'; its inputs: images"), wrongName.stderr)
+        let none = try conflux("run", fixturePath("onnx/zoo_opset9.onnx"), "--output", path)
+        XCTAssertTrue(none.stderr.contains("no --input for images"), none.stderr)
     }
 
     func testBadOptionsAreRejectedWithHelp() throws {

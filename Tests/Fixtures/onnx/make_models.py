@@ -5,6 +5,8 @@ NAME.onnx, and in reference.safetensors `NAME.input` (what the test feeds) and `
 (onnxruntime's output for it, CPU provider). The models are small and their weights random (seeded), to keep the
 files a few hundred kilobytes, but together they hold every operator family the importer maps.
 
+Also zoo_opset9.input.npy (the same input as a NumPy file, for `conflux run`) and int64.npy (for the reader).
+
 Run: python make_models.py  (needs torch, onnx and onnxruntime)."""
 import numpy as np
 import onnxruntime
@@ -75,5 +77,8 @@ def export(name, model, example, opset):
 tensors = {}
 tensors.update(export("zoo_opset13", Zoo(), torch.rand(3, 3, 15, 15), 13))
 tensors.update(export("zoo_opset9", Zoo(), torch.rand(2, 3, 15, 15), 9))
+# The command line's inputs are NumPy files: the opset-9 model's input, and an int64 array for the reader.
+np.save("zoo_opset9.input.npy", tensors["zoo_opset9.input"])
+np.save("int64.npy", np.array([[1, -2, 3], [2147483647, 0, -2147483648]], dtype=np.int64))
 save_file(tensors, "reference.safetensors", metadata={"generator": f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}"})
 print(", ".join(f"{k} {v.shape}" for k, v in tensors.items()))
