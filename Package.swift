@@ -53,6 +53,9 @@ let package = Package(
             name: "LeNetBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN"],
             path: "Benchmarks/LeNetBenchmark"),
         .executableTarget(
+            name: "ONNXBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxONNX"],
+            path: "Benchmarks/ONNXBenchmark"),
+        .executableTarget(
             name: "TransferOverlapBenchmark", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN"],
             path: "Benchmarks/TransferOverlap"),
 

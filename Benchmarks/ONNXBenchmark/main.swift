@@ -1,0 +1,47 @@
+// Times inference of ONNX models at fixed batch sizes on one device: for each MODEL.onnx argument (exported with
+// that batch), imports it, runs two untimed passes (planning, OpenCL program builds and tuning), then times
+// `--runs` passes (default 10) and reports the median in milliseconds. Prints one JSON object
+// {"MODEL.onnx": ms, …}. `ONNXBenchmark [--device D] [--runs N] MODEL.onnx …`; `Benchmarks/run-onnx.sh` runs it
+// beside onnxruntime.
+import Conflux
+import ConfluxCPU
+import ConfluxONNX
+import ConfluxOpenCL
+import Foundation
+
+OpenBLASCore.relaunchWithBetterCoreIfAvailable()
+var arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String, _ fallback: String) -> String {
+    guard let flag = arguments.firstIndex(of: name), flag + 1 < arguments.count else { return fallback }
+    defer { arguments.removeSubrange(flag...flag + 1) }
+    return arguments[flag + 1]
+}
+let deviceName = option("--device", "cpu")
+let runs = Int(option("--runs", "10")) ?? 10
+let devices = try DeviceSet(
+    backends: deviceName.hasPrefix("cpu") ? [CPUBackend.self] : [CPUBackend.self, OpenCLBackend.self])
+let device = try devices.device(named: deviceName)
+let cpu = try devices.device(named: "cpu:0")
+
+var results: [String: Double] = [:]
+for path in arguments {
+    let model = try ONNXModel(contentsOf: path) { tensor in
+        try Session(graph: tensor.graph, device: cpu, kernels: devices.kernels).run(tensor)
+    }
+    let input = model.inputs[0].tensor
+    var generator = SeededGenerator(seed: 1)
+    let images = HostTensor(
+        shape: input.shape, floats: (0..<input.shape.count).map { _ in generator.uniform(0, 1) })
+    let session = Session(graph: model.graph, device: device, kernels: devices.kernels)
+    let outputs = model.outputs.map(\.tensor)
+    for _ in 0..<2 { _ = try session.run(outputs, feeds: [input: images]) }
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try session.run(outputs, feeds: [input: images])
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    results[URL(fileURLWithPath: path).lastPathComponent] = times.sorted()[times.count / 2]
+}
+let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))
