@@ -35,7 +35,8 @@ final class CommandLineTests: XCTestCase {
     func testImportSummarizesAnONNXModel() throws {
         let output = try conflux("import", fixturePath("onnx/zoo_opset13.onnx"))
         XCTAssertEqual(output.status, 0, output.stderr)
-        XCTAssertTrue(output.stdout.contains("ONNX opset 13, 5210 parameters"), output.stdout)
+        XCTAssertTrue(output.stdout.contains("ONNX opset 13, 5210 parameters, "), output.stdout)
+        XCTAssertTrue(output.stdout.contains("GFLOPs per example"), output.stdout)
         XCTAssertTrue(output.stdout.contains("input images: [3, 3, 15, 15]"), output.stdout)
         XCTAssertTrue(output.stdout.contains("Conv2D 8"), output.stdout)
         let missing = try conflux("import", "/nonexistent/model.onnx")
