@@ -5,6 +5,7 @@ public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
             + groupedConvolution + layout + composites + dropout + poolingModes + indexing
+            + smallBatches
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -500,6 +501,19 @@ public enum ParityCases {
                 .shape, "of [2, 3, 4, 5]", inputs: [ParityInputs.uniform([2, 3, 4, 5], seed: 202)],
                 tolerance: .rounding, gradients: false
             ) { try cast($0[0].graph.addNode(.shape, [$0[0]]), to: .float32) },
+        ]
+    }
+
+    /// A strided convolution of one image, which the CPU splits by output columns instead of by images.
+    static var smallBatches: [ParityCase] {
+        [
+            ParityCase(
+                .conv2D, "batch 1, 13×11, 5→6 channels, stride 2, padding 1",
+                inputs: [
+                    ParityInputs.uniform([1, 5, 13, 11], seed: 204), ParityInputs.uniform([6, 5, 3, 3], seed: 205),
+                ],
+                tolerance: .summation
+            ) { try conv2d($0[0], $0[1], stride: 2, padding: .explicit(top: 1, bottom: 1, left: 1, right: 1)) }
         ]
     }
 }

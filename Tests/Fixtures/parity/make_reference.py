@@ -209,6 +209,9 @@ CASES.append(([uniform((3, 5, 4)), torch.tensor([[4, -1], [0, 2]], dtype=torch.i
 CASES.append(([uniform((3, 7), -5, 5)], lambda t: t.to(torch.int32).to(torch.float32)))
 CASES.append(([uniform((2, 3, 4, 5))], lambda t: torch.tensor(t.shape, dtype=torch.float32)))
 
+# a strided convolution of one image
+CASES.append(([uniform((1, 5, 13, 11)), uniform((6, 5, 3, 3))], conv(2, (1, 1, 1, 1))))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
