@@ -25,9 +25,7 @@ let cpu = try devices.device(named: "cpu:0")
 
 var results: [String: Double] = [:]
 for path in arguments {
-    let model = try ONNXModel(contentsOf: path) { tensor in
-        try Session(graph: tensor.graph, device: cpu, kernels: devices.kernels).run(tensor)
-    }
+    let model = try ONNXModel(contentsOf: path, evaluate: ONNXModel.evaluator(on: cpu, kernels: devices.kernels))
     let input = model.inputs[0].tensor
     var generator = SeededGenerator(seed: 1)
     let images = HostTensor(

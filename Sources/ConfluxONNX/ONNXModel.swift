@@ -15,6 +15,11 @@ public struct ONNXModel {
     /// Computes a tensor whose inputs are all constants.
     public typealias Evaluator = (Tensor) throws -> HostTensor
 
+    /// The evaluator that runs each folded tensor on `device` (the CPU in practice) with `kernels`.
+    public static func evaluator(on device: any Device, kernels: KernelRegistry) -> Evaluator {
+        { tensor in try Session(graph: tensor.graph, device: device, kernels: kernels).run(tensor) }
+    }
+
     /// The opsets of the default domain Conflux imports.
     public static let opsets = 9...21
 

@@ -83,12 +83,7 @@ enum ONNXOperators {
         let layout = BroadcastLayout(output: shape, inputs: [a.shape, b.shape])
         let (x, y) = (a.ints, b.ints)
         let values = (0..<shape.count).map { i in
-            var (rest, offsets) = (i, [0, 0])
-            for d in layout.dims.indices.reversed() {
-                for input in 0..<2 { offsets[input] += rest % layout.dims[d] * layout.strides[input][d] }
-                rest /= layout.dims[d]
-            }
-            return operation(x[offsets[0]], y[offsets[1]])
+            operation(x[layout.offset(0, element: i)], y[layout.offset(1, element: i)])
         }
         return try c.graph.constant(HostTensor(shape: shape, ints: values))
     }

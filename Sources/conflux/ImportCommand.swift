@@ -39,8 +39,7 @@ struct ImportCommand: ParsableCommand {
 /// Runs a tensor whose inputs are all constants on the CPU: the folding an ONNX import asks for.
 func cpuEvaluator() throws -> ONNXModel.Evaluator {
     let devices = try DeviceSet(backends: [CPUBackend.self])
-    let cpu = try devices.device(named: "cpu:0")
-    return { tensor in try Session(graph: tensor.graph, device: cpu, kernels: devices.kernels).run(tensor) }
+    return ONNXModel.evaluator(on: try devices.device(named: "cpu:0"), kernels: devices.kernels)
 }
 
 /// What `conflux import` reports.

@@ -14,8 +14,7 @@ final class ONNXImportTests: XCTestCase {
     /// Folds constant nodes on the CPU, as the command line does.
     private func cpuEvaluator() throws -> ONNXModel.Evaluator {
         let devices = try allDevices.get()
-        let cpu = try devices.device(named: "cpu:0")
-        return { tensor in try Session(graph: tensor.graph, device: cpu, kernels: devices.kernels).run(tensor) }
+        return ONNXModel.evaluator(on: try devices.device(named: "cpu:0"), kernels: devices.kernels)
     }
 
     func testExportedModelsMatchOnnxruntimeOnEveryDevice() throws {
@@ -99,14 +98,12 @@ final class ONNXFuzzTests: XCTestCase {
         let path = directory.path("mutated.onnx")
         var mutator = Mutator(seed: 14)
         let devices = try cpuDevices()
-        let cpu = try devices.device(named: "cpu:0")
+        let evaluate = ONNXModel.evaluator(on: try devices.device(named: "cpu:0"), kernels: devices.kernels)
         var accepted = 0
         for iteration in 0..<1000 {
             try Data(mutator.mutate([UInt8](seed))).write(to: URL(fileURLWithPath: path))
             do {
-                _ = try ONNXModel(contentsOf: path) { tensor in
-                    try Session(graph: tensor.graph, device: cpu, kernels: devices.kernels).run(tensor)
-                }
+                _ = try ONNXModel(contentsOf: path, evaluate: evaluate)
                 accepted += 1
             } catch is ConfluxError {
             } catch {

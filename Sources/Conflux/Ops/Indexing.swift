@@ -44,13 +44,16 @@ public func gather(_ data: Tensor, _ indices: Tensor, axis: Int = 0) throws -> T
             }
         }
     }
-    let axisIndex = attributes.int("axis")
-    let shape = Shape(
-        Array(values.shape.dims[..<axisIndex]) + positions.shape.dims + values.shape.dims[(axisIndex + 1)...])
+    let shape = gatheredShape(values.shape, positions.shape, axis: attributes.int("axis"))
     return try data.graph.constant(
         values.dtype == .float32
             ? HostTensor(shape: shape, floats: bits.map(Float.init(bitPattern:)))
             : HostTensor(shape: shape, ints: bits.map(Int32.init(bitPattern:))))
+}
+
+/// A Gather's result: `data`'s dimensions before `axis`, then `indices`', then `data`'s after.
+private func gatheredShape(_ data: Shape, _ indices: Shape, axis: Int) -> Shape {
+    Shape(Array(data.dims[..<axis]) + indices.dims + data.dims[(axis + 1)...])
 }
 
 /// `x` converted to `dtype` (ONNX's Cast): Float32 to Int32 rounds toward zero. Folds a constant.
@@ -133,7 +136,7 @@ let indexingOps: [OpDefinition] = [
         let (data, indices, axis) = (c.shapes[0], c.shapes[1], c.attributes.int("axis"))
         guard (0..<data.rank).contains(axis) else { throw c.mismatch("axis \(axis) is outside rank \(data.rank)") }
         try c.requireType(1, .int32, "indices")
-        return (Shape(Array(data.dims[..<axis]) + indices.dims + data.dims[(axis + 1)...]), c.dtypes[0])
+        return (gatheredShape(data, indices, axis: axis), c.dtypes[0])
     },
     OpDefinition(.cast, OpSignature(["input"], attributes: ["dtype": .int])) { c in
         (c.shapes[0], DType(code: c.attributes.int("dtype")))

@@ -61,4 +61,15 @@ public struct BroadcastLayout: Sendable, Equatable {
 
     /// Elements in the output.
     public var count: Int { dims.reduce(1, *) }
+
+    /// Where output element `element` (in row-major order) reads `input`.
+    @inline(__always)
+    public func offset(_ input: Int, element: Int) -> Int {
+        var (offset, rest) = (0, element)
+        for d in dims.indices.reversed() {
+            offset += rest % dims[d] * strides[input][d]
+            rest /= dims[d]
+        }
+        return offset
+    }
 }

@@ -22,7 +22,10 @@ extension CPUKernels {
         let (innerA, innerB) = (layout.strides[0].last ?? 0, layout.strides[1].last ?? 0)
         c.cpu.parallelChunks(layout.count / inner, serialBelow: (1 << 15) / inner + 1) { _, rows in
             for row in rows {
-                let (x, z, out) = (a + layout.offset(0, row: row), b + layout.offset(1, row: row), y + row * inner)
+                let (x, z, out) = (
+                    a + layout.offset(0, element: row * inner), b + layout.offset(1, element: row * inner),
+                    y + row * inner
+                )
                 switch (innerA, innerB) {
                 case (1, 1): for i in 0..<inner { out[i] = f(x[i], z[i]) }
                 case (1, _): for i in 0..<inner { out[i] = f(x[i], z[0]) }
@@ -40,26 +43,13 @@ extension CPUKernels {
         let contiguous = layout.strides[0].last == 1
         dx.update(repeating: 0, count: c.output.count)
         for row in 0..<(layout.count / inner) {
-            let (source, target) = (dy.floats + row * inner, dx + layout.offset(0, row: row))
+            let (source, target) = (dy.floats + row * inner, dx + layout.offset(0, element: row * inner))
             if contiguous {
                 for i in 0..<inner { target[i] += source[i] }
             } else {
                 target[0] += sum(source, count: inner)
             }
         }
-    }
-}
-
-extension BroadcastLayout {
-    /// Where row `row` of the output (a position in every dimension but the innermost) starts in `input`.
-    @inline(__always)
-    func offset(_ input: Int, row: Int) -> Int {
-        var (offset, rest) = (0, row)
-        for d in stride(from: dims.count - 2, through: 0, by: -1) {
-            offset += rest % dims[d] * strides[input][d]
-            rest /= dims[d]
-        }
-        return offset
     }
 }
 
