@@ -41,12 +41,15 @@ extension CommonOptions {
     /// The backends a run must discover: for a `--device` of one kind (`cpu`, `opencl:1`) and no `--place` rules,
     /// that kind's alone, so that a CPU run never loads an OpenCL driver (PoCL alone adds 63 MB of memory and its
     /// start-up); every backend for `auto`, for rules, and for a name of no known kind.
-    var backendsNeeded: [any Backend.Type] {
-        guard place == nil, device.lowercased() != "auto" else { return backends }
-        let kind = device.lowercased().split(separator: ":").first.map(String.init)
-        let matching = backends.filter { $0.kind.rawValue == kind }
-        return matching.isEmpty ? backends : matching
-    }
+    var backendsNeeded: [any Backend.Type] { backendsToDiscover(device: device, place: place) }
+}
+
+/// The backends a run on `device` with `place` rules must discover (`CommonOptions.backendsNeeded`).
+func backendsToDiscover(device: String, place: String?) -> [any Backend.Type] {
+    guard place == nil, device.lowercased() != "auto" else { return backends }
+    let kind = device.lowercased().split(separator: ":").first.map(String.init)
+    let matching = backends.filter { $0.kind.rawValue == kind }
+    return matching.isEmpty ? backends : matching
 }
 
 /// The backends this executable carries, in the order their devices are listed.

@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let imported = try ONNXModel(contentsOf: model, evaluate: try cpuEvaluator())
         let feeds = try readInputs(for: imported)
-        let devices = try DeviceSet(backends: backends)
+        let devices = try DeviceSet(backends: backendsToDiscover(device: device, place: place))
         let placement = try devices.placement(
             for: imported.graph, device: device, rules: try place.map(PlacementRule.parse) ?? [])
         let session = Session(
