@@ -9,13 +9,19 @@ int row_argmax(__global const float* row, const int classes) {
     return best;
 }
 
-// log(sum(exp(row))), computed with the row maximum subtracted so that exp cannot overflow.
-float row_logsumexp(__global const float* row, const int classes) {
-    float largest = row[0];
-    for (int j = 1; j < classes; ++j) largest = fmax(largest, row[j]);
-    float total = 0.0f;
-    for (int j = 0; j < classes; ++j) total += exp(row[j] - largest);
-    return log(total) + largest;
+// A row's maximum and the sum of exp(x - maximum). Every function of a row's softmax is computed from these two with
+// the maximum subtracted first: exp cannot overflow, and large logits keep their differences (log(sum) + maximum
+// rounds to the maximum for logits near 1e10, which would make every probability 1).
+typedef struct {
+    float largest;
+    float total;
+} row_stats;
+
+row_stats row_statistics(__global const float* row, const int classes) {
+    row_stats s = {row[0], 0.0f};
+    for (int j = 1; j < classes; ++j) s.largest = fmax(s.largest, row[j]);
+    for (int j = 0; j < classes; ++j) s.total += exp(row[j] - s.largest);
+    return s;
 }
 
 bool label_ok(const int label, const int row, const int classes, __global int* checks, const int slot) {
@@ -28,8 +34,8 @@ bool label_ok(const int label, const int row, const int classes, __global int* c
 __kernel void softmax_forward(__global const float* x, __global float* y, const int rows, const int classes) {
     const int r = get_global_id(0);
     if (r >= rows) return;
-    const float lse = row_logsumexp(x + r * classes, classes);
-    for (int j = 0; j < classes; ++j) y[r * classes + j] = exp(x[r * classes + j] - lse);
+    const row_stats s = row_statistics(x + r * classes, classes);
+    for (int j = 0; j < classes; ++j) y[r * classes + j] = exp(x[r * classes + j] - s.largest) / s.total;
 }
 
 // dx = y * (dy - sum(dy * y)), per row.
@@ -46,8 +52,9 @@ __kernel void softmax_grad(__global const float* y, __global const float* dy, __
 __kernel void log_softmax_forward(__global const float* x, __global float* y, const int rows, const int classes) {
     const int r = get_global_id(0);
     if (r >= rows) return;
-    const float lse = row_logsumexp(x + r * classes, classes);
-    for (int j = 0; j < classes; ++j) y[r * classes + j] = x[r * classes + j] - lse;
+    const row_stats s = row_statistics(x + r * classes, classes);
+    const float log_total = log(s.total);
+    for (int j = 0; j < classes; ++j) y[r * classes + j] = (x[r * classes + j] - s.largest) - log_total;
 }
 
 // dx = dy - exp(y) * sum(dy), per row.
@@ -69,7 +76,8 @@ __kernel void softmax_xent(__global const float* logits, __global const int* lab
         loss[r] = NAN;
         return;
     }
-    loss[r] = row_logsumexp(logits + r * classes, classes) - logits[r * classes + label];
+    const row_stats s = row_statistics(logits + r * classes, classes);
+    loss[r] = log(s.total) - (logits[r * classes + label] - s.largest);
 }
 
 // dlogits = (softmax(logits) - onehot(label)) * dy[row]
@@ -80,9 +88,9 @@ __kernel void softmax_xent_grad(__global const float* logits, __global const int
     if (r >= rows) return;
     const int label = labels[r];
     if (!label_ok(label, r, classes, checks, slot)) return;
-    const float lse = row_logsumexp(logits + r * classes, classes);
+    const row_stats s = row_statistics(logits + r * classes, classes);
     for (int j = 0; j < classes; ++j) {
-        const float p = exp(logits[r * classes + j] - lse);
+        const float p = exp(logits[r * classes + j] - s.largest) / s.total;
         dx[r * classes + j] = (p - (j == label ? 1.0f : 0.0f)) * dy[r];
     }
 }

@@ -4,11 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
-# The interchange tests check Conflux's checkpoints with Python's safetensors and its event files with TensorBoard.
+# The interchange tests check Conflux's checkpoints with Python's safetensors and its event files with TensorBoard;
+# the ONNX tests run onnx's backend test data (shipped in its wheel) and check exported models with onnxruntime.
 venv=.build/python-venv
-if ! "$venv/bin/python" -c "import safetensors, numpy, tensorboard" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import safetensors, numpy, tensorboard, onnx, onnxruntime" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q safetensors numpy tensorboard
+    "$venv/bin/pip" install -q safetensors numpy tensorboard onnx onnxruntime
 fi
 export CONFLUX_PYTHON="$PWD/$venv/bin/python"
 

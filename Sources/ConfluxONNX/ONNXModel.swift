@@ -20,8 +20,10 @@ public struct ONNXModel {
         { tensor in try Session(graph: tensor.graph, device: device, kernels: kernels).run(tensor) }
     }
 
-    /// The opsets of the default domain Conflux imports.
-    public static let opsets = 9...21
+    /// The opsets of the default domain Conflux imports. Those before 9 (PyTorch's exports before 2019, much of
+    /// onnx's own test data) with their older rules: arithmetic broadcasting by attribute, per-channel PRelu slopes,
+    /// BatchNormalization's `is_test` and `spatial`.
+    public static let opsets = 6...21
 
     public let graph: Graph
     /// The model's inputs, in the file's order, by their ONNX names.

@@ -15,7 +15,15 @@ enum ONNXOperators {
         "LeakyRelu": { try leakyRelu($0.input(0), alpha: $0.float("alpha", 0.01)) },
         "HardSigmoid": { try hardSigmoid($0.input(0), alpha: $0.float("alpha", 0.2), beta: $0.float("beta", 0.5)) },
         "HardSwish": { try hardSwish($0.input(0)) },
-        "PRelu": { try prelu($0.input(0), slope: $0.input(1)) },
+        "PRelu": { c in
+            let (x, slope) = (try c.input(0), try c.input(1))
+            // Before opset 7 a slope of one dimension held one value per channel (dimension 1), not per last one.
+            guard c.opset < 7, slope.shape.rank == 1, slope.shape.count > 1, x.shape.rank > 2 else {
+                return try prelu(x, slope: slope)
+            }
+            return try prelu(
+                x, slope: reshape(slope, Shape([slope.shape.count] + Array(repeating: 1, count: x.shape.rank - 2))))
+        },
         "Clip": { c in
             // Opset 11 moved the bounds from attributes to optional inputs.
             let low = try c.opset < 11 ? c.float("min", -.infinity) : c.constantInput(1)?.floats[0] ?? -.infinity
@@ -32,10 +40,21 @@ enum ONNXOperators {
                 bias: c.float("bias", 1))
         },
         "BatchNormalization": { c in
-            guard c.int("training_mode", 0) == 0 else { throw c.error("is in training mode") }
-            return try batchNorm(
-                c.input(0), scale: c.input(1), offset: c.input(2), mean: c.input(3), variance: c.input(4),
+            // Opsets 6 to 8 said training with is_test = 0, and could normalize each element apart (spatial = 0).
+            guard c.int("training_mode", 0) == 0, c.opset >= 7 || c.int("is_test", 0) != 0 else {
+                throw c.error("is in training mode")
+            }
+            guard c.int("spatial", 1) != 0 else { throw c.error("normalizes each element apart (spatial = 0)") }
+            let x = try c.input(0)
+            guard x.shape.rank >= 2 else { throw c.error("has an input of rank \(x.shape.rank)") }
+            // Conflux's batch norm is of [N, C, H, W]; any other rank runs as [N, C, everything else, 1].
+            let planar =
+                x.shape.rank == 4
+                ? x : try reshape(x, Shape([x.shape[0], x.shape[1], x.shape.dims.dropFirst(2).reduce(1, *), 1]))
+            let y = try batchNorm(
+                planar, scale: c.input(1), offset: c.input(2), mean: c.input(3), variance: c.input(4),
                 epsilon: c.float("epsilon", 1e-5))
+            return x.shape.rank == 4 ? y : try reshape(y, x.shape)
         },
     ]
 
@@ -51,10 +70,10 @@ enum ONNXOperators {
     }
 
     static let arithmetic: [String: Builder] = [
-        "Add": { try integerConstants($0, &+) ?? add($0.input(0), $0.input(1)) },
-        "Sub": { try integerConstants($0, &-) ?? subtract($0.input(0), $0.input(1)) },
-        "Mul": { try integerConstants($0, &*) ?? multiply($0.input(0), $0.input(1)) },
-        "Div": { try integerConstants($0, divides: true, /) ?? divide($0.input(0), $0.input(1)) },
+        "Add": binary(&+, add),
+        "Sub": binary(&-, subtract),
+        "Mul": binary(&*, multiply),
+        "Div": binary(/, divides: true, divide),
         "Sum": { c in try addN(c.inputs.compactMap { $0 }) },
         "MatMul": { try matmul($0.input(0), $0.input(1)) },
         "Gemm": { c in
@@ -69,6 +88,29 @@ enum ONNXOperators {
             return try reduceMean(x, axes: axes ?? Array(0..<x.shape.rank), keepDimensions: c.int("keepdims", 1) != 0)
         },
     ]
+
+    /// An arithmetic node: integer constants folded as they are imported, anything else by `float`.
+    private static func binary(
+        _ integer: @escaping (Int32, Int32) -> Int32, divides: Bool = false,
+        _ float: @escaping (Tensor, Tensor) throws -> Tensor
+    ) -> Builder {
+        { c in
+            if let folded = try integerConstants(c, divides: divides, integer) { return folded }
+            let (a, b) = try operands(c)
+            return try float(a, b)
+        }
+    }
+
+    /// The two operands of an arithmetic node. Before opset 7, `broadcast=1` aligned B with A's dimensions from
+    /// `axis` (by default A's trailing ones): numpy's rule, once B has trailing dimensions of 1 up to A's end.
+    private static func operands(_ c: ONNXNodeContext) throws -> (Tensor, Tensor) {
+        let (a, b) = (try c.input(0), try c.input(1))
+        guard c.opset < 7, c.int("broadcast", 0) != 0 else { return (a, b) }
+        let axis = c.int("axis", a.shape.rank - b.shape.rank)
+        let trailing = a.shape.rank - axis - b.shape.rank
+        guard axis >= 0, trailing >= 0 else { throw c.error("broadcasts B of rank \(b.shape.rank) from axis \(axis)") }
+        return (a, try reshape(b, Shape(b.shape.dims + Array(repeating: 1, count: trailing))))
+    }
 
     /// Integer arithmetic on two constants, computed as it is imported: shape arithmetic (ShuffleNet's channel
     /// split adds sizes). Conflux's arithmetic ops are Float32; nil when an input is not an integer constant.
@@ -90,28 +132,29 @@ enum ONNXOperators {
 
     static let windows: [String: Builder] = [
         "Conv": { c in
-            let (x, w) = (try c.input(0), try c.input(1))
-            let (strides, dilations) = (c.ints("strides") ?? [1, 1], c.ints("dilations") ?? [1, 1])
-            guard x.shape.rank == 4, strides.count == 2, dilations.count == 2 else { throw c.error("is not 2-D") }
-            let y = try conv2d(
-                x, w, strides: (strides[0], strides[1]), padding: try padding(c),
-                dilations: (dilations[0], dilations[1]),
-                groups: c.int("group", 1))
-            return try c.optionalInput(2).map { try biasAdd(y, $0) } ?? y
+            try spatial(c) { x, window in
+                var w = try c.input(1)
+                if window.lifted { w = try unsqueeze(w, axes: [2]) }
+                let y = try conv2d(
+                    x, w, strides: window.strides, padding: window.padding, dilations: window.dilations,
+                    groups: c.int("group", 1))
+                return try c.optionalInput(2).map { try biasAdd(y, $0) } ?? y
+            }
         },
         "MaxPool": { c in
-            let (kernel, strides) = try window(c)
-            let dilations = c.ints("dilations") ?? [1, 1]
             guard c.node.output.count < 2 || c.node.output[1].isEmpty else { throw c.error("asks for its indices") }
-            return try maxPool2d(
-                c.input(0), kernel: kernel, strides: strides, padding: try padding(c),
-                dilations: (dilations[0], dilations[1]), ceilMode: c.int("ceil_mode", 0) != 0)
+            return try spatial(c) { x, window in
+                try maxPool2d(
+                    x, kernel: window.kernel(), strides: window.strides, padding: window.padding,
+                    dilations: window.dilations, ceilMode: c.int("ceil_mode", 0) != 0)
+            }
         },
         "AveragePool": { c in
-            let (kernel, strides) = try window(c)
-            return try avgPool2d(
-                c.input(0), kernel: kernel, strides: strides, padding: try padding(c),
-                countIncludePad: c.int("count_include_pad", 0) != 0, ceilMode: c.int("ceil_mode", 0) != 0)
+            try spatial(c) { x, window in
+                try avgPool2d(
+                    x, kernel: window.kernel(), strides: window.strides, padding: window.padding,
+                    countIncludePad: c.int("count_include_pad", 0) != 0, ceilMode: c.int("ceil_mode", 0) != 0)
+            }
         },
         "GlobalAveragePool": { try globalAvgPool2d($0.input(0)) },
         "GlobalMaxPool": { c in
@@ -121,23 +164,63 @@ enum ONNXOperators {
         },
     ]
 
-    /// A pooling's window and strides, 2-D only.
-    private static func window(_ c: ONNXNodeContext) throws -> ((Int, Int), (Int, Int)) {
-        guard let kernel = c.ints("kernel_shape"), kernel.count == 2 else { throw c.error("is not 2-D") }
-        let strides = c.ints("strides") ?? [1, 1]
-        return ((kernel[0], kernel[1]), (strides[0], strides[1]))
+    /// Builds a window op on input 0 in 2-D: a 1-D one (input [N, C, L], as PyTorch's Conv1d and MaxPool1d export)
+    /// as a 2-D one of height 1, its result squeezed back.
+    private static func spatial(
+        _ c: ONNXNodeContext, _ build: (Tensor, WindowAttributes) throws -> Tensor
+    ) throws -> Tensor {
+        let x = try c.input(0)
+        switch x.shape.rank {
+        case 4: return try build(x, WindowAttributes(c, lifted: false))
+        case 3: return try squeeze(build(unsqueeze(x, axes: [2]), WindowAttributes(c, lifted: true)), axes: [2])
+        default: throw c.error("is \(x.shape.rank - 2)-D; Conflux's windows are 1-D and 2-D")
+        }
     }
 
-    /// ONNX's `auto_pad` and `pads` ([top, left, bottom, right]) as a `Padding`.
-    private static func padding(_ c: ONNXNodeContext) throws -> Padding {
-        switch c.string("auto_pad", "NOTSET") {
-        case "VALID": return .valid
-        case "SAME_UPPER": return .same  // the extra row or column after, as TensorFlow's 'same'
-        case "NOTSET":
-            let pads = c.ints("pads") ?? [0, 0, 0, 0]
-            guard pads.count == 4 else { throw c.error("has \(pads.count) pads; 2-D windows take 4") }
-            return .explicit(top: pads[0], bottom: pads[2], left: pads[1], right: pads[3])
-        case let other: throw c.error("has auto_pad \(other), which Conflux does not support")
+    /// A window's attributes in 2-D; `lifted` when the node is 1-D and runs as 2-D of height 1.
+    private struct WindowAttributes {
+        let c: ONNXNodeContext
+        let lifted: Bool
+        let strides: (Int, Int)
+        let dilations: (Int, Int)
+        let padding: Padding
+
+        init(_ c: ONNXNodeContext, lifted: Bool) throws {
+            self.c = c
+            self.lifted = lifted
+            let spatialRank = lifted ? 1 : 2
+            func pair(_ name: String) throws -> (Int, Int) {
+                let values = c.ints(name) ?? Array(repeating: 1, count: spatialRank)
+                guard values.count == spatialRank else {
+                    throw c.error("has \(values.count) \(name) for a \(spatialRank)-D window")
+                }
+                return lifted ? (1, values[0]) : (values[0], values[1])
+            }
+            strides = try pair("strides")
+            dilations = try pair("dilations")
+            switch c.string("auto_pad", "NOTSET") {
+            case "VALID": padding = .valid
+            case "SAME_UPPER": padding = .same  // the extra row or column after, as TensorFlow's 'same'
+            case "NOTSET":
+                // ONNX's pads: every dimension's start, then every dimension's end.
+                let pads = c.ints("pads") ?? Array(repeating: 0, count: 2 * spatialRank)
+                guard pads.count == 2 * spatialRank else {
+                    throw c.error("has \(pads.count) pads for a \(spatialRank)-D window")
+                }
+                padding =
+                    lifted
+                    ? .explicit(top: 0, bottom: 0, left: pads[0], right: pads[1])
+                    : .explicit(top: pads[0], bottom: pads[2], left: pads[1], right: pads[3])
+            case let other: throw c.error("has auto_pad \(other), which Conflux does not support")
+            }
+        }
+
+        /// A pooling's window, which the node must give.
+        func kernel() throws -> (Int, Int) {
+            guard let kernel = c.ints("kernel_shape"), kernel.count == (lifted ? 1 : 2) else {
+                throw c.error("has no kernel_shape for its \(lifted ? 1 : 2)-D window")
+            }
+            return lifted ? (1, kernel[0]) : (kernel[0], kernel[1])
         }
     }
 

@@ -5,7 +5,7 @@ public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
             + groupedConvolution + layout + composites + dropout + poolingModes + indexing
-            + smallBatches
+            + smallBatches + largeLogits
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -514,6 +514,24 @@ public enum ParityCases {
                 ],
                 tolerance: .summation
             ) { try conv2d($0[0], $0[1], stride: 2, padding: .explicit(top: 1, bottom: 1, left: 1, right: 1)) }
+        ]
+    }
+
+    /// Logits near 10⁶, where the sum's logarithm is far below the spacing of the floats around the maximum: the
+    /// maximum must come off first (adding it back to log Σ exp rounds away the digits that matter).
+    static var largeLogits: [ParityCase] {
+        let logits = ParityInputs.uniform([4, 100], seed: 206, 999_990...1_000_010)
+        let labels = ParityInputs.labels(4, classes: 100, seed: 207)
+        return [
+            ParityCase(.softmax, "logits near 1e6", inputs: [logits], tolerance: .transcendental) {
+                try Conflux.softmax($0[0])
+            },
+            ParityCase(.logSoftmax, "logits near 1e6", inputs: [logits], tolerance: .transcendental) {
+                try logSoftmax($0[0])
+            },
+            ParityCase(
+                .softmaxCrossEntropy, "logits near 1e6", inputs: [logits, labels], tolerance: .transcendental
+            ) { try softmaxCrossEntropy(logits: $0[0], labels: $0[1]) },
         ]
     }
 }

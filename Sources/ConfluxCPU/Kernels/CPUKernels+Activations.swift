@@ -85,8 +85,10 @@ extension CPUKernels {
             for j in 0..<classes { largest = max(largest, xr[j]) }
             var total: Float = 0
             for j in 0..<classes { total += exp(xr[j] - largest) }
-            let shift = largest + log(total)
-            for j in 0..<classes { yr[j] = xr[j] - shift }
+            // The maximum comes off before the log is added: largest + log(total) rounds to largest for logits
+            // near 1e10, and would lose digits well before.
+            let logTotal = log(total)
+            for j in 0..<classes { yr[j] = (xr[j] - largest) - logTotal }
         }
     }
 

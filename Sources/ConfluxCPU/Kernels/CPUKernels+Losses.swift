@@ -13,7 +13,7 @@ extension CPUKernels {
             for j in 0..<classes { largest = max(largest, x[j]) }
             var total: Float = 0
             for j in 0..<classes { total += exp(x[j] - largest) }
-            loss[row] = log(total) + largest - x[Int(labels[row])]
+            loss[row] = log(total) - (x[Int(labels[row])] - largest)
         }
     }
 

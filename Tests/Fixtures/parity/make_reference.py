@@ -212,6 +212,12 @@ CASES.append(([uniform((2, 3, 4, 5))], lambda t: torch.tensor(t.shape, dtype=tor
 # a strided convolution of one image
 CASES.append(([uniform((1, 5, 13, 11)), uniform((6, 5, 3, 3))], conv(2, (1, 1, 1, 1))))
 
+# logits near 1e6: softmax, log-softmax and cross-entropy must subtract the maximum before adding the log-sum
+logits = uniform((4, 100), 999_990, 1_000_010)
+CASES.append(([logits], lambda t: torch.softmax(t, 1)))
+CASES.append(([logits], lambda t: torch.log_softmax(t, 1)))
+CASES.append(([logits, torch.randint(0, 100, (4,), dtype=torch.int32)], lambda t, l: F.cross_entropy(t, l.long(), reduction="none")))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
