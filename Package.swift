@@ -30,7 +30,8 @@ let package = Package(
         .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
         .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib", "CStb"]),
         .target(
-            name: "ConfluxONNX", dependencies: ["Conflux", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+            name: "ConfluxONNX",
+            dependencies: ["Conflux", "ConfluxNN", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "ConfluxTensorBoard",
             dependencies: ["Conflux", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

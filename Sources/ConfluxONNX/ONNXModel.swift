@@ -1,11 +1,10 @@
 import Conflux
 import Foundation
-import SwiftProtobuf
 
-/// An ONNX model imported into a Conflux graph: its inputs become placeholders (a dimension the file leaves
-/// symbolic, such as the batch, unknown), its float initializers variables (so that the model can be trained),
-/// its other initializers and Constant nodes constants, and each node the ops of Conflux's builders
-/// (`ONNXOperators`).
+/// An ONNX model imported into a Conflux graph of its own: its inputs become placeholders (a dimension the file
+/// leaves symbolic, such as the batch, unknown), its float initializers variables (so that the model can be
+/// trained), its other initializers and Constant nodes constants, and each node the ops of Conflux's builders
+/// (`ONNXOperators`). `ONNXNetwork` imports a model into a ConfluxNN model instead, to train it.
 ///
 /// A node whose inputs are all constants (the shape arithmetic exporters write around Reshape and Pad) is folded
 /// into a constant as it is imported: by the builders themselves where they can (Shape, Gather, Cast,
@@ -41,6 +40,33 @@ public struct ONNXModel {
     ///   op or attributes Conflux does not support (all of them, with their names), a tensor name no node
     ///   produces; or the error of the op a node builds, naming it.
     public init(contentsOf path: String, seed: UInt64 = 0, evaluate: Evaluator? = nil) throws {
+        try self.init(ONNXFile(contentsOf: path), seed: seed, evaluate: evaluate)
+    }
+
+    init(_ file: ONNXFile, seed: UInt64, evaluate: Evaluator?) throws {
+        let graph = Graph(seed: seed)
+        var builder = ONNXGraphBuilder(file: file, graph: graph, evaluate: evaluate, layer: nil) { name, value, _ in
+            try graph.variable(value.shape, initializer: .values(value.floats), name: name)
+        }
+        try builder.addInitializers()
+        inputs = try file.inputs.map { info in (info.name, try builder.addPlaceholder(info)) }
+        try builder.addNodes()
+        outputs = try file.proto.graph.output.map { info in
+            (info.name, try builder.value(info.name, for: "the graph's output"))
+        }
+        (self.graph, parameters, opset) = (graph, builder.variables, file.opset)
+    }
+}
+
+/// An ONNX model file, read and checked before anything is built: an opset Conflux imports, and no node it
+/// cannot.
+struct ONNXFile {
+    let path: String
+    let proto: Onnx_ModelProto
+    /// The opset of the default domain the model was exported with.
+    let opset: Int
+
+    init(contentsOf path: String) throws {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -53,18 +79,17 @@ public struct ONNXModel {
         } catch {
             throw ConfluxError.dataFile(path: path, reason: "is not an ONNX model (\(error))")
         }
-        try self.init(model, file: path, seed: seed, evaluate: evaluate)
+        try self.init(model, path: path)
     }
 
-    init(_ model: Onnx_ModelProto, file: String, seed: UInt64, evaluate: Evaluator?) throws {
+    init(_ model: Onnx_ModelProto, path: String) throws {
         let defaultDomain = model.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }
         guard let version = defaultDomain?.version, ONNXModel.opsets.contains(Int(version)) else {
             throw ConfluxError.dataFile(
-                path: file,
+                path: path,
                 reason: "uses opset \(defaultDomain.map { String($0.version) } ?? "none") of ONNX's default domain; "
                     + "Conflux imports opsets \(ONNXModel.opsets.lowerBound) to \(ONNXModel.opsets.upperBound)")
         }
-        opset = Int(version)
         let unsupported = model.graph.node.filter {
             !$0.domain.isEmpty && $0.domain != "ai.onnx" || ONNXOperators.all[$0.opType] == nil
         }
@@ -73,89 +98,19 @@ public struct ONNXModel {
                 "\($0.opType) '\($0.name)' (\($0.domain.isEmpty ? "opset \(version)" : $0.domain))"
             }
             throw ConfluxError.dataFile(
-                path: file, reason: "has \(list.count) nodes Conflux cannot import: \(list.joined(separator: ", "))")
+                path: path, reason: "has \(list.count) nodes Conflux cannot import: \(list.joined(separator: ", "))")
         }
-        graph = Graph(seed: seed)
-        var builder = ONNXGraphBuilder(graph: graph, file: file, opset: opset, evaluate: evaluate)
-        try builder.addInitializers(model.graph.initializer)
-        inputs = try model.graph.input.filter { builder.values[$0.name] == nil }.map { info in
-            (info.name, try builder.addInput(info))
-        }
-        for node in model.graph.node { try builder.add(node) }
-        outputs = try model.graph.output.map { info in
-            (info.name, try builder.value(info.name, for: "the graph's output"))
-        }
-        parameters = builder.parameters
-    }
-}
-
-/// The state of an import: every named value so far, and the file's name for errors.
-struct ONNXGraphBuilder {
-    let graph: Graph
-    let file: String
-    let opset: Int
-    let evaluate: ONNXModel.Evaluator?
-    private(set) var values: [String: Tensor] = [:]
-    private(set) var parameters: [Tensor] = []
-
-    init(graph: Graph, file: String, opset: Int, evaluate: ONNXModel.Evaluator?) {
-        self.graph = graph
-        self.file = file
-        self.opset = opset
-        self.evaluate = evaluate
+        (self.path, proto, opset) = (path, model, Int(version))
     }
 
-    /// Float initializers become variables, the others constants.
-    mutating func addInitializers(_ tensors: [Onnx_TensorProto]) throws {
-        for tensor in tensors {
-            let value = try HostTensor(tensor, file: file)
-            let name = Self.graphName(tensor.name)
-            if value.dtype == .float32 {
-                let variable = try graph.variable(value.shape, initializer: .values(value.floats), name: name)
-                parameters.append(variable)
-                values[tensor.name] = variable
-            } else {
-                values[tensor.name] = try graph.constant(value, name: name)
-            }
-        }
+    /// The graph inputs that are not initializers: what a caller feeds.
+    var inputs: [Onnx_ValueInfoProto] {
+        let initializers = Set(proto.graph.initializer.map(\.name))
+        return proto.graph.input.filter { !initializers.contains($0.name) }
     }
 
-    /// A placeholder for a graph input: float inputs as Float32, integer ones as Int32.
-    mutating func addInput(_ info: Onnx_ValueInfoProto) throws -> Tensor {
-        let type = info.type.tensorType
-        let elementType = try ONNXElementType(type.elemType, for: info.name, in: file)
-        let dims = type.shape.dim.map { $0.dimValue > 0 ? Int($0.dimValue) : Shape.unknown }
-        let placeholder = try graph.placeholder(
-            Shape(dims), elementType == .float ? .float32 : .int32, name: Self.graphName(info.name))
-        values[info.name] = placeholder
-        return placeholder
+    /// The initializers batch normalization reads as running statistics: state, not trained by gradients.
+    var runningStatistics: Set<String> {
+        Set(proto.graph.node.filter { $0.opType == "BatchNormalization" }.flatMap { $0.input.dropFirst(3) })
     }
-
-    /// Builds `node` and names its first output; a later use of another output is an error naming it.
-    mutating func add(_ node: Onnx_NodeProto) throws {
-        let inputs = try node.input.map { name in name.isEmpty ? nil : try value(name, for: "node '\(node.name)'") }
-        let context = ONNXNodeContext(node: node, inputs: inputs, opset: opset, file: file, graph: graph)
-        var output = try graph.nameScope(Self.graphName(node.name.isEmpty ? node.opType : node.name)) {
-            try ONNXOperators.all[node.opType]!(context)
-        }
-        let constantInputs = inputs.allSatisfy { $0?.constantValue != nil }
-        if constantInputs, output.constantValue == nil, output.node.role == .compute, let evaluate {
-            output = try graph.constant(evaluate(output), name: output.name + "_folded")
-        }
-        if let name = node.output.first { values[name] = output }
-    }
-
-    /// The tensor named `name`, which some initializer, input or earlier node must have produced.
-    func value(_ name: String, for user: String) throws -> Tensor {
-        guard let tensor = values[name] else {
-            throw ConfluxError.dataFile(
-                path: file,
-                reason: "\(user) reads '\(name)', which no input, initializer or earlier node produces "
-                    + "(Conflux computes only the first output of a node)")
-        }
-        return tensor
-    }
-
-    /// ONNX names may hold any character; a graph's names are scopes joined by '/'.
-    static func graphName(_ name: String) -> String { name.replacingOccurrences(of: "/", with: "_") }
 }

@@ -1,14 +1,22 @@
 import Conflux
+import ConfluxNN
 import Foundation
 
 /// One ONNX node as an operator's builder sees it: its inputs (nil where the node leaves an optional one out),
 /// its attributes with ONNX's defaults, the opset, and errors that name the node.
 struct ONNXNodeContext {
     let node: Onnx_NodeProto
+    /// The node's place in the file's graph.
+    let index: Int
     let inputs: [Tensor?]
     let opset: Int
     let file: String
     let graph: Graph
+    /// The ConfluxNN build this import is part of; nil for inference on its own.
+    let layer: LayerContext?
+
+    /// Whether the node builds for training: batch statistics, dropout.
+    var training: Bool { layer?.mode == .training }
 
     /// Input `index`, which the operator requires.
     func input(_ index: Int) throws -> Tensor {

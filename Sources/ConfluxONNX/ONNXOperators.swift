@@ -1,4 +1,5 @@
 import Conflux
+import ConfluxNN
 
 /// How each ONNX operator Conflux imports becomes Conflux ops, by op type: the operators of modern CNNs and the
 /// shape arithmetic exporters emit around them, for the opsets in `ONNXModel.opsets`.
@@ -32,7 +33,16 @@ enum ONNXOperators {
         },
         "Softmax": { try softmaxLike($0, Conflux.softmax) },
         "LogSoftmax": { try softmaxLike($0, logSoftmax) },
-        "Dropout": { try $0.input(0) },  // inference: the identity
+        "Dropout": { c in
+            guard let layer = c.layer, layer.mode == .training else { return try c.input(0) }
+            // Opset 12 moved the ratio from an attribute to an optional input.
+            let rate = try c.opset < 12 ? c.float("ratio", 0.5) : c.constantInput(1)?.floats.first ?? 0.5
+            // The step counter that varies the mask, as ConfluxNN's Dropout layer keeps it; the node's place in
+            // the file seeds it, so that two dropouts of one shape drop different elements.
+            let step = try c.graph.variable(.scalar, name: "step")
+            layer.addUpdate(try assignAdd(step, c.graph.constant(1)))
+            return try dropout(c.input(0), rate: rate, step: step, seed: c.index)
+        },
         "Identity": { try identity($0.input(0)) },
         "LRN": { c in
             try localResponseNormalization(
@@ -51,9 +61,21 @@ enum ONNXOperators {
             let planar =
                 x.shape.rank == 4
                 ? x : try reshape(x, Shape([x.shape[0], x.shape[1], x.shape.dims.dropFirst(2).reduce(1, *), 1]))
-            let y = try batchNorm(
-                planar, scale: c.input(1), offset: c.input(2), mean: c.input(3), variance: c.input(4),
-                epsilon: c.float("epsilon", 1e-5))
+            let epsilon = c.float("epsilon", 1e-5)
+            let y: Tensor
+            if let layer = c.layer, layer.mode == .training {
+                // The batch's statistics, and the running ones moved towards them. ONNX's momentum is the weight
+                // of the running value, PyTorch's (and Conflux's) the weight of the batch's.
+                y = try batchNorm(planar, scale: c.input(1), offset: c.input(2), epsilon: epsilon)
+                layer.addUpdate(
+                    try updateBatchNormStatistics(
+                        runningMean: c.input(3), runningVariance: c.input(4), batch: planar,
+                        momentum: 1 - c.float("momentum", 0.9)))
+            } else {
+                y = try batchNorm(
+                    planar, scale: c.input(1), offset: c.input(2), mean: c.input(3), variance: c.input(4),
+                    epsilon: epsilon)
+            }
             return x.shape.rank == 4 ? y : try reshape(y, x.shape)
         },
     ]

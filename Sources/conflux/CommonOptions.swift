@@ -54,3 +54,11 @@ func backendsToDiscover(device: String, place: String?) -> [any Backend.Type] {
 
 /// The backends this executable carries, in the order their devices are listed.
 let backends: [any Backend.Type] = [CPUBackend.self, OpenCLBackend.self]
+
+/// Places `graph` as `--device` and `--place` say, on the devices of the backends that needs.
+func placed(_ graph: Graph, device: String, place: String?) throws -> (devices: DeviceSet, placement: Placement) {
+    let devices = try DeviceSet(backends: backendsToDiscover(device: device, place: place))
+    let placement = try devices.placement(
+        for: graph, device: device, rules: try place.map(PlacementRule.parse) ?? [])
+    return (devices, placement)
+}

@@ -7,21 +7,30 @@ import Foundation
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import an ONNX model and summarize it: inputs, outputs, operators, parameters and FLOPs.",
+        abstract:
+            "Import an ONNX model and summarize it: inputs, outputs, operators, parameters, FLOPs and placement.",
         discussion: """
             Float initializers become variables (trainable), constant shape arithmetic is folded on the CPU, and a \
-            model with operators Conflux does not support is refused with the list of every such node.
+            model with operators Conflux does not support is refused with the list of every such node. The \
+            placement is where `conflux run` with the same --device and --place would run each op.
             """)
 
     @Argument(help: "The ONNX model file.")
     var model: String
+
+    @Option(help: "The device to place on: cpu, cpu:0, opencl:N, or auto to let the placer choose per op.")
+    var device = "cpu"
+
+    @Option(help: "Place op types on devices, e.g. Conv2D=opencl:0; the rest goes to --device.")
+    var place: String?
 
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
 
     func run() throws {
         let imported = try ONNXModel(contentsOf: model, evaluate: try cpuEvaluator())
-        let summary = ImportSummary(imported)
+        let summary = ImportSummary(
+            imported, placement: try placed(imported.graph, device: device, place: place).placement)
         if json {
             print(try JSONText.encode(summary))
             return
@@ -32,7 +41,15 @@ struct ImportCommand: ParsableCommand {
         for (label, values) in [("input", summary.inputs), ("output", summary.outputs)] {
             for value in values { print("  \(label) \(value.name): \(value.shape)") }
         }
-        print("  ops: " + summary.ops.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", "))
+        print("  ops: " + Self.counts(summary.ops))
+        for (device, ops) in summary.placement.sorted(by: { $0.key < $1.key }) {
+            print("  on \(device): " + Self.counts(ops))
+        }
+    }
+
+    /// "Conv2D 3, Relu 4", sorted by op.
+    private static func counts(_ ops: [String: Int]) -> String {
+        ops.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", ")
     }
 }
 
@@ -57,10 +74,12 @@ struct ImportSummary: Encodable {
     let parameters: Int
     /// The Conflux ops the model runs, by type, with their counts.
     let ops: [String: Int]
+    /// The ops each device would run, by type, with their counts.
+    let placement: [String: [String: Int]]
     /// The arithmetic of one example through the model, from the cost model's count of each op's work.
     let flopsPerExample: Double
 
-    init(_ model: ONNXModel) {
+    init(_ model: ONNXModel, placement: Placement) {
         opset = model.opset
         inputs = model.inputs.map { Value(name: $0.name, shape: "\($0.tensor.shape)") }
         outputs = model.outputs.map { Value(name: $0.name, shape: "\($0.tensor.shape)") }
@@ -71,8 +90,10 @@ struct ImportSummary: Encodable {
         flopsPerExample =
             needed.map { CostModel.work(of: model.graph.nodes[$0], in: model.graph, batch: 1).flops }.reduce(0, +)
             / Double(batch)
-        ops = Dictionary(
-            needed.map { model.graph.nodes[$0] }.filter { $0.role == .compute }.map { ($0.op.rawValue, 1) },
-            uniquingKeysWith: +)
+        let computed = needed.filter { model.graph.nodes[$0].role == .compute }
+        ops = Dictionary(computed.map { (model.graph.nodes[$0].op.rawValue, 1) }, uniquingKeysWith: +)
+        self.placement = Dictionary(grouping: computed) { placement.device(of: $0) ?? "?" }.mapValues { ids in
+            Dictionary(ids.map { (model.graph.nodes[$0].op.rawValue, 1) }, uniquingKeysWith: +)
+        }
     }
 }

@@ -18,7 +18,14 @@ struct ModelSession {
         let needed = options.backendsNeeded
         devices = try DeviceSet(backends: needed)
         classifier = try Classifier(
-            model: model.network(classes: classes), imageShape: imageShape, optimizer: optimizer, seed: options.seed)
+            model: try model.network(classes: classes), imageShape: imageShape, optimizer: optimizer, seed: options.seed
+        )
+        let logits = classifier.logits.shape
+        guard logits.rank == 2, logits[1] == classes else {
+            throw ValidationError(
+                "\(model.name) gives logits of shape \(logits); a classifier of \(classes) classes gives [N, \(classes)] "
+                    + "(--classes sets the count)")
+        }
         let placement: Placement
         do {
             placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules) {
@@ -67,8 +74,8 @@ struct ResumedCheckpoint {
     ///   option resumes it; `dataFile` when it cannot be read.
     init(path: String, model: ModelName, optimizer: OptimizerName) throws {
         let metadata = try SafeTensors.read(path).metadata
-        if let saved = metadata["model"], saved != model.rawValue {
-            throw ValidationError("\(path) holds a \(saved) model, not \(model.rawValue)")
+        if let saved = metadata["model"], saved != model.name {
+            throw ValidationError("\(path) holds a \(saved) model, not \(model.name)")
         }
         if let saved = metadata["optimizer"], saved != optimizer.rawValue {
             throw ValidationError(

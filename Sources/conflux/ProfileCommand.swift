@@ -73,7 +73,7 @@ struct ProfileCommand: ParsableCommand {
         var lines = [
             String(
                 format: "%@ training step on %@, batch %d, %d steps: %.3f ms of kernels per step (%.0f images/s)",
-                model.rawValue, devices, profile.batch, profile.steps, profile.millisecondsPerStep,
+                model.name, devices, profile.batch, profile.steps, profile.millisecondsPerStep,
                 Double(profile.batch) / profile.millisecondsPerStep * 1000),
             " ms/step   share  launches  GFLOP/s    GB/s  of peak  op",
         ]

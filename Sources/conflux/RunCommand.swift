@@ -35,9 +35,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let imported = try ONNXModel(contentsOf: model, evaluate: try cpuEvaluator())
         let feeds = try readInputs(for: imported)
-        let devices = try DeviceSet(backends: backendsToDiscover(device: device, place: place))
-        let placement = try devices.placement(
-            for: imported.graph, device: device, rules: try place.map(PlacementRule.parse) ?? [])
+        let (devices, placement) = try placed(imported.graph, device: device, place: place)
         let session = Session(
             graph: imported.graph, placement: placement, devices: devices.devices(of: placement),
             kernels: devices.kernels)

@@ -1,22 +1,48 @@
 import ArgumentParser
 import Conflux
 import ConfluxNN
+import ConfluxONNX
 import ConfluxOpenCL
 import ConfluxTensorBoard
 import Foundation
 
-/// The models `conflux train` can build.
-enum ModelName: String, ExpressibleByArgument, CaseIterable {
+/// The models the commands build: Conflux's own, or an ONNX file.
+enum ModelName: ExpressibleByArgument, Equatable {
     /// LeNet-5 (`lenet5`).
     case lenet
     /// ResNet-14 with batch norm (`resnet`).
     case resnet
+    /// An ONNX model file (`MODEL.onnx`): an image classifier with one logit per class.
+    case onnx(path: String)
 
-    /// The network, with `classes` outputs.
-    func network(classes: Int = 10) -> Sequential {
+    init?(argument: String) {
+        switch argument {
+        case "lenet": self = .lenet
+        case "resnet": self = .resnet
+        case let path where path.lowercased().hasSuffix(".onnx"): self = .onnx(path: path)
+        default: return nil
+        }
+    }
+
+    static var allValueStrings: [String] { ["lenet", "resnet", "MODEL.onnx"] }
+
+    var defaultValueDescription: String { name }
+
+    /// Its name in reports and checkpoints: `lenet`, `resnet`, or the ONNX file's name.
+    var name: String {
+        switch self {
+        case .lenet: "lenet"
+        case .resnet: "resnet"
+        case .onnx(let path): URL(fileURLWithPath: path).lastPathComponent
+        }
+    }
+
+    /// The network, with `classes` outputs (an ONNX model has the outputs it was exported with).
+    func network(classes: Int = 10) throws -> Sequential {
         switch self {
         case .lenet: lenet5(classes: classes)
         case .resnet: ConfluxNN.resnet(classes: classes)
+        case .onnx(let path): Sequential([try ONNXNetwork(contentsOf: path, evaluate: try cpuEvaluator())], name: name)
         }
     }
 }
@@ -95,6 +121,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Save every variable (weights and optimizer state) to FILE, a safetensors checkpoint, at the end.")
     var save: String?
 
+    @Option(
+        help: "Write the trained network (images to logits, as in inference) to FILE as an ONNX model, at the end.")
+    var export: String?
+
     @Option(parsing: .unconditional, help: "Also save the checkpoint after every N epochs.")
     var saveEvery: Int?
 
@@ -128,6 +158,7 @@ struct TrainCommand: ParsableCommand {
         // Everything that can be checked is checked before the first step, so a mistake costs seconds, not a run.
         if let save { try OutputFile.check(save) }
         if let trace { try OutputFile.check(trace) }
+        if let export { try OutputFile.check(export) }
         if let logdir { try OutputDirectory.prepare(logdir) }
         let resumed = try resume.map { try ResumedCheckpoint(path: $0, model: model, optimizer: self.optimizer) }
         let classes = try self.classes(resuming: resumed)
@@ -142,6 +173,7 @@ struct TrainCommand: ParsableCommand {
         let run = try ModelSession(
             model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: classes)
         let (classifier, session) = (run.classifier, run.session)
+        if export != nil { try ONNXExporter.checkExportable(input: classifier.images, output: classifier.logits) }
         if trace != nil { session.tracer = Tracer() }
         session.overlapsTransfers = overlap
         let completed = try resumed?.load(into: run) ?? 0
@@ -153,7 +185,7 @@ struct TrainCommand: ParsableCommand {
 
         if !options.json {
             print(
-                "Training \(model.rawValue) on \(run.description): \(train.count) images, "
+                "Training \(model.name) on \(run.description): \(train.count) images, "
                     + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
                     + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
@@ -167,9 +199,21 @@ struct TrainCommand: ParsableCommand {
             try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
             try log?.close()
             if let trace, let tracer = session.tracer { try OutputFile.write(tracer.chromeTraceJSON(), to: trace) }
+            if let export { try exportONNX(classifier, session, to: export) }
             return (results, evaluation)
         }
         try report(results, evaluation, run: run, learningRate: learningRate)
+    }
+
+    /// Writes the trained network's inference computation, images to logits, as an ONNX model.
+    private func exportONNX(_ classifier: Classifier, _ session: Session, to path: String) throws {
+        let graph = classifier.graph
+        let variables = graph.executionOrder(roots: [classifier.logits.id], fed: [classifier.images.id])
+            .map(graph.tensor).filter { $0.node.role == .variable }
+        try ONNXExporter.write(
+            input: classifier.images, output: classifier.logits,
+            values: Dictionary(uniqueKeysWithValues: zip(variables, try session.run(variables))), to: path,
+            inputName: "images", outputName: "logits")
     }
 
     /// The class count: `--classes`, else the resumed checkpoint's, else 10; the two must agree.
@@ -233,7 +277,7 @@ struct TrainCommand: ParsableCommand {
                 try Checkpoint.save(
                     classifier, from: session, to: save,
                     metadata: [
-                        "epochs": String(epoch), "model": model.rawValue, "optimizer": optimizer.rawValue,
+                        "epochs": String(epoch), "model": model.name, "optimizer": optimizer.rawValue,
                         "classes": String(classes),
                     ])
             }
@@ -250,7 +294,7 @@ struct TrainCommand: ParsableCommand {
             print(
                 try JSONText.encode(
                     TrainingReport(
-                        model: model.rawValue, devices: run.used.map(\.id), optimizer: optimizer.rawValue,
+                        model: model.name, devices: run.used.map(\.id), optimizer: optimizer.rawValue,
                         learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
                         seed: options.seed, epochs: results, test: evaluation,
                         programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary)))
@@ -267,6 +311,7 @@ struct TrainCommand: ParsableCommand {
                 format: "test accuracy %.2f%%  (loss %.4f, %d images)", evaluation.accuracy * 100, evaluation.loss,
                 evaluation.count))
         if let save { print("saved \(save)") }
+        if let export { print("exported \(export)") }
         if let trace, let summary = tracer?.summary {
             print(
                 String(

@@ -84,7 +84,7 @@ struct VerifyCommand: ParsableCommand {
     {
         let data = try Dataset(directory: Dataset.defaultDirectory, split: .test).prefix(64)
         let classifier = try Classifier(
-            model: model.network(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.01), seed: 0)
+            model: try model.network(), imageShape: data.imageShape, optimizer: SGD(learningRate: 0.01), seed: 0)
         var batches = Batches(data, size: 64, shuffleSeed: nil)
         guard let batch = batches.next() else { throw ValidationError("the test set is empty") }
         let step = try gradients(of: classifier.loss, wrt: classifier.parameters)
@@ -95,7 +95,7 @@ struct VerifyCommand: ParsableCommand {
                 reference: reference,
                 device: target, kernels: kernels)
             guard let found else {
-                Swift.print("\(target.id) agrees with \(reference.id) on every op of a \(model.rawValue) training step")
+                Swift.print("\(target.id) agrees with \(reference.id) on every op of a \(model.name) training step")
                 continue
             }
             diverged = true

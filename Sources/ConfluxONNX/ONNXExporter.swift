@@ -1,0 +1,282 @@
+import Conflux
+import Foundation
+import SwiftProtobuf
+
+/// Writes the part of a Conflux graph that computes one output from one input as an ONNX model (opset 17, which
+/// onnxruntime and Conflux's importer run): every variable it reads becomes an initializer holding the value the
+/// caller gives (the trained weights), every constant an initializer, every op one or two ONNX nodes. What it writes
+/// is the inference computation: export a model's inference build (a `Classifier`'s logits), whose batch norm
+/// reads the running statistics and whose dropout is the identity.
+public enum ONNXExporter {
+    /// The opset written: the first with HardSwish.
+    public static let opset = 17
+
+    /// Writes the model computing `output` from `input` to `path`.
+    ///
+    /// - Throws: `invalidArgument` listing every op on the way that ONNX export does not cover, or naming a
+    ///   variable `values` has no value for; the error of writing the file.
+    public static func write(
+        input: Tensor, output: Tensor, values: [Tensor: HostTensor], to path: String, inputName: String = "input",
+        outputName: String = "output"
+    ) throws {
+        let model = try model(
+            input: input, output: output, values: values, inputName: inputName, outputName: outputName)
+        try OutputFile.write(Data(try model.serializedBytes() as [UInt8]), to: path)
+    }
+
+    /// Throws unless every op from `input` to `output` has an ONNX form: the check to make before training.
+    ///
+    /// - Throws: `invalidArgument` listing every op on the way that ONNX export does not cover.
+    public static func checkExportable(input: Tensor, output: Tensor) throws {
+        let graph = input.graph
+        let unsupported = graph.executionOrder(roots: [output.id], fed: [input.id]).map { graph.nodes[$0] }
+            .filter { $0.role == .compute && converters[$0.op] == nil }
+        guard unsupported.isEmpty else {
+            throw ConfluxError.invalidArgument(
+                op: "ONNX export",
+                reason: "no ONNX form for "
+                    + unsupported.map { "\($0.op.rawValue) '\($0.name)'" }.joined(separator: ", "))
+        }
+    }
+
+    /// The model computing `output` from `input`, its nodes named as the graph names them.
+    static func model(
+        input: Tensor, output: Tensor, values: [Tensor: HostTensor], inputName: String = "input",
+        outputName: String = "output"
+    ) throws -> Onnx_ModelProto {
+        try checkExportable(input: input, output: output)
+        let graph = input.graph
+        let order = graph.executionOrder(roots: [output.id], fed: [input.id])
+        var writer = Writer(graph: graph)
+        for id in order where id != input.id { for use in graph.nodes[id].inputs { writer.uses[use, default: 0] += 1 } }
+        writer.uses[output.id, default: 0] += 1
+        writer.names[input.id] = inputName
+        for id in order where id != input.id {
+            let node = graph.nodes[id]
+            switch node.role {
+            case .constant:
+                guard let value = graph.tensor(id).constantValue else {
+                    throw ConfluxError.invalidArgument(
+                        op: "ONNX export", reason: "constant '\(node.name)' has no value")
+                }
+                writer.initializer(node.name, value)
+            case .variable:
+                guard let value = values[graph.tensor(id)] else {
+                    throw ConfluxError.invalidArgument(
+                        op: "ONNX export", reason: "no value for variable '\(node.name)'")
+                }
+                writer.initializer(node.name, value)
+            case .placeholder:
+                throw ConfluxError.invalidArgument(
+                    op: "ONNX export", reason: "'\(output.name)' also reads placeholder '\(node.name)'")
+            case .compute, .update:
+                try converters[node.op]!(&writer, node, id)
+            }
+        }
+        var model = Onnx_ModelProto()
+        model.irVersion = 8
+        model.producerName = "Conflux"
+        var opsetImport = Onnx_OperatorSetIdProto()
+        opsetImport.version = Int64(opset)
+        model.opsetImport = [opsetImport]
+        model.graph.name = "conflux"
+        model.graph.initializer = writer.initializers
+        model.graph.input = [valueInfo(inputName, input.shape)]
+        writer.nodes.append(node("Identity", [writer.name(output.id)], [outputName]))
+        model.graph.node = writer.nodes
+        model.graph.output = [valueInfo(outputName, output.shape)]
+        return model
+    }
+
+    /// A float input or output, its unknown dimensions (the batch) symbolic.
+    private static func valueInfo(_ name: String, _ shape: Shape) -> Onnx_ValueInfoProto {
+        var info = Onnx_ValueInfoProto()
+        info.name = name
+        info.type.tensorType.elemType = ONNXElementType.float.rawValue
+        info.type.tensorType.shape.dim = shape.dims.map { size in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if size == Shape.unknown { dim.dimParam = "N" } else { dim.dimValue = Int64(size) }
+            return dim
+        }
+        return info
+    }
+
+    static func node(
+        _ type: String, _ inputs: [String], _ outputs: [String], _ attributes: [Onnx_AttributeProto] = []
+    ) -> Onnx_NodeProto {
+        var node = Onnx_NodeProto()
+        (node.opType, node.input, node.output, node.attribute) = (type, inputs, outputs, attributes)
+        node.name = outputs[0]
+        return node
+    }
+
+    /// What the converters write into: nodes, initializers, and the ONNX name of each Conflux node's output.
+    struct Writer {
+        let graph: Graph
+        var nodes: [Onnx_NodeProto] = []
+        var initializers: [Onnx_TensorProto] = []
+        var names: [Int: String] = [:]
+        /// How many nodes read each node's output (the exported output counting as one).
+        var uses: [Int: Int] = [:]
+
+        init(graph: Graph) { self.graph = graph }
+
+        func name(_ id: Int) -> String { names[id] ?? graph.nodes[id].name }
+
+        /// The names of the node's inputs.
+        func inputs(_ node: Node) -> [String] { node.inputs.map(name) }
+
+        mutating func initializer(_ name: String, _ value: HostTensor) {
+            var tensor = Onnx_TensorProto()
+            tensor.name = name
+            tensor.dims = value.shape.dims.map(Int64.init)
+            if value.dtype == .float32 {
+                tensor.dataType = ONNXElementType.float.rawValue
+                tensor.rawData = value.floats.withUnsafeBytes { Data($0) }
+            } else {
+                tensor.dataType = ONNXElementType.int64.rawValue
+                tensor.rawData = value.ints.map(Int64.init).withUnsafeBytes { Data($0) }
+            }
+            initializers.append(tensor)
+        }
+
+        /// An int64 initializer for a list ONNX takes as an input (shapes, axes), named after its node.
+        mutating func integers(_ values: [Int], for node: Node, _ role: String) -> String {
+            let name = "\(node.name)/\(role)"
+            initializer(name, HostTensor(shape: [values.count], ints: values.map { Int32(clamping: $0) }))
+            return name
+        }
+
+        mutating func add(_ type: String, _ inputs: [String], for node: Node, _ attributes: [Onnx_AttributeProto] = [])
+        {
+            nodes.append(ONNXExporter.node(type, inputs, [node.name], attributes))
+        }
+    }
+
+    typealias Converter = (inout Writer, Node, Int) throws -> Void
+
+    static func attribute(_ name: String, ints: [Int]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        (a.name, a.type, a.ints) = (name, .ints, ints.map(Int64.init))
+        return a
+    }
+
+    static func attribute(_ name: String, int: Int) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        (a.name, a.type, a.i) = (name, .int, Int64(int))
+        return a
+    }
+
+    static func attribute(_ name: String, float: Float) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        (a.name, a.type, a.f) = (name, .float, float)
+        return a
+    }
+
+    /// A window's kernel, strides and pads as ONNX writes them: Conflux keeps pads as [top, bottom, left, right],
+    /// ONNX as [top, left, bottom, right].
+    static func window(_ node: Node) -> [Onnx_AttributeProto] {
+        let pads = node.attributes.ints("pads")
+        return [
+            attribute("kernel_shape", ints: node.attributes.ints("kernel")),
+            attribute("strides", ints: node.attributes.ints("strides")),
+            attribute("pads", ints: [pads[0], pads[2], pads[1], pads[3]]),
+        ]
+    }
+
+    /// One ONNX node of the same inputs per op, by Conflux op type.
+    static func same(_ type: String) -> Converter { { w, node, _ in w.add(type, w.inputs(node), for: node) } }
+
+    static let converters: [OpType: Converter] = [
+        .relu: same("Relu"), .tanh: same("Tanh"), .sigmoid: same("Sigmoid"), .hardSwish: same("HardSwish"),
+        .add: same("Add"), .sub: same("Sub"), .mul: same("Mul"), .realDiv: same("Div"), .identity: same("Identity"),
+        .leakyRelu: { w, node, _ in
+            w.add("LeakyRelu", w.inputs(node), for: node, [attribute("alpha", float: node.attributes.float("alpha"))])
+        },
+        .clip: { w, node, _ in
+            let bounds = ["min", "max"].map { bound in
+                let name = "\(node.name)/\(bound)"
+                w.initializer(name, HostTensor(shape: [], floats: [node.attributes.float(bound)]))
+                return name
+            }
+            w.add("Clip", w.inputs(node) + bounds, for: node)
+        },
+        .softmax: { w, node, _ in w.add("Softmax", w.inputs(node), for: node, [attribute("axis", int: -1)]) },
+        .logSoftmax: { w, node, _ in w.add("LogSoftmax", w.inputs(node), for: node, [attribute("axis", int: -1)]) },
+        .conv2D: { w, node, _ in
+            w.add(
+                "Conv", w.inputs(node), for: node,
+                window(node) + [
+                    attribute("dilations", ints: node.attributes.ints("dilations")),
+                    attribute("group", int: node.attributes.int("groups")),
+                ])
+        },
+        .biasAdd: { w, node, _ in
+            // A convolution's bias is its third input, when nothing else reads the convolution's output.
+            let producer = node.inputs[0]
+            if w.graph.nodes[producer].op == .conv2D, w.uses[producer] == 1,
+                let conv = w.nodes.lastIndex(where: { $0.output == [w.name(producer)] })
+            {
+                w.nodes[conv].input.append(w.name(node.inputs[1]))
+                (w.nodes[conv].output, w.nodes[conv].name) = ([node.name], node.name)
+                return
+            }
+            // The bias runs along dimension 1; ONNX's Add broadcasts along the last: unsqueeze it to [C, 1, …].
+            let rank = w.graph.nodes[node.inputs[0]].shape.rank
+            var bias = w.name(node.inputs[1])
+            if rank > 2 {
+                let axes = w.integers(Array(1..<(rank - 1)), for: node, "axes")
+                w.nodes.append(ONNXExporter.node("Unsqueeze", [bias, axes], ["\(node.name)/bias"]))
+                bias = "\(node.name)/bias"
+            }
+            w.add("Add", [w.name(node.inputs[0]), bias], for: node)
+        },
+        .maxPool: { w, node, _ in
+            w.add(
+                "MaxPool", w.inputs(node), for: node,
+                window(node) + [attribute("dilations", ints: node.attributes.ints("dilations"))])
+        },
+        .avgPool: { w, node, _ in
+            // Conflux's pads hold ceil mode's overhang too; `countedPads` says which of them the divisor counts.
+            let (pads, counted) = (node.attributes.ints("pads"), node.attributes.ints("countedPads"))
+            guard counted.allSatisfy({ $0 == 0 }) || counted == pads else {
+                throw ConfluxError.invalidArgument(
+                    op: "ONNX export", reason: "'\(node.name)' counts part of its padding, which ONNX cannot say")
+            }
+            w.add(
+                "AveragePool", w.inputs(node), for: node,
+                window(node) + [
+                    attribute("count_include_pad", int: counted == pads && pads.contains { $0 > 0 } ? 1 : 0)
+                ])
+        },
+        .reshape: { w, node, _ in
+            // The unknown dimension (the batch) is ONNX's −1, inferred.
+            let target = node.attributes.shape("shape").dims.map { $0 == Shape.unknown ? -1 : $0 }
+            w.add("Reshape", w.inputs(node) + [w.integers(target, for: node, "shape")], for: node)
+        },
+        .matMul: { w, node, _ in
+            let (a, b) = (node.attributes.bool("transposeA"), node.attributes.bool("transposeB"))
+            guard a || b else { return w.add("MatMul", w.inputs(node), for: node) }
+            w.add(
+                "Gemm", w.inputs(node), for: node,
+                [attribute("transA", int: a ? 1 : 0), attribute("transB", int: b ? 1 : 0)])
+        },
+        .batchNorm: { w, node, _ in
+            guard node.inputs.count == 5 else {
+                throw ConfluxError.invalidArgument(
+                    op: "ONNX export",
+                    reason: "'\(node.name)' normalizes by the batch's statistics: export the model's inference build")
+            }
+            w.add(
+                "BatchNormalization", w.inputs(node), for: node,
+                [attribute("epsilon", float: node.attributes.float("epsilon"))])
+        },
+        .concat: { w, node, _ in
+            w.add("Concat", w.inputs(node), for: node, [attribute("axis", int: node.attributes.int("axis"))])
+        },
+        .transpose: { w, node, _ in
+            w.add(
+                "Transpose", w.inputs(node), for: node, [attribute("perm", ints: node.attributes.ints("permutation"))])
+        },
+    ]
+}
