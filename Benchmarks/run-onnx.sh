@@ -3,23 +3,17 @@
 # onnxruntime's CPU provider, in one run, printed as JSON with onnxruntime/Conflux time ratios (above 1 means
 # Conflux is faster) and the processor's name.
 #
-# torch, torchvision (installed without its dependencies), onnx and onnxruntime go into a virtual environment
-# outside the repository ($CONFLUX_ONNX_VENV, by default ~/.cache/conflux-onnx-venv) on first use; the exported
+# torch, torchvision, onnx and onnxruntime come from the virtual environment of scripts/onnx-venv.sh; the exported
 # models are cached in ~/.cache/conflux-onnx-models. `bash Benchmarks/run-onnx.sh [--runs N]`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv="${CONFLUX_ONNX_VENV:-$HOME/.cache/conflux-onnx-venv}"
-if ! "$venv/bin/python" -c "import torch, torchvision, onnx, onnxruntime" 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q torch onnx onnxruntime pillow numpy
-    "$venv/bin/pip" install -q --no-deps torchvision
-fi
+python=$(bash scripts/onnx-venv.sh)
 bash scripts/install-deps.sh
 swift build -c release --product ONNXBenchmark >&2
 
 models="$HOME/.cache/conflux-onnx-models"
 mkdir -p "$models"
-onnxruntime=$("$venv/bin/python" -W ignore Benchmarks/onnx_models.py "$models" "$@" 1 32 2>/dev/null)
+onnxruntime=$("$python" -W ignore Benchmarks/onnx_models.py "$models" "$@" 1 32 2>/dev/null)
 files=("$models"/resnet18_b1.onnx "$models"/resnet18_b32.onnx "$models"/mobilenet_v2_b1.onnx "$models"/mobilenet_v2_b32.onnx)
 cpu=$(.build/release/ONNXBenchmark --device cpu "$@" "${files[@]}" 2>/dev/null)
 opencl=$(.build/release/ONNXBenchmark --device opencl:0 "$@" "${files[@]}" 2>/dev/null)

@@ -6,9 +6,11 @@
 #define VK_ROW_BLOCK 2
 #define VK_TAP_BLOCK 4
 #define VK_POSITION_BLOCK 8
+#define VK_PAIR_POSITION_BLOCK 6
 #define VK_ISA vk_isa_avx2
 #define VK_ISA_NAME "avx2"
 #include "ConvolutionKernels.inc"
+#include "DepthwiseKernels.inc"
 #include "Table.inc"
 #pragma clang attribute pop
 #endif

@@ -7,9 +7,11 @@
 #define VK_ROW_BLOCK 3
 #define VK_TAP_BLOCK 5
 #define VK_POSITION_BLOCK 8
+#define VK_PAIR_POSITION_BLOCK 8
 #define VK_ISA vk_isa_avx512
 #define VK_ISA_NAME "avx512"
 #include "ConvolutionKernels.inc"
+#include "DepthwiseKernels.inc"
 #include "Table.inc"
 #pragma clang attribute pop
 #endif

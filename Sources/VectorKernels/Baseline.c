@@ -4,7 +4,9 @@
 #define VK_ROW_BLOCK 2
 #define VK_TAP_BLOCK 4
 #define VK_POSITION_BLOCK 8
+#define VK_PAIR_POSITION_BLOCK 6
 #define VK_ISA vk_isa_baseline
 #define VK_ISA_NAME "baseline"
 #include "ConvolutionKernels.inc"
+#include "DepthwiseKernels.inc"
 #include "Table.inc"

@@ -29,19 +29,25 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Place op types on devices, e.g. Conv2D=opencl:0; the rest goes to --device.")
     var place: String?
 
+    @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
+    var trace: String?
+
     @Flag(help: "Print the outputs' names, shapes and the run's timing as JSON.")
     var json = false
 
     func run() throws {
+        if let trace { try OutputFile.check(trace) }
         let imported = try ONNXModel(contentsOf: model, evaluate: try cpuEvaluator())
         let feeds = try readInputs(for: imported)
         let (devices, placement) = try placed(imported.graph, device: device, place: place)
         let session = Session(
             graph: imported.graph, placement: placement, devices: devices.devices(of: placement),
             kernels: devices.kernels)
+        if trace != nil { session.tracer = Tracer() }
         let start = Date()
         let values = try session.run(imported.outputs.map(\.tensor), feeds: feeds)
         let seconds = Date().timeIntervalSince(start)
+        if let trace, let tracer = session.tracer { try OutputFile.write(tracer.chromeTraceJSON(), to: trace) }
         let paths = try outputPaths(imported.outputs.map(\.name))
         for (path, value) in zip(paths, values) {
             try OutputFile.write(NumPyFile.encode(value), to: path)

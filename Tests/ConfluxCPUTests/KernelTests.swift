@@ -12,17 +12,19 @@ final class KernelTests: XCTestCase {
     let transcendentalTolerance: Float = 1e-5
 
     /// Every instruction set's vector kernels (the direct stride-1 convolutions): by position when there are
-    /// fewer output channels than vector lanes, by channel otherwise, both with channel counts that do not fill
-    /// a vector.
+    /// fewer output channels than vector lanes, by channel otherwise (pairs of channel vectors and a last single
+    /// one; one image's channels split across the cores), both with channel counts that do not fill a vector.
     func testConv2DForwardOnRandomShapes() throws {
         for instructionSet in CPUDevice.instructionSets {
             var generator = SeededGenerator(seed: 42)
             for trial in 0..<16 {
                 let n = Int.random(in: 1...3, using: &generator)
-                let c = Int.random(in: 1...5, using: &generator)
+                // Up to 24 input channels: the kernels go through them in chunks whose weights fit the L1 cache
+                // (6 of 5×5 taps on AVX-512, 21 on the baseline).
+                let c = Int.random(in: 1...24, using: &generator)
                 let h = Int.random(in: 5...13, using: &generator)
                 let w = Int.random(in: 5...13, using: &generator)
-                let o = Int.random(in: 1...20, using: &generator)
+                let o = Int.random(in: 1...40, using: &generator)
                 let k = Int.random(in: 1...5, using: &generator)
                 let stride = trial % 4 == 3 ? Int.random(in: 2...3, using: &generator) : 1
                 let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 2, left: 0, right: 1)][trial % 3]
@@ -43,6 +45,38 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Every instruction set's depthwise kernel: one group per input channel, channel multipliers 1 and 2,
+    /// strides, dilations and uneven padding.
+    func testDepthwiseConv2DOnRandomShapes() throws {
+        for instructionSet in CPUDevice.instructionSets {
+            var generator = SeededGenerator(seed: 7)
+            for trial in 0..<12 {
+                let (n, c, multiplier) = (
+                    Int.random(in: 1...3, using: &generator), Int.random(in: 2...6, using: &generator),
+                    Int.random(in: 1...2, using: &generator)
+                )
+                let (h, w, k) = (
+                    Int.random(in: 5...21, using: &generator), Int.random(in: 5...21, using: &generator),
+                    Int.random(in: 1...3, using: &generator)
+                )
+                let (stride, dilation) = (Int.random(in: 1...2, using: &generator), trial % 4 == 3 ? 2 : 1)
+                let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 0, left: 2, right: 1)][trial % 3]
+                let x = randomTensor([n, c, h, w], seed: UInt64(trial))
+                let f = randomTensor([c * multiplier, 1, k, k], seed: UInt64(50 + trial))
+                let harness = try CPUHarness(instructionSet: instructionSet)
+                let (px, pf) = (try harness.graph.placeholder(x.shape), try harness.graph.placeholder(f.shape))
+                let y = try conv2d(px, pf, stride: stride, padding: padding, dilation: dilation, groups: c)
+                let (expected, shape) = Reference.conv2d(
+                    x.floats, x.shape, f.floats, f.shape, stride: (stride, stride),
+                    pads: y.node.attributes.ints("pads"), dilation: (dilation, dilation), groups: c)
+                XCTAssertEqual(y.shape, shape, "trial \(trial)")
+                assertClose(
+                    try harness.values([y], [px: x, pf: f])[0], expected, relative: 0, absolute: sumTolerance,
+                    "\(instructionSet) depthwise trial \(trial) \(x.shape) \(f.shape) stride \(stride) \(padding)")
+            }
+        }
+    }
+
     /// Conv2D → BiasAdd → ReLU and MatMul → BiasAdd → ReLU, fetched at the end only, run as one fused kernel
     /// (`Fusion`); the bias and ReLU are applied by the direct kernels of every instruction set (stride 1) and after
     /// the GEMM (stride 2).
@@ -52,7 +86,7 @@ final class KernelTests: XCTestCase {
             for trial in 0..<8 {
                 let (n, c, o) = (
                     Int.random(in: 1...3, using: &generator), Int.random(in: 1...4, using: &generator),
-                    Int.random(in: 1...19, using: &generator)
+                    Int.random(in: 1...40, using: &generator)
                 )
                 let (h, w, k) = (
                     Int.random(in: 5...11, using: &generator), Int.random(in: 5...11, using: &generator),

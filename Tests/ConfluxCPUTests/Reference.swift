@@ -7,25 +7,32 @@ enum Reference {
         ((xs[2] + pads[0] + pads[1] - kernel.0) / stride.0 + 1, (xs[3] + pads[2] + pads[3] - kernel.1) / stride.1 + 1)
     }
 
-    static func conv2d(_ x: [Float], _ xs: Shape, _ w: [Float], _ ws: Shape, stride: (Int, Int), pads: [Int])
-        -> ([Float], Shape)
-    {
+    /// The convolution of x [N, C, H, W] with w [O, C / groups, KH, KW], summed in the plainest order.
+    static func conv2d(
+        _ x: [Float], _ xs: Shape, _ w: [Float], _ ws: Shape, stride: (Int, Int), pads: [Int],
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) -> ([Float], Shape) {
         let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3])
         let (o, kh, kw) = (ws[0], ws[2], ws[3])
-        let (oh, ow) = outSize(xs, kernel: (kh, kw), stride: stride, pads: pads)
+        let (groupChannels, groupOutputs) = (c / groups, o / groups)
+        let extent = ((kh - 1) * dilation.0 + 1, (kw - 1) * dilation.1 + 1)
+        let (oh, ow) = outSize(xs, kernel: extent, stride: stride, pads: pads)
         var y = [Float](repeating: 0, count: n * o * oh * ow)
         for b in 0..<n {
             for f in 0..<o {
+                let first = f / groupOutputs * groupChannels
                 for i in 0..<oh {
                     for j in 0..<ow {
                         var total: Float = 0
-                        for ch in 0..<c {
+                        for ch in 0..<groupChannels {
                             for p in 0..<kh {
                                 for q in 0..<kw {
-                                    let (r, s) = (i * stride.0 - pads[0] + p, j * stride.1 - pads[2] + q)
+                                    let r = i * stride.0 - pads[0] + p * dilation.0
+                                    let s = j * stride.1 - pads[2] + q * dilation.1
                                     if r >= 0 && r < h && s >= 0 && s < wd {
                                         total +=
-                                            x[((b * c + ch) * h + r) * wd + s] * w[((f * c + ch) * kh + p) * kw + q]
+                                            x[((b * c + first + ch) * h + r) * wd + s]
+                                            * w[((f * groupChannels + ch) * kh + p) * kw + q]
                                     }
                                 }
                             }

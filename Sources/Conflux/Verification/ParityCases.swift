@@ -5,7 +5,7 @@ public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
             + groupedConvolution + layout + composites + dropout + poolingModes + indexing
-            + smallBatches + largeLogits
+            + smallBatches + largeLogits + channelBlocks
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -533,5 +533,19 @@ public enum ParityCases {
                 .softmaxCrossEntropy, "logits near 1e6", inputs: [logits, labels], tolerance: .transcendental
             ) { try softmaxCrossEntropy(logits: $0[0], labels: $0[1]) },
         ]
+    }
+
+    /// Stride-1 convolutions with output channels enough for the CPU's pairs of channel vectors and a last single
+    /// one (40 = 2·16 + 8 on AVX-512), of one image (its channels split across the cores) and of three.
+    static var channelBlocks: [ParityCase] {
+        [1, 3].map { batch in
+            ParityCase(
+                .conv2D, "batch \(batch), 9×11, 5→40 channels, same",
+                inputs: [
+                    ParityInputs.uniform([batch, 5, 9, 11], seed: 208), ParityInputs.uniform([40, 5, 3, 3], seed: 209),
+                ],
+                tolerance: .summation
+            ) { try conv2d($0[0], $0[1], padding: .same) }
+        }
     }
 }

@@ -1,7 +1,8 @@
 import Conflux
 
-/// Convolution: direct vector kernels for stride 1 (`DirectConvolution`), otherwise GEMM over im2col columns,
-/// one image at a time, images split across the cores.
+/// Convolution: direct vector kernels for stride 1 (`DirectConvolution`) and for depthwise convolutions
+/// (`DepthwiseConvolution`, forward), otherwise GEMM over im2col columns, one image at a time, images split across
+/// the cores.
 ///
 /// For image n and group g, col[K, P] holds the input patch of every output position over the group's channels
 /// (K = C/groups·KH·KW, P = OH·OW), so that y[n, g] = W[g] · col with W[g] the group's [O/groups, K] filters,
@@ -21,6 +22,9 @@ extension CPUKernels {
         let (outChannels, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
         if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
             return direct.forward(x.floats, w.floats, bias: bias, relu: relu, into: c.output.floats)
+        }
+        if let depthwise = DepthwiseConvolution(g, outChannels: outChannels, on: c.cpu) {
+            return depthwise.forward(x.floats, w.floats, bias: bias, relu: relu, into: c.output.floats)
         }
         let groupOutputs = outChannels / g.groups
         /// y[n, group] = W[group] · col over the output columns `columns` of image n.

@@ -24,15 +24,47 @@ struct DirectConvolution {
     private var imageSize: Int { Int(layout.channels * layout.height * layout.width) }
     private var outputSize: Int { Int(layout.out_channels * layout.out_h * layout.out_w) }
 
-    /// y = max(conv(x, filter) + bias, 0 when `relu`), images split across the cores.
+    /// y = max(conv(x, filter) + bias, 0 when `relu`): images split across the cores, or, with fewer images than
+    /// cores and output channels in the vector lanes, each image's output channels (inference at batch 1 would
+    /// otherwise leave all cores but one idle).
     func forward(
         _ x: UnsafePointer<Float>, _ filter: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,
         relu: Bool = false, into y: UnsafeMutablePointer<Float>
     ) {
         let forward = device.vectorKernels.pointee.conv_forward!
-        forEachImage(filter, packedSize: Int(layout.packed_filter_size), packing: vk_conv_pack_filter) {
-            layout, packed, n, scratch in
-            forward(layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch)
+        let (lanes, channels) = (Int(layout.lanes), Int(layout.padded_out_channels))
+        // Packing is a pass over the filter (9 MB for ResNet-18's last layers): the cores share it.
+        let packed = device.sharedScratch(count: Int(layout.packed_filter_size))
+        withUnsafePointer(to: layout) { layout in
+            device.parallelChunks(channels / Int(layout.pointee.group)) { _, blocks in
+                vk_conv_pack_filter_blocks(layout, filter, Int32(blocks.lowerBound), Int32(blocks.upperBound), packed)
+            }
+        }
+        guard batch < device.workers, layout.by_channel != 0, channels >= 2 * lanes else {
+            withUnsafePointer(to: layout) { layout in
+                device.parallelChunks(batch) { worker, images in
+                    let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
+                    for n in images {
+                        forward(
+                            layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch, 0,
+                            Int32(channels))
+                    }
+                }
+            }
+            return
+        }
+        withUnsafePointer(to: layout) { layout in
+            // Pairs of channel vectors, the kernels' register block, split across the cores.
+            let pairs = (channels / lanes + 1) / 2
+            device.parallelChunks(pairs) { worker, range in
+                let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
+                let (first, end) = (range.lowerBound * 2 * lanes, min(range.upperBound * 2 * lanes, channels))
+                for n in 0..<batch {
+                    forward(
+                        layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch,
+                        Int32(first), Int32(end))
+                }
+            }
         }
     }
 

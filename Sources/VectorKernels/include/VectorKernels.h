@@ -46,6 +46,17 @@ typedef struct vk_conv {
     size_t packed_filter_size, input_gradient_filter_size, scratch_size, filter_partial_size;
 } vk_conv;
 
+/// One plane of a depthwise convolution (a group per input channel): its geometry and the zero-padded plane
+/// the kernel reads, filled in by `vk_depthwise_init`.
+typedef struct vk_depthwise {
+    int height, width, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int out_h, out_w;
+    /// The padded plane: every row an output row's windows reach, every column its widest window reaches.
+    int padded_h, padded_w;
+    /// Floats of scratch per plane: the padded plane.
+    size_t scratch_size;
+} vk_depthwise;
+
 /// The kernels of one instruction set.
 typedef struct vk_isa {
     /// "avx512", "avx2" or "baseline".
@@ -53,9 +64,11 @@ typedef struct vk_isa {
     /// Floats per vector.
     int vector_width;
     /// One image: `y` [out_channels, out_h, out_w] = max(conv(x, filter) + bias, 0 if relu) from `x`
-    /// [channels, height, width] and `packed` from `vk_conv_pack_filter`; `bias` may be NULL.
+    /// [channels, height, width] and `packed` from `vk_conv_pack_filter`; `bias` may be NULL. By channel, only
+    /// the output channels [first, end) are computed (`first` a multiple of `lanes`, `end` one or
+    /// `padded_out_channels`), so that cores can share one image; by position, all of them.
     void (*conv_forward)(const vk_conv *conv, const float *x, const float *packed, const float *bias, int relu,
-                         float *y, float *scratch);
+                         float *y, float *scratch, int first, int end);
     /// One image's input gradient `dx` [channels, height, width] from `dy` [out_channels, out_h, out_w] and
     /// `packed` from `vk_conv_pack_filter_for_input_gradient`: each output position's gradient, a vector of
     /// positions at a time, is added into every input position its window covers.
@@ -64,6 +77,10 @@ typedef struct vk_isa {
     /// (`filter_partial_size` floats, zeroed before the first image); `vk_conv_filter_gradient` sums partials.
     void (*conv_filter_gradient)(const vk_conv *conv, const float *x, const float *dy, float *partial,
                                  float *scratch);
+    /// One plane of a depthwise convolution: `y` [out_h, out_w] = max(conv(x, filter) + bias, 0 if relu) from
+    /// `x` [height, width] and `filter` [kernel_h, kernel_w].
+    void (*depthwise_forward)(const vk_depthwise *d, const float *x, const float *filter, float bias, int relu,
+                              float *y, float *scratch);
 } vk_isa;
 
 /// The widest instruction set this processor and operating system support.
@@ -74,8 +91,14 @@ const vk_isa *vk_isa_named(const char *name);
 /// Describes a stride-1 convolution for `isa`'s kernels.
 void vk_conv_init(vk_conv *conv, const vk_isa *isa, int channels, int height, int width, int out_channels,
                   int kernel_h, int kernel_w, int pad_top, int pad_left, int out_h, int out_w);
+/// Describes one plane of a depthwise convolution for `depthwise_forward`.
+void vk_depthwise_init(vk_depthwise *d, int height, int width, int kernel_h, int kernel_w, int stride_h, int stride_w,
+                       int dilation_h, int dilation_w, int pad_top, int pad_left, int out_h, int out_w);
 /// Lays out `filter` [out_channels, channels, kernel_h, kernel_w] for `conv_forward`.
 void vk_conv_pack_filter(const vk_conv *conv, const float *filter, float *packed);
+/// `vk_conv_pack_filter` for the blocks [first, end) of `group` output channels only, so that cores can share
+/// the packing.
+void vk_conv_pack_filter_blocks(const vk_conv *conv, const float *filter, int first, int end, float *packed);
 /// Lays out `filter` for `conv_input_gradient`: output channels in vector lanes.
 void vk_conv_pack_filter_for_input_gradient(const vk_conv *conv, const float *filter, float *packed);
 /// The filter gradient [out_channels, channels, kernel_h, kernel_w]: the sum of `count` partials.

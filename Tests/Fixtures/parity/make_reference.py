@@ -218,6 +218,10 @@ CASES.append(([logits], lambda t: torch.softmax(t, 1)))
 CASES.append(([logits], lambda t: torch.log_softmax(t, 1)))
 CASES.append(([logits, torch.randint(0, 100, (4,), dtype=torch.int32)], lambda t, l: F.cross_entropy(t, l.long(), reduction="none")))
 
+# stride-1 convolutions with 40 output channels, of one image and of three
+for batch in (1, 3):
+    CASES.append(([uniform((batch, 5, 9, 11)), uniform((40, 5, 3, 3))], conv(1, "same")))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
