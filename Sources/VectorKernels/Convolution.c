@@ -14,7 +14,8 @@ void vk_conv_init(vk_conv *conv, const vk_isa *isa, int channels, int height, in
         .pad_top = pad_top, .pad_left = pad_left, .out_h = out_h, .out_w = out_w,
         .padded_h = out_h + kernel_h - 1, .padded_w = out_w + kernel_w - 1,
         .taps = channels * kernel_h * kernel_w,
-        .by_channel = out_channels >= lanes,
+        // A 1×1 window has too few taps per output for the channel layout's transposes to pay.
+        .by_channel = out_channels >= lanes && kernel_h * kernel_w > 1,
         .lanes = lanes,
     };
     const size_t padded_input = (size_t)channels * conv->padded_h * conv->padded_w;

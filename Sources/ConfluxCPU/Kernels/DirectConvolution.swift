@@ -25,8 +25,7 @@ struct DirectConvolution {
     private var outputSize: Int { Int(layout.out_channels * layout.out_h * layout.out_w) }
 
     /// y = max(conv(x, filter) + bias, 0 when `relu`): images split across the cores, or, with fewer images than
-    /// cores and output channels in the vector lanes, each image's output channels (inference at batch 1 would
-    /// otherwise leave all cores but one idle).
+    /// cores, each image's output channels (inference at batch 1 would otherwise leave all cores but one idle).
     func forward(
         _ x: UnsafePointer<Float>, _ filter: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil,
         relu: Bool = false, into y: UnsafeMutablePointer<Float>
@@ -40,7 +39,10 @@ struct DirectConvolution {
                 vk_conv_pack_filter_blocks(layout, filter, Int32(blocks.lowerBound), Int32(blocks.upperBound), packed)
             }
         }
-        guard batch < device.workers, layout.by_channel != 0, channels >= 2 * lanes else {
+        // The unit of work when cores share an image: a pair of channel vectors (the register block) by channel,
+        // a group of channels by position.
+        let unit = layout.by_channel != 0 ? 2 * lanes : Int(layout.group)
+        guard batch < device.workers, channels >= 2 * unit else {
             withUnsafePointer(to: layout) { layout in
                 device.parallelChunks(batch) { worker, images in
                     let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
@@ -54,11 +56,9 @@ struct DirectConvolution {
             return
         }
         withUnsafePointer(to: layout) { layout in
-            // Pairs of channel vectors, the kernels' register block, split across the cores.
-            let pairs = (channels / lanes + 1) / 2
-            device.parallelChunks(pairs) { worker, range in
+            device.parallelChunks((channels + unit - 1) / unit) { worker, range in
                 let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
-                let (first, end) = (range.lowerBound * 2 * lanes, min(range.upperBound * 2 * lanes, channels))
+                let (first, end) = (range.lowerBound * unit, min(range.upperBound * unit, channels))
                 for n in 0..<batch {
                     forward(
                         layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch,

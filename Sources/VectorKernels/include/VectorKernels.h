@@ -6,7 +6,8 @@
 /// need the processor's full width live here.
 ///
 /// Convolutions are direct (no im2col buffer) for stride 1, in one of two layouts chosen by `vk_conv_init`:
-/// - by position, when a convolution has fewer output channels than a vector has lanes (LeNet's conv1):
+/// - by position, when a convolution has fewer output channels than a vector has lanes (LeNet's conv1), or a 1×1
+///   window (MobileNet's expansions and projections):
 ///   the input is zero-padded and read as one flat row, so that every filter tap is a shifted vector load and
 ///   output positions fill the lanes; the columns of the padded grid that fall outside the output are computed
 ///   and dropped;
@@ -64,9 +65,9 @@ typedef struct vk_isa {
     /// Floats per vector.
     int vector_width;
     /// One image: `y` [out_channels, out_h, out_w] = max(conv(x, filter) + bias, 0 if relu) from `x`
-    /// [channels, height, width] and `packed` from `vk_conv_pack_filter`; `bias` may be NULL. By channel, only
-    /// the output channels [first, end) are computed (`first` a multiple of `lanes`, `end` one or
-    /// `padded_out_channels`), so that cores can share one image; by position, all of them.
+    /// [channels, height, width] and `packed` from `vk_conv_pack_filter`; `bias` may be NULL. Only the output
+    /// channels [first, end) are computed, whole vectors by channel and whole groups by position (`end` may be
+    /// `padded_out_channels`), so that cores can share one image.
     void (*conv_forward)(const vk_conv *conv, const float *x, const float *packed, const float *bias, int relu,
                          float *y, float *scratch, int first, int end);
     /// One image's input gradient `dx` [channels, height, width] from `dy` [out_channels, out_h, out_w] and
