@@ -25,13 +25,14 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "Conflux"),
         .target(name: "ConfluxCPU", dependencies: ["Conflux", "CBLAS", "VectorKernels"]),
-        .target(name: "VectorKernels", exclude: ["ConvolutionKernels.inc", "Table.inc"]),
+        .target(name: "VectorKernels", exclude: ["ConvolutionKernels.inc", "DepthwiseKernels.inc", "Table.inc"]),
         .target(name: "ConfluxOpenCL", dependencies: ["Conflux", "COpenCL", "CCLBlast", "Kernels"]),
         .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
         .target(name: "ConfluxNN", dependencies: ["Conflux", "CZlib", "CStb"]),
         .target(
             name: "ConfluxONNX",
             dependencies: ["Conflux", "ConfluxNN", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "ConfluxMPI", dependencies: ["Conflux", "CMPI"]),
         .target(
             name: "ConfluxTensorBoard",
             dependencies: ["Conflux", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
@@ -42,12 +43,13 @@ let package = Package(
         .systemLibrary(name: "CCLBlast", pkgConfig: "clblast", providers: [.apt(["libclblast-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CStb", pkgConfig: "stb", providers: [.apt(["libstb-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: - Executables
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN", "ConfluxONNX", "ConfluxTensorBoard",
+                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN", "ConfluxONNX", "ConfluxTensorBoard", "ConfluxMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -12,6 +12,7 @@ public enum CPUBackend: Backend {
             CPUKernels.math, CPUKernels.convolutions, CPUKernels.pooling, CPUKernels.activations,
             CPUKernels.lossesAndReductions, CPUKernels.optimizers, CPUKernels.piecewiseLinear, CPUKernels.normalization,
             CPUKernels.arithmetic, CPUKernels.layout, CPUKernels.dropoutKernels, CPUKernels.indexing,
+            CPUKernels.collectives,
         ]
         for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
     }

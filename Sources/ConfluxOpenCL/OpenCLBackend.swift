@@ -27,7 +27,7 @@ public enum OpenCLBackend: Backend {
             OpenCLKernels.elementwiseAndMatrices, OpenCLKernels.convolutions, OpenCLKernels.pooling,
             OpenCLKernels.softmaxAndLosses, OpenCLKernels.reductions, OpenCLKernels.optimizers,
             OpenCLKernels.normalization, OpenCLKernels.arithmetic, OpenCLKernels.layout,
-            OpenCLKernels.dropoutKernels, OpenCLKernels.indexing,
+            OpenCLKernels.dropoutKernels, OpenCLKernels.indexing, OpenCLKernels.collectives,
         ]
         for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
     }

@@ -3,14 +3,17 @@ import Conflux
 import ConfluxCPU
 import ConfluxNN
 import ConfluxOpenCL
+import Foundation
 
 /// Options every command spells the same way.
 struct CommonOptions: ParsableArguments {
     @Option(
-        help:
-            "The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`), or auto to let the placer choose per op."
-    )
-    var device = "cpu"
+        name: .customLong("device"),
+        help: """
+            The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`), or auto to let the placer choose per \
+            op. Under mpirun, a comma-separated list gives each rank its own: rank R takes entry R (cycling).
+            """)
+    var devices = "cpu"
 
     @Option(
         help:
@@ -31,6 +34,12 @@ struct CommonOptions: ParsableArguments {
 }
 
 extension CommonOptions {
+    /// This process's device: `--device`, or under mpirun the entry of its rank in the list.
+    var device: String {
+        let list = devices.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return list.isEmpty ? devices : list[(Collectives.group?.rank ?? 0) % list.count]
+    }
+
     /// The `--place` rules.
     var rules: [PlacementRule] {
         get throws { try place.map(PlacementRule.parse) ?? [] }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conflux
 import ConfluxCPU
+import ConfluxMPI
 import Foundation
 
 @main
@@ -22,6 +23,21 @@ struct ConfluxCommand: ParsableCommand {
             ProgressBar.clearLine()
             FileHandle.standardError.write(Data("conflux: \(ConfluxError.interrupted(signal: signal))\n".utf8))
         }
-        main(nil)
+        guard let world = MPIWorld.shared else { return main(nil) }
+        // Under mpirun: the processes reduce across the job, and an error on any of them ends all of them,
+        // naming the rank, rather than leaving the others waiting in a collective.
+        Collectives.group = world
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            world.abort(fullMessage(for: error))
+        }
     }
 }
+
+/// Whether this process speaks for its job: prints progress and results, writes checkpoints, logs and exports. A
+/// process on its own does; in an `mpirun` job, rank 0 alone.
+var speaksForTheJob: Bool { (Collectives.group?.rank ?? 0) == 0 }

@@ -13,13 +13,14 @@ struct ModelSession {
 
     init(
         _ model: ModelName, options: CommonOptions, optimizer: any Optimizer = Adam(), imageShape: Shape = [1, 28, 28],
-        classes: Int = 10
+        classes: Int = 10, dataParallelBucketBytes: Int? = nil
     ) throws {
         let needed = options.backendsNeeded
         devices = try DeviceSet(backends: needed)
         classifier = try Classifier(
-            model: try model.network(classes: classes), imageShape: imageShape, optimizer: optimizer, seed: options.seed
-        )
+            model: try model.network(classes: classes), imageShape: imageShape, optimizer: optimizer,
+            seed: options.seed,
+            dataParallel: dataParallelBucketBytes)
         let logits = classifier.logits.shape
         guard logits.rank == 2, logits[1] == classes else {
             throw ValidationError(

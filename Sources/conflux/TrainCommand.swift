@@ -1,5 +1,6 @@
 import ArgumentParser
 import Conflux
+import ConfluxMPI
 import ConfluxNN
 import ConfluxONNX
 import ConfluxOpenCL
@@ -125,6 +126,11 @@ struct TrainCommand: ParsableCommand {
         help: "Write the trained network (images to logits, as in inference) to FILE as an ONNX model, at the end.")
     var export: String?
 
+    @Option(
+        name: .customLong("bucket-mb"), parsing: .unconditional,
+        help: "Under mpirun: gradients are summed across the ranks in buckets of up to this many megabytes.")
+    var bucketMB = 4.0
+
     @Option(parsing: .unconditional, help: "Also save the checkpoint after every N epochs.")
     var saveEvery: Int?
 
@@ -155,6 +161,16 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard speaksForTheJob else {
+            // The other ranks of an mpirun job train in step with rank 0 and write nothing.
+            var rank = self
+            (rank.save, rank.trace, rank.export, rank.logdir) = (nil, nil, nil, nil)
+            return try rank.train()
+        }
+        try train()
+    }
+
+    private func train() throws {
         // Everything that can be checked is checked before the first step, so a mistake costs seconds, not a run.
         if let save { try OutputFile.check(save) }
         if let trace { try OutputFile.check(trace) }
@@ -171,21 +187,27 @@ struct TrainCommand: ParsableCommand {
             case .adam: Adam(learningRate: learningRate)
             }
         let run = try ModelSession(
-            model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: classes)
+            model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: classes,
+            dataParallelBucketBytes: MPIWorld.shared.map { _ in Int(bucketMB * 1_048_576) })
         let (classifier, session) = (run.classifier, run.session)
         if export != nil { try ONNXExporter.checkExportable(input: classifier.images, output: classifier.logits) }
         if trace != nil { session.tracer = Tracer() }
         session.overlapsTransfers = overlap
         let completed = try resumed?.load(into: run) ?? 0
+        if let world = MPIWorld.shared {
+            try checkIdenticalWeights(run, world)
+            _ = world.takeCommunicationSeconds()  // the report counts the training's collectives only
+        }
         let stepsPerEpoch = Batches(train, size: batchSize, shuffleSeed: nil).count
         let trainer = Trainer(
             classifier: classifier, session: session, seed: options.seed, schedule: schedule,
             totalSteps: (completed + epochs) * stepsPerEpoch, stepsTaken: completed * stepsPerEpoch)
         trainer.allowsNonFiniteLoss = allowNonfinite
 
-        if !options.json {
+        if speaksForTheJob && !options.json {
             print(
-                "Training \(model.name) on \(run.description): \(train.count) images, "
+                "Training \(model.name) on \(run.description)"
+                    + (MPIWorld.shared.map { " (rank 0 of \($0.size) processes)" } ?? "") + ": \(train.count) images, "
                     + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
                     + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
@@ -202,7 +224,30 @@ struct TrainCommand: ParsableCommand {
             if let export { try exportONNX(classifier, session, to: export) }
             return (results, evaluation)
         }
-        try report(results, evaluation, run: run, learningRate: learningRate)
+        // Every rank's time, and its part in collectives, gathered for rank 0's report.
+        let ranks = MPIWorld.shared.map { world in
+            world.gather([results.map(\.seconds).reduce(0, +), world.takeCommunicationSeconds()]).enumerated().map {
+                RankTiming(rank: $0.offset, seconds: $0.element[0], communication: $0.element[1])
+            }
+        }
+        guard speaksForTheJob else { return }
+        try report(results, evaluation, run: run, learningRate: learningRate, ranks: ranks)
+    }
+
+    /// Throws unless every rank starts from the same weights: the same model, seed and checkpoint on each.
+    private func checkIdenticalWeights(_ run: ModelSession, _ world: MPIWorld) throws {
+        let values = try run.session.run(run.classifier.parameters)
+        // A weighted sum: equal on every rank only if the weights are (up to a collision no mistake makes).
+        var checksum = 0.0
+        for (index, value) in values.enumerated() {
+            for (position, x) in value.floats.enumerated() { checksum += Double(x) * Double(index + position % 7 + 1) }
+        }
+        let all = world.gather([checksum]).map { $0[0] }
+        if let differing = all.firstIndex(where: { $0 != all[0] }) {
+            throw ValidationError(
+                "rank \(differing) starts from other weights than rank 0 (checksums \(all[differing]) and \(all[0])); "
+                    + "every rank must build the same model from the same --seed and checkpoint")
+        }
     }
 
     /// Writes the trained network's inference computation, images to logits, as an ONNX model.
@@ -256,10 +301,10 @@ struct TrainCommand: ParsableCommand {
         for epoch in (completed + 1)...(completed + epochs) {
             var bar = ProgressBar(label: "epoch \(epoch)/\(completed + epochs)")
             let result = try trainer.trainEpoch(train, batchSize: batchSize, epoch: epoch) { report in
-                bar.update(report)
+                if speaksForTheJob { bar.update(report) }
                 try? log?.scalars(report)
             }
-            bar.finish()
+            if speaksForTheJob { bar.finish() }
             results.append(result)
             if let log {
                 try log.epoch(result, step: trainer.stepsTaken)
@@ -267,7 +312,7 @@ struct TrainCommand: ParsableCommand {
                     try log.histogram(parameter.name, value.floats, step: trainer.stepsTaken)
                 }
             }
-            if !options.json {
+            if speaksForTheJob && !options.json {
                 print(
                     String(
                         format: "epoch %d/%d  loss %.4f  %.0f images/s  %.1f s", epoch, completed + epochs, result.loss,
@@ -285,9 +330,10 @@ struct TrainCommand: ParsableCommand {
         return results
     }
 
-    private func report(_ results: [EpochResult], _ evaluation: Evaluation, run: ModelSession, learningRate: Float)
-        throws
-    {
+    private func report(
+        _ results: [EpochResult], _ evaluation: Evaluation, run: ModelSession, learningRate: Float,
+        ranks: [RankTiming]?
+    ) throws {
         let build = run.used.compactMap { ($0 as? OpenCLDevice)?.buildStatistics }.first
         let tracer = run.session.tracer
         if options.json {
@@ -297,7 +343,7 @@ struct TrainCommand: ParsableCommand {
                         model: model.name, devices: run.used.map(\.id), optimizer: optimizer.rawValue,
                         learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
                         seed: options.seed, epochs: results, test: evaluation,
-                        programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary)))
+                        programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary, ranks: ranks)))
             return
         }
         if let build {
@@ -336,6 +382,29 @@ struct TrainingReport: Encodable {
     let programBuild: ProgramBuildReport?
     /// With `--trace`: the time spent in transfers and the part of it hidden behind compute.
     let trace: TraceSummary?
+    /// Under mpirun: each rank's training time and its part in collectives.
+    let ranks: [RankTiming]?
+}
+
+/// One rank's training time under mpirun.
+struct RankTiming: Encodable {
+    let rank: Int
+    /// Seconds of training, all epochs.
+    let seconds: Double
+    /// Seconds in collectives (the gradients' sums, the reported losses'), waiting for the other ranks included.
+    let communication: Double
+    /// The rest: computing.
+    var compute: Double { seconds - communication }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rank, forKey: .rank)
+        try container.encode(seconds, forKey: .seconds)
+        try container.encode(communication, forKey: .communication)
+        try container.encode(compute, forKey: .compute)
+    }
+
+    private enum CodingKeys: String, CodingKey { case rank, seconds, communication, compute }
 }
 
 struct ProgramBuildReport: Encodable {

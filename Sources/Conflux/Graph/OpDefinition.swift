@@ -51,7 +51,7 @@ public struct OpDefinition: @unchecked Sendable {
     public static let all: [OpType: OpDefinition] = Dictionary(
         uniqueKeysWithValues: (sourceOps + mathOps + convolutionOps + poolingOps + activationOps + lossOps
             + reductionOps + optimizerOps + fusedOps + piecewiseLinearOps + normalizationOps + arithmeticOps
-            + layoutOps + dropoutOps + indexingOps).map {
+            + layoutOps + dropoutOps + indexingOps + collectiveOps).map {
                 ($0.type, $0)
             })
 }

@@ -5,7 +5,7 @@ public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
             + groupedConvolution + layout + composites + dropout + poolingModes + indexing
-            + smallBatches + largeLogits + channelBlocks
+            + smallBatches + largeLogits + channelBlocks + collectives
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -547,5 +547,16 @@ public enum ParityCases {
                 tolerance: .summation
             ) { try conv2d($0[0], $0[1], padding: .same) }
         }
+    }
+
+    /// AllReduce in a process on its own (the test suite's): the weighted input, the sum over a group of one.
+    static var collectives: [ParityCase] {
+        [
+            ParityCase(
+                .allReduce, "one process, weight 0.375",
+                inputs: [ParityInputs.uniform([3, 7], seed: 210), .scalar(0.375)], tolerance: .rounding,
+                gradients: false
+            ) { try allReduce($0[0], weight: $0[1]) }
+        ]
     }
 }

@@ -7,6 +7,18 @@ public struct Batch {
     /// [n] Int32
     public let labels: HostTensor
     public var count: Int { labels.shape[0] }
+
+    /// The rows of this batch that process `rank` of `size` trains on: a contiguous share; when `size` does not
+    /// divide the batch, the shares differ by one row.
+    public func share(rank: Int, of size: Int) -> Batch {
+        let (start, end) = (count * rank / size, count * (rank + 1) / size)
+        let pixels = images.shape.count / max(count, 1)
+        return Batch(
+            images: HostTensor(
+                shape: Shape([end - start] + images.shape.dims.dropFirst()),
+                floats: Array(images.floats[(start * pixels)..<(end * pixels)])),
+            labels: HostTensor(shape: [end - start], ints: Array(labels.ints[start..<end])))
+    }
 }
 
 /// The batches of one pass over a data set, in an order shuffled from a seed (or in order), the last one

@@ -74,11 +74,13 @@ public struct Dataset {
     }
 
     /// The first `count` examples.
-    public func prefix(_ count: Int) -> Dataset {
-        let n = min(count, self.count)
-        return Dataset(
-            bytes: Array(bytes[..<(n * imageSize)]), labels: Array(labels[..<n]), rows: rows, cols: cols,
-            source: source)
+    public func prefix(_ count: Int) -> Dataset { slice(0..<min(count, self.count)) }
+
+    /// The examples `range`.
+    public func slice(_ range: Range<Int>) -> Dataset {
+        Dataset(
+            bytes: Array(bytes[(range.lowerBound * imageSize)..<(range.upperBound * imageSize)]),
+            labels: Array(labels[range]), rows: rows, cols: cols, source: source)
     }
 
     /// The gzip file if present, else the raw one.

@@ -35,9 +35,20 @@ public struct Classifier {
     /// The update ops, the optimizer's and the model's own (batch norm's running statistics); running them as
     /// targets is one training step.
     public let updates: [Tensor]
+    /// With data parallelism, this process's share of the global batch (its rows / the global batch's), the
+    /// weight of its gradients in their sum across processes, fed each step.
+    public let batchShare: Tensor?
 
     /// Builds `model` on images of `imageShape` [C, H, W] in a new graph seeded with `seed`.
-    public init(model: Sequential, imageShape: Shape, optimizer: any Optimizer, seed: UInt64) throws {
+    ///
+    /// - Parameter dataParallel: with a bucket size in bytes, each process of the job trains on its share of
+    ///   every global batch, and the gradients are weighted by `batchShare` and summed across the processes
+    ///   (`allReduce`) in buckets of that size before the update, so that every process takes the same step: the
+    ///   step of the whole batch.
+    public init(
+        model: Sequential, imageShape: Shape, optimizer: any Optimizer, seed: UInt64,
+        dataParallel bucketBytes: Int? = nil
+    ) throws {
         graph = Graph(seed: seed)
         self.optimizer = optimizer
         let images = try graph.placeholder(Shape([Shape.unknown] + imageShape.dims), name: "images")
@@ -64,7 +75,17 @@ public struct Classifier {
         }
         (predictions, probabilities) = try graph.nameScope("predictions") { (try argmax(logits), try softmax(logits)) }
         learningRate = try graph.placeholder(.scalar, name: "learning_rate")
-        updates = try optimizer.minimize(loss, parameters: parameters, learningRate: learningRate) + training.updates
+        let scope = graph
+        let batchShare = try bucketBytes.map { _ in try scope.placeholder(.scalar, name: "batch_share") }
+        self.batchShare = batchShare
+        updates =
+            try optimizer.minimize(loss, parameters: parameters, learningRate: learningRate) { gradients in
+                guard let batchShare, let bucketBytes else { return gradients }
+                // The backward pass computes the last layer's gradients first: their buckets go first.
+                return try scope.nameScope("DataParallel") {
+                    try allReduce(gradients.reversed(), weight: batchShare, bucketBytes: bucketBytes).reversed()
+                }
+            } + training.updates
         let modelVariables = Set((training.parameters + training.state).map(\.id))
         checkpointNames = Dictionary(
             uniqueKeysWithValues: graph.variables.map { variable in
@@ -81,8 +102,11 @@ public struct Classifier {
     /// The feeds for evaluating one batch.
     public func feeds(_ batch: Batch) -> [Tensor: HostTensor] { [images: batch.images, labels: batch.labels] }
 
-    /// The feeds for one training step on `batch` at `learningRate`.
-    public func feeds(_ batch: Batch, learningRate rate: Float) -> [Tensor: HostTensor] {
-        [images: batch.images, labels: batch.labels, learningRate: .scalar(rate)]
+    /// The feeds for one training step on `batch` at `learningRate`; with data parallelism, `share` is the
+    /// fraction of the global batch `batch` is.
+    public func feeds(_ batch: Batch, learningRate rate: Float, share: Float = 1) -> [Tensor: HostTensor] {
+        var feeds = [images: batch.images, labels: batch.labels, learningRate: .scalar(rate)]
+        if let batchShare { feeds[batchShare] = .scalar(share) }
+        return feeds
     }
 }

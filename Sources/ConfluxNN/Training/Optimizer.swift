@@ -12,9 +12,12 @@ public protocol Optimizer {
 }
 
 extension Optimizer {
-    /// Adds the gradients of `loss` and one update op per parameter; returns the updates.
-    public func minimize(_ loss: Tensor, parameters: [Tensor], learningRate: Tensor) throws -> [Tensor] {
-        let grads = try gradients(of: loss, wrt: parameters)
+    /// Adds the gradients of `loss`, passed through `reduce` (data-parallel training sums them across processes),
+    /// and one update op per parameter; returns the updates.
+    public func minimize(
+        _ loss: Tensor, parameters: [Tensor], learningRate: Tensor, reduce: ([Tensor]) throws -> [Tensor] = { $0 }
+    ) throws -> [Tensor] {
+        let grads = try reduce(gradients(of: loss, wrt: parameters))
         return try loss.graph.nameScope(name) {
             try zip(parameters, grads).map { try update($0, gradient: $1, learningRate: learningRate) }
         }

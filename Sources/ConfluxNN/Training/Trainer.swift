@@ -48,7 +48,10 @@ public struct Evaluation: Codable {
     }
 }
 
-/// Trains and evaluates a classifier in one session, on one device or placed across several.
+/// Trains and evaluates a classifier in one session, on one device or placed across several. In a job of several
+/// processes (`Collectives.group`, with a classifier built `dataParallel`), each process trains on its share of
+/// every global batch and evaluates its share of a data set; the losses, accuracies and evaluations it reports are
+/// the whole job's.
 public final class Trainer {
     public let classifier: Classifier
     public let session: Session
@@ -110,8 +113,8 @@ public final class Trainer {
             // The next batch goes to the devices while this one computes.
             upcoming = try stage(batches.next(), step: stepsTaken + 1)
             let values = try session.run(
-                [classifier.loss, classifier.accuracy], staged: feeds, targets: classifier.updates)
-            let loss = values[0].scalarValue
+                [classifier.loss, classifier.accuracy], staged: feeds.staged, targets: classifier.updates)
+            let (loss, accuracy) = jobWide(values[0].scalarValue, values[1].scalarValue, share: feeds.share)
             guard loss.isFinite || allowsNonFiniteLoss else {
                 throw ConfluxError.nonFiniteLoss(step: stepsTaken + 1, loss: loss)
             }
@@ -119,11 +122,11 @@ public final class Trainer {
             images += batch.count
             step += 1
             stepLosses.append(loss)
-            correct += Double(values[1].scalarValue) * Double(batch.count)
+            correct += Double(accuracy) * Double(batch.count)
             progress(
                 StepReport(
                     step: step, steps: batches.count, globalStep: stepsTaken, loss: loss,
-                    accuracy: values[1].scalarValue,
+                    accuracy: accuracy,
                     learningRate: rate, imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
             stepsTaken += 1
         }
@@ -138,10 +141,26 @@ public final class Trainer {
         schedule.rate(base: classifier.optimizer.learningRate, step: step, of: totalSteps)
     }
 
-    /// Sends the feeds of training step `step` on `batch` ahead to the devices.
-    private func stage(_ batch: Batch?, step: Int) throws -> (Batch, StagedFeeds)? {
+    /// Sends the feeds of training step `step` on `batch` (this process's share of it, in a job of several) ahead
+    /// to the devices.
+    private func stage(_ batch: Batch?, step: Int) throws -> (Batch, (staged: StagedFeeds, share: Float))? {
         guard let batch else { return nil }
-        return (batch, try session.stage(classifier.feeds(batch, learningRate: learningRate(step: step))))
+        let rate = learningRate(step: step)
+        guard let group = Collectives.group else {
+            return (batch, (try session.stage(classifier.feeds(batch, learningRate: rate)), 1))
+        }
+        let mine = batch.share(rank: group.rank, of: group.size)
+        let share = Float(mine.count) / Float(batch.count)
+        return (batch, (try session.stage(classifier.feeds(mine, learningRate: rate, share: share)), share))
+    }
+
+    /// A step's loss and accuracy over the whole batch: this process's, or in a job of several, the sum of every
+    /// process's weighted by its share of the batch.
+    private func jobWide(_ loss: Float, _ accuracy: Float, share: Float) -> (Float, Float) {
+        guard let group = Collectives.group else { return (loss, accuracy) }
+        var values = [loss * share, accuracy * share]
+        values.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: 2) }
+        return (values[0], values[1])
     }
 
     /// The loss, accuracy and confusion matrix over all of `data`, in batches of `batchSize`, without changing
@@ -153,7 +172,10 @@ public final class Trainer {
         try data.checkLabels(below: classes)
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0
-        var batches = Batches(data, size: batchSize, shuffleSeed: nil)
+        // In a job of several processes, each evaluates a contiguous share of the data; the sums are the job's.
+        let group = Collectives.group
+        let share = group.map { data.slice(($0.rank * data.count / $0.size)..<(($0.rank + 1) * data.count / $0.size)) }
+        var batches = Batches(share ?? data, size: batchSize, shuffleSeed: nil)
         var upcoming = try batches.next().map { ($0, try session.stage(classifier.feeds($0))) }
         while let (batch, feeds) = upcoming {
             try Interruption.check()
@@ -163,6 +185,12 @@ public final class Trainer {
             for (label, predicted) in zip(batch.labels.ints, values[1].ints) {
                 confusion[Int(label)][Int(predicted)] += 1
             }
+        }
+        if let group {
+            var sums = [Float(lossSum)] + confusion.joined().map(Float.init)
+            sums.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: $0.count) }
+            lossSum = Double(sums[0])
+            confusion = (0..<classes).map { c in (0..<classes).map { Int(sums[1 + c * classes + $0]) } }
         }
         let count = max(data.count, 1)
         let correct = confusion.indices.map { confusion[$0][$0] }.reduce(0, +)

@@ -1,0 +1,99 @@
+import CMPI
+import Conflux
+import Foundation
+
+/// The processes of one `mpirun` job and the collective operations data-parallel training needs, over MPI's
+/// world communicator: host buffers summed across ranks, broadcast and gathered. A process started without
+/// `mpirun` has no world (`MPIWorld.shared` is nil) and never initializes MPI, so a plain run behaves as if MPI were
+/// not there.
+public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
+    /// The job this process belongs to, initialized on first use; nil when the process was not started by a
+    /// process manager (`mpirun`, `srun`, which set `OMPI_COMM_WORLD_SIZE`, `PMIX_RANK` or `PMI_SIZE`).
+    public static let shared: MPIWorld? = {
+        let environment = ProcessInfo.processInfo.environment
+        guard ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"].contains(where: { environment[$0] != nil }) else {
+            return nil
+        }
+        return MPIWorld()
+    }()
+
+    /// This process's index in the job, 0 ..< size.
+    public let rank: Int
+    /// The number of processes in the job.
+    public let size: Int
+    /// Seconds spent in collective operations since the last `takeCommunicationSeconds`.
+    private var communicationSeconds = 0.0
+    private let lock = NSLock()
+
+    private init() {
+        var provided: Int32 = 0
+        MPI_Init_thread(nil, nil, cmpi_thread_multiple(), &provided)
+        var rank: Int32 = 0
+        var size: Int32 = 0
+        MPI_Comm_rank(cmpi_world(), &rank)
+        MPI_Comm_size(cmpi_world(), &size)
+        (self.rank, self.size) = (Int(rank), Int(size))
+        // Every rank leaves MPI when its process ends normally; an error ends the whole job (`abort`).
+        atexit { MPI_Finalize() }
+    }
+
+    /// Whether this process is the one that speaks for the job: prints, writes checkpoints and logs.
+    public var isRoot: Bool { rank == 0 }
+
+    /// Replaces `values` on every rank by their sum over the ranks, in place.
+    public func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        timed { _ = MPI_Allreduce(cmpi_in_place(), values, Int32(count), cmpi_float(), cmpi_sum(), cmpi_world()) }
+    }
+
+    /// The element-wise sum of `values` over the ranks.
+    public func sum(_ values: [Double]) -> [Double] {
+        var result = values
+        timed {
+            result.withUnsafeMutableBufferPointer {
+                _ = MPI_Allreduce(
+                    cmpi_in_place(), $0.baseAddress, Int32($0.count), cmpi_double(), cmpi_sum(), cmpi_world())
+            }
+        }
+        return result
+    }
+
+    /// Every rank's `values`, rank by rank (each rank gives as many).
+    public func gather(_ values: [Double]) -> [[Double]] {
+        var all = [Double](repeating: 0, count: values.count * size)
+        timed {
+            values.withUnsafeBufferPointer { mine in
+                all.withUnsafeMutableBufferPointer {
+                    _ = MPI_Allgather(
+                        mine.baseAddress, Int32(values.count), cmpi_double(), $0.baseAddress, Int32(values.count),
+                        cmpi_double(), cmpi_world())
+                }
+            }
+        }
+        return (0..<size).map { Array(all[($0 * values.count)..<(($0 + 1) * values.count)]) }
+    }
+
+    /// Ends every process of the job with `message` on this rank's standard error, naming the rank: an error on
+    /// one rank must not leave the others waiting in a collective forever.
+    public func abort(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("rank \(rank) of \(size): \(message)\n".utf8))
+        MPI_Abort(cmpi_world(), 1)
+        exit(1)
+    }
+
+    /// The seconds spent in collectives since the last call.
+    public func takeCommunicationSeconds() -> Double {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { communicationSeconds = 0 }
+        return communicationSeconds
+    }
+
+    private func timed(_ body: () -> Void) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        lock.lock()
+        communicationSeconds += seconds
+        lock.unlock()
+    }
+}
