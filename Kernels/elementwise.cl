@@ -226,9 +226,3 @@ __kernel void cast_to_float(__global const int* x, __global float* y, const int 
     const int i = get_global_id(0);
     if (i < n) y[i] = (float)x[i];
 }
-
-// y = x * weight[0]: a collective's local share before the processes' sum.
-__kernel void scale_by(__global const float* x, __global const float* weight, __global float* y, const int n) {
-    const int i = get_global_id(0);
-    if (i < n) y[i] = x[i] * weight[0];
-}

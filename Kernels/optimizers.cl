@@ -1,4 +1,7 @@
-// In-place optimizer updates, one work-item per parameter element.
+// In-place optimizer updates, one work-item per parameter element. No contraction: a multiply and an add stay two
+// roundings, as in the CPU's kernels, so that data-parallel processes on different devices take bit-identical
+// steps (a compiler free to fuse them would round once).
+#pragma OPENCL FP_CONTRACT OFF
 
 // Zero for a subnormal value: moments that decay into subnormals are zero, and stay fast on every device.
 float flush_subnormal(const float x) { return fabs(x) < FLT_MIN ? 0.0f : x; }
@@ -18,6 +21,16 @@ __kernel void apply_momentum(__global float* var, __global float* accum, __globa
     var[i] -= lr[0] * accum[i];
 }
 
+// base^exponent by squaring, in a fixed order of float multiplications: the same bits as the CPU kernel's.
+float power(float base, int exponent) {
+    float result = 1.0f, square = base;
+    for (; exponent > 0; exponent >>= 1) {
+        if (exponent & 1) result *= square;
+        square *= square;
+    }
+    return result;
+}
+
 // Counts one Adam step; runs before apply_adam on the same in-order queue.
 __kernel void adam_step(__global float* step) { step[0] += 1.0f; }
 
@@ -30,6 +43,6 @@ __kernel void apply_adam(__global float* var, __global float* m, __global float*
     const float t = step[0];
     m[i] = flush_subnormal(beta1 * m[i] + (1.0f - beta1) * grad[i]);
     v[i] = flush_subnormal(beta2 * v[i] + (1.0f - beta2) * grad[i] * grad[i]);
-    const float correction1 = 1.0f - pow(beta1, t), correction2 = 1.0f - pow(beta2, t);
+    const float correction1 = 1.0f - power(beta1, (int)t), correction2 = 1.0f - power(beta2, (int)t);
     var[i] -= lr[0] * (m[i] / correction1) / (sqrt(v[i] / correction2) + epsilon);
 }

@@ -21,13 +21,28 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     public let rank: Int
     /// The number of processes in the job.
     public let size: Int
-    /// Seconds spent in collective operations since the last `takeCommunicationSeconds`.
+    /// Every MPI call of this process runs on this queue, one at a time, in the order the calls are made: the
+    /// buckets' sums run there in the background while the caller computes.
+    private let queue = DispatchQueue(label: "conflux.mpi")
+    private let state = NSCondition()
+    /// Seconds spent in collectives since the last `takeCommunicationSeconds`.
     private var communicationSeconds = 0.0
-    private let lock = NSLock()
+    private var buckets: [Int: Bucket] = [:]
+    /// The bucket whose sum comes next in this step.
+    private var nextBucket = 0
+
+    /// One bucket's host memory and where its sum stands.
+    private struct Bucket {
+        var staging: UnsafeMutablePointer<Float>
+        var capacity: Int
+        var count = 0
+        var started = false
+        var done = false
+    }
 
     private init() {
         var provided: Int32 = 0
-        MPI_Init_thread(nil, nil, cmpi_thread_multiple(), &provided)
+        MPI_Init_thread(nil, nil, cmpi_thread_serialized(), &provided)
         var rank: Int32 = 0
         var size: Int32 = 0
         MPI_Comm_rank(cmpi_world(), &rank)
@@ -42,16 +57,66 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
 
     /// Replaces `values` on every rank by their sum over the ranks, in place.
     public func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        timed { _ = MPI_Allreduce(cmpi_in_place(), values, Int32(count), cmpi_float(), cmpi_sum(), cmpi_world()) }
+        queue.sync {
+            timed { _ = MPI_Allreduce(cmpi_in_place(), values, Int32(count), cmpi_float(), cmpi_sum(), cmpi_world()) }
+        }
+    }
+
+    public func staging(bucket: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        state.lock()
+        defer { state.unlock() }
+        if let existing = buckets[bucket], existing.capacity >= count { return existing.staging }
+        buckets[bucket]?.staging.deallocate()
+        let staging = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        buckets[bucket] = Bucket(staging: staging, capacity: count)
+        return staging
+    }
+
+    public func startSum(bucket: Int, count: Int, of total: Int) {
+        state.lock()
+        buckets[bucket]!.count = count
+        buckets[bucket]!.started = true
+        buckets[bucket]!.done = false
+        state.unlock()
+        queue.async { self.sumStartedBuckets(of: total) }
+    }
+
+    public func waitSum(bucket: Int) -> UnsafePointer<Float> {
+        state.lock()
+        defer { state.unlock() }
+        while !buckets[bucket]!.done { state.wait() }
+        return UnsafePointer(buckets[bucket]!.staging)
+    }
+
+    /// On the queue: sums the buckets that are started, in their order, up to the first that is not; the buckets
+    /// of a step start in any order on each rank, and are summed in the same order on all.
+    private func sumStartedBuckets(of total: Int) {
+        while true {
+            state.lock()
+            guard let next = buckets[nextBucket], next.started else { return state.unlock() }
+            state.unlock()
+            timed {
+                _ = MPI_Allreduce(
+                    cmpi_in_place(), next.staging, Int32(next.count), cmpi_float(), cmpi_sum(), cmpi_world())
+            }
+            state.lock()
+            buckets[nextBucket]!.started = false
+            buckets[nextBucket]!.done = true
+            nextBucket = (nextBucket + 1) % total
+            state.broadcast()
+            state.unlock()
+        }
     }
 
     /// The element-wise sum of `values` over the ranks.
     public func sum(_ values: [Double]) -> [Double] {
         var result = values
-        timed {
-            result.withUnsafeMutableBufferPointer {
-                _ = MPI_Allreduce(
-                    cmpi_in_place(), $0.baseAddress, Int32($0.count), cmpi_double(), cmpi_sum(), cmpi_world())
+        queue.sync {
+            timed {
+                result.withUnsafeMutableBufferPointer {
+                    _ = MPI_Allreduce(
+                        cmpi_in_place(), $0.baseAddress, Int32($0.count), cmpi_double(), cmpi_sum(), cmpi_world())
+                }
             }
         }
         return result
@@ -60,12 +125,14 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     /// Every rank's `values`, rank by rank (each rank gives as many).
     public func gather(_ values: [Double]) -> [[Double]] {
         var all = [Double](repeating: 0, count: values.count * size)
-        timed {
-            values.withUnsafeBufferPointer { mine in
-                all.withUnsafeMutableBufferPointer {
-                    _ = MPI_Allgather(
-                        mine.baseAddress, Int32(values.count), cmpi_double(), $0.baseAddress, Int32(values.count),
-                        cmpi_double(), cmpi_world())
+        queue.sync {
+            timed {
+                values.withUnsafeBufferPointer { mine in
+                    all.withUnsafeMutableBufferPointer {
+                        _ = MPI_Allgather(
+                            mine.baseAddress, Int32(values.count), cmpi_double(), $0.baseAddress, Int32(values.count),
+                            cmpi_double(), cmpi_world())
+                    }
                 }
             }
         }
@@ -82,8 +149,8 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
 
     /// The seconds spent in collectives since the last call.
     public func takeCommunicationSeconds() -> Double {
-        lock.lock()
-        defer { lock.unlock() }
+        state.lock()
+        defer { state.unlock() }
         defer { communicationSeconds = 0 }
         return communicationSeconds
     }
@@ -92,8 +159,8 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        lock.lock()
+        state.lock()
         communicationSeconds += seconds
-        lock.unlock()
+        state.unlock()
     }
 }

@@ -37,7 +37,7 @@ extension CommonOptions {
     /// This process's device: `--device`, or under mpirun the entry of its rank in the list.
     var device: String {
         let list = devices.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        return list.isEmpty ? devices : list[(Collectives.group?.rank ?? 0) % list.count]
+        return list.isEmpty ? devices : list[Collectives.group.rank % list.count]
     }
 
     /// The `--place` rules.

@@ -40,4 +40,4 @@ struct ConfluxCommand: ParsableCommand {
 
 /// Whether this process speaks for its job: prints progress and results, writes checkpoints, logs and exports. A
 /// process on its own does; in an `mpirun` job, rank 0 alone.
-var speaksForTheJob: Bool { (Collectives.group?.rank ?? 0) == 0 }
+var speaksForTheJob: Bool { Collectives.group.rank == 0 }

@@ -212,11 +212,13 @@ struct TrainCommand: ParsableCommand {
                     + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
         // From here on a signal stops the run between steps, after the log and files below are closed.
+        var communication = 0.0  // seconds in collectives while training, waiting for other ranks included
         let (results, evaluation) = try Interruption.whileStoppable {
             let log = try logdir.map { try SummaryWriter(directory: $0) }
             defer { try? log?.close() }
             try log?.graph(classifier.graph, placement: session.placement)
             let results = try trainEpochs(trainer, train, completed: completed, classes: classes, log: log)
+            communication = MPIWorld.shared?.takeCommunicationSeconds() ?? 0
             let evaluation = try trainer.evaluate(test, batchSize: 1000)
             try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
             try log?.close()
@@ -224,10 +226,14 @@ struct TrainCommand: ParsableCommand {
             if let export { try exportONNX(classifier, session, to: export) }
             return (results, evaluation)
         }
-        // Every rank's time, and its part in collectives, gathered for rank 0's report.
-        let ranks = MPIWorld.shared.map { world in
-            world.gather([results.map(\.seconds).reduce(0, +), world.takeCommunicationSeconds()]).enumerated().map {
-                RankTiming(rank: $0.offset, seconds: $0.element[0], communication: $0.element[1])
+        // Every rank's time, its part in collectives, and a checksum of the weights it ends with, gathered for
+        // rank 0's report.
+        let ranks = try MPIWorld.shared.map { world in
+            let mine = [results.map(\.seconds).reduce(0, +), communication, try weightsChecksum(run)]
+            return world.gather(mine).enumerated().map {
+                RankTiming(
+                    rank: $0.offset, seconds: $0.element[0], communication: $0.element[1],
+                    weightsChecksum: $0.element[2])
             }
         }
         guard speaksForTheJob else { return }
@@ -236,18 +242,22 @@ struct TrainCommand: ParsableCommand {
 
     /// Throws unless every rank starts from the same weights: the same model, seed and checkpoint on each.
     private func checkIdenticalWeights(_ run: ModelSession, _ world: MPIWorld) throws {
-        let values = try run.session.run(run.classifier.parameters)
-        // A weighted sum: equal on every rank only if the weights are (up to a collision no mistake makes).
-        var checksum = 0.0
-        for (index, value) in values.enumerated() {
-            for (position, x) in value.floats.enumerated() { checksum += Double(x) * Double(index + position % 7 + 1) }
-        }
-        let all = world.gather([checksum]).map { $0[0] }
+        let all = world.gather([try weightsChecksum(run)]).map { $0[0] }
         if let differing = all.firstIndex(where: { $0 != all[0] }) {
             throw ValidationError(
                 "rank \(differing) starts from other weights than rank 0 (checksums \(all[differing]) and \(all[0])); "
                     + "every rank must build the same model from the same --seed and checkpoint")
         }
+    }
+
+    /// A weighted sum of the model's weights: equal on two ranks only if their weights are (up to a collision no
+    /// mistake makes).
+    private func weightsChecksum(_ run: ModelSession) throws -> Double {
+        var checksum = 0.0
+        for (index, value) in try run.session.run(run.classifier.parameters).enumerated() {
+            for (position, x) in value.floats.enumerated() { checksum += Double(x) * Double(index + position % 7 + 1) }
+        }
+        return checksum
     }
 
     /// Writes the trained network's inference computation, images to logits, as an ONNX model.
@@ -393,6 +403,8 @@ struct RankTiming: Encodable {
     let seconds: Double
     /// Seconds in collectives (the gradients' sums, the reported losses'), waiting for the other ranks included.
     let communication: Double
+    /// A checksum of the weights the rank ends with: the same on every rank that computes alike.
+    let weightsChecksum: Double
     /// The rest: computing.
     var compute: Double { seconds - communication }
 
@@ -402,9 +414,10 @@ struct RankTiming: Encodable {
         try container.encode(seconds, forKey: .seconds)
         try container.encode(communication, forKey: .communication)
         try container.encode(compute, forKey: .compute)
+        try container.encode(weightsChecksum, forKey: .weightsChecksum)
     }
 
-    private enum CodingKeys: String, CodingKey { case rank, seconds, communication, compute }
+    private enum CodingKeys: String, CodingKey { case rank, seconds, communication, compute, weightsChecksum }
 }
 
 struct ProgramBuildReport: Encodable {

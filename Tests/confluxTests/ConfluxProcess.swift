@@ -22,11 +22,19 @@ enum ConfluxProcess {
         return directory.appendingPathComponent("conflux")
     }
 
-    /// Runs `conflux arguments…` to the end; `environment` adds to the test's own.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    /// `mpirun`'s options for `ranks` processes on this machine, whatever its core count, as root too.
+    static func mpirun(ranks: Int) -> [String] {
+        ["/usr/bin/mpirun", "--oversubscribe", "-np", String(ranks)] + (getuid() == 0 ? ["--allow-run-as-root"] : [])
+    }
+
+    /// Runs `conflux arguments…` to the end, through `launcher` (`mpirun(ranks:)`) if given; `environment` adds
+    /// to the test's own.
+    static func run(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) throws
+        -> Output
+    {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? executable
+        process.arguments = launcher.dropFirst() + (launcher.isEmpty ? [] : [executable.path]) + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let (out, err) = (Pipe(), Pipe())
         process.standardOutput = out

@@ -1,6 +1,7 @@
 extension Graph {
-    /// The ids of the nodes `roots` depend on, not looking past `fed` nodes, in id order with stateful ops last:
-    /// an update then runs after every op that reads the variable it writes.
+    /// The ids of the nodes `roots` depend on, not looking past `fed` nodes, in id order with stateful ops last
+    /// (an update then runs after every op that reads the variable it writes) and the nodes of ops that run early
+    /// (`OpDefinition.runsEarly`) moved up to just after their last input.
     public func executionOrder(roots: [Int], fed: Set<Int> = []) -> [Int] {
         var needed = Set<Int>()
         var stack = roots
@@ -10,6 +11,12 @@ extension Graph {
         }
         let sorted = needed.sorted()
         let isUpdate = { (id: Int) in self.nodes[id].role == .update }
-        return sorted.filter { !isUpdate($0) } + sorted.filter(isUpdate)
+        let isEarly = { (id: Int) in OpDefinition.all[self.nodes[id].op]?.runsEarly ?? false }
+        var order = sorted.filter { !isUpdate($0) && !isEarly($0) }
+        for id in sorted where isEarly(id) && !isUpdate(id) {
+            let inputs = Set(nodes[id].inputs)
+            order.insert(id, at: (order.lastIndex { inputs.contains($0) } ?? -1) + 1)
+        }
+        return order + sorted.filter(isUpdate)
     }
 }

@@ -20,6 +20,9 @@ public struct OpDefinition: @unchecked Sendable {
     public private(set) var gradient: GradientFunction?
     /// The op's FLOPs and bytes for the cost model; nil for the element-wise default (`CostModel.work`).
     public private(set) var cost: CostFunction?
+    /// Whether a run schedules its nodes as soon as their inputs are computed rather than in id order: a
+    /// collective's start, so that communication begins while the backward pass goes on.
+    public private(set) var runsEarly = false
 
     public init(
         _ type: OpType, _ signature: OpSignature, role: OpRole = .compute,
@@ -37,6 +40,13 @@ public struct OpDefinition: @unchecked Sendable {
     public func withGradient(_ gradient: @escaping GradientFunction) -> OpDefinition {
         var copy = self
         copy.gradient = gradient
+        return copy
+    }
+
+    /// This definition, its nodes scheduled as soon as their inputs are computed (`runsEarly`).
+    public func runningEarly() -> OpDefinition {
+        var copy = self
+        copy.runsEarly = true
         return copy
     }
 

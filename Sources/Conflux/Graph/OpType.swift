@@ -68,7 +68,8 @@ extension OpType {
     public static let assignAdd: OpType = "AssignAdd"
     public static let dropout: OpType = "Dropout"
     public static let dropoutGrad: OpType = "DropoutGrad"
-    public static let allReduce: OpType = "AllReduce"
+    public static let allReduceStart: OpType = "AllReduceStart"
+    public static let allReduceWait: OpType = "AllReduceWait"
     public static let applyMomentum: OpType = "ApplyMomentum"
     public static let applyAdam: OpType = "ApplyAdam"
     /// A convolution or matrix product with its bias and ReLU applied as the output is written; the fusion pass

@@ -1,33 +1,72 @@
 import Foundation
 
-/// The processes a collective op reduces across, and how: the library that runs a job of several processes
-/// (ConfluxMPI under `mpirun`) sets `Collectives.group` once, before any session runs; the backends' kernels read it.
+/// The processes collectives reduce across, and how. The library that runs a job of several processes (ConfluxMPI
+/// under `mpirun`) sets `Collectives.group` once, before any session runs; the backends' kernels use it. A
+/// collective works on buckets: its kernels write this process's share into the bucket's host memory
+/// (`staging`), start the sum (`startSum`), and later take the result (`waitSum`). Buckets are summed in the order
+/// of their numbers, on every process alike, whatever order their kernels start them in.
 public protocol CollectiveGroup: AnyObject, Sendable {
     /// This process's index in the group.
     var rank: Int { get }
     /// How many processes the group has.
     var size: Int { get }
-    /// Replaces `values` on every process by their sum over the group, in place. Every process calls it with the
-    /// same count, in the same order of calls.
+    /// Replaces `values` on every process by their sum over the group, in place, now. Not while a step's buckets
+    /// are being summed: every process must call the group's collectives in the same order.
     func sum(_ values: UnsafeMutablePointer<Float>, count: Int)
+    /// The host memory of `bucket`, at least `count` floats, kept from one step to the next.
+    func staging(bucket: Int, count: Int) -> UnsafeMutablePointer<Float>
+    /// Starts summing the first `count` floats of `bucket`'s staging over the group, in the background, after
+    /// buckets 0 ..< `bucket` of the same step; `buckets` is how many a step has.
+    func startSum(bucket: Int, count: Int, of buckets: Int)
+    /// Waits until `bucket`'s sum is done; returns its staging, which holds the sum.
+    func waitSum(bucket: Int) -> UnsafePointer<Float>
 }
 
 public enum Collectives {
-    /// The group of this process's job; nil for a process on its own, whose collectives reduce over itself.
-    public nonisolated(unsafe) static var group: (any CollectiveGroup)?
+    /// The group of this process's job: a group of one (`SingleProcess`) unless a library set another.
+    public nonisolated(unsafe) static var group: any CollectiveGroup = SingleProcess()
+
+    /// Whether this process is one of several.
+    public static var isDistributed: Bool { group.size > 1 }
 }
 
-/// Σ over the processes of the job of weight·x: each process's `x` (its gradient) scaled by its own scalar
-/// `weight` (its share of the global batch), summed across `Collectives.group`; weight·x for a process on its own.
-/// Every process must build the same graph, so that they reach their AllReduce ops in the same order.
-public func allReduce(_ x: Tensor, weight: Tensor) throws -> Tensor {
-    try x.graph.addNode(.allReduce, [x, weight])
+/// The group of a process on its own: a sum over it is the value itself.
+public final class SingleProcess: CollectiveGroup, @unchecked Sendable {
+    public let rank = 0
+    public let size = 1
+    private var buffers: [Int: UnsafeMutablePointer<Float>] = [:]
+    private var capacities: [Int: Int] = [:]
+    private let lock = NSLock()
+
+    public init() {}
+
+    public func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {}
+
+    public func staging(bucket: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        lock.lock()
+        defer { lock.unlock() }
+        if let buffer = buffers[bucket], capacities[bucket]! >= count { return buffer }
+        buffers[bucket]?.deallocate()
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        (buffers[bucket], capacities[bucket]) = (buffer, count)
+        return buffer
+    }
+
+    public func startSum(bucket: Int, count: Int, of buckets: Int) {}
+
+    public func waitSum(bucket: Int) -> UnsafePointer<Float> {
+        lock.lock()
+        defer { lock.unlock() }
+        return UnsafePointer(buffers[bucket]!)
+    }
 }
 
-/// `allReduce` of many tensors in buckets of at most `bucketBytes`: each bucket's tensors flattened into one vector
-/// (one collective per bucket, not per tensor: a collective's latency is paid once), reduced, and cut back into
-/// the tensors' shapes. Tensors go into buckets in the order given (gradients in the order the backward pass
-/// computes them, so that the first buckets can be reduced while the rest is computed).
+/// Σ over the processes of the job of weight·x for each of `xs`: each process's tensors (its gradients) scaled by
+/// its own scalar `weight` (its share of the global batch) and summed across `Collectives.group`. The tensors go
+/// in buckets of at most `bucketBytes`, one collective each (its latency paid once per bucket, not per tensor), in
+/// the order given: give gradients in the order the backward pass computes them, so that a bucket's sum starts
+/// (`AllReduceStart`, scheduled as soon as its gradients are computed) while the rest of the backward pass runs,
+/// and is waited for (`AllReduceWait`) only where the update needs it. Every process must build the same graph.
 public func allReduce(_ xs: [Tensor], weight: Tensor, bucketBytes: Int) throws -> [Tensor] {
     var buckets: [[Int]] = []
     var bytes = 0
@@ -43,12 +82,13 @@ public func allReduce(_ xs: [Tensor], weight: Tensor, bucketBytes: Int) throws -
     var reduced = [Tensor?](repeating: nil, count: xs.count)
     for (number, bucket) in buckets.enumerated() {
         try weight.graph.nameScope("AllReduce_\(number)") {
-            guard bucket.count > 1 else {
-                reduced[bucket[0]] = try allReduce(xs[bucket[0]], weight: weight)
-                return
-            }
-            let flat = try concat(bucket.map { try reshape(xs[$0], [xs[$0].shape.count]) }, axis: 0)
-            let sum = try allReduce(flat, weight: weight)
+            let attributes = Attributes(["bucket": .int(number), "buckets": .int(buckets.count)])
+            let start = try weight.graph.addNode(
+                .allReduceStart, [weight] + bucket.map { xs[$0] }, attributes: attributes)
+            let total = bucket.map { xs[$0].shape.count }.reduce(0, +)
+            var waitAttributes = attributes
+            waitAttributes["count"] = .int(total)
+            let sum = try weight.graph.addNode(.allReduceWait, [start], attributes: waitAttributes)
             var offset = 0
             for index in bucket {
                 let count = xs[index].shape.count
@@ -61,9 +101,19 @@ public func allReduce(_ xs: [Tensor], weight: Tensor, bucketBytes: Int) throws -
 }
 
 let collectiveOps: [OpDefinition] = [
-    OpDefinition(.allReduce, OpSignature(["input", "weight"])) { c in
-        try c.requireType(0, .float32, "input")
-        guard c.shapes[1].count == 1 else { throw c.mismatch("weight must be a scalar") }
-        return (c.shapes[0], .float32)
-    }
+    // (weight, x₁, x₂, …) → a token: the weighted tensors, flattened one after another into the bucket's staging,
+    // their sum started. Its output only orders the wait after it.
+    OpDefinition(
+        .allReduceStart,
+        OpSignature(["weight, tensors"], variadic: true, attributes: ["bucket": .int, "buckets": .int])
+    ) { c in
+        guard c.shapes[0].count == 1 else { throw c.mismatch("weight must be a scalar") }
+        guard c.shapes.count > 1 else { throw c.mismatch("needs at least one tensor") }
+        for index in 1..<c.shapes.count { try c.requireType(index, .float32, "tensor") }
+        return ([1], .float32)
+    }.runningEarly(),
+    // The bucket's sum, once done: [count].
+    OpDefinition(.allReduceWait, OpSignature(["start"], attributes: ["bucket": .int, "buckets": .int, "count": .int])) {
+        c in ([c.attributes.int("count")], .float32)
+    },
 ]

@@ -549,14 +549,20 @@ public enum ParityCases {
         }
     }
 
-    /// AllReduce in a process on its own (the test suite's): the weighted input, the sum over a group of one.
+    /// A collective in a process on its own (the test suite's): two tensors in one bucket, each weighted, the
+    /// sum over a group of one.
     static var collectives: [ParityCase] {
-        [
+        let inputs = [ParityInputs.uniform([3, 7], seed: 210), ParityInputs.uniform([5], seed: 211), .scalar(0.375)]
+        return [OpType.allReduceStart, .allReduceWait].map { op in
             ParityCase(
-                .allReduce, "one process, weight 0.375",
-                inputs: [ParityInputs.uniform([3, 7], seed: 210), .scalar(0.375)], tolerance: .rounding,
-                gradients: false
-            ) { try allReduce($0[0], weight: $0[1]) }
-        ]
+                op, "one process, two tensors, weight 0.375", inputs: inputs, tolerance: .rounding, gradients: false
+            ) {
+                try concat(
+                    allReduce([$0[0], $0[1]], weight: $0[2], bucketBytes: 1 << 20).map {
+                        try reshape($0, [$0.shape.count])
+                    },
+                    axis: 0)
+            }
+        }
     }
 }

@@ -146,7 +146,8 @@ public final class Trainer {
     private func stage(_ batch: Batch?, step: Int) throws -> (Batch, (staged: StagedFeeds, share: Float))? {
         guard let batch else { return nil }
         let rate = learningRate(step: step)
-        guard let group = Collectives.group else {
+        let group = Collectives.group
+        guard group.size > 1 else {
             return (batch, (try session.stage(classifier.feeds(batch, learningRate: rate)), 1))
         }
         let mine = batch.share(rank: group.rank, of: group.size)
@@ -157,7 +158,8 @@ public final class Trainer {
     /// A step's loss and accuracy over the whole batch: this process's, or in a job of several, the sum of every
     /// process's weighted by its share of the batch.
     private func jobWide(_ loss: Float, _ accuracy: Float, share: Float) -> (Float, Float) {
-        guard let group = Collectives.group else { return (loss, accuracy) }
+        let group = Collectives.group
+        guard group.size > 1 else { return (loss, accuracy) }
         var values = [loss * share, accuracy * share]
         values.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: 2) }
         return (values[0], values[1])
@@ -173,7 +175,7 @@ public final class Trainer {
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0
         // In a job of several processes, each evaluates a contiguous share of the data; the sums are the job's.
-        let group = Collectives.group
+        let group = Collectives.isDistributed ? Collectives.group : nil
         let share = group.map { data.slice(($0.rank * data.count / $0.size)..<(($0.rank + 1) * data.count / $0.size)) }
         var batches = Batches(share ?? data, size: batchSize, shuffleSeed: nil)
         var upcoming = try batches.next().map { ($0, try session.stage(classifier.feeds($0))) }

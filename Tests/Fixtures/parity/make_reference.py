@@ -222,8 +222,10 @@ CASES.append(([logits, torch.randint(0, 100, (4,), dtype=torch.int32)], lambda t
 for batch in (1, 3):
     CASES.append(([uniform((batch, 5, 9, 11)), uniform((40, 5, 3, 3))], conv(1, "same")))
 
-# AllReduce in a process on its own: the weighted input
-CASES.append(([uniform((3, 7)), torch.tensor(0.375)], lambda t, w: t * w))
+# a collective in a process on its own: two tensors weighted, flattened one after the other (AllReduceStart, Wait)
+for _ in range(2):
+    CASES.append(([uniform((3, 7)), uniform((5,)), torch.tensor(0.375)],
+                  lambda a, b, w: torch.cat([a.reshape(-1), b]) * w))
 
 tensors = {}
 for index, case in enumerate(CASES):
