@@ -53,14 +53,16 @@ enum ConfluxProcess {
             stderr: String(decoding: stderrData.value ?? Data(), as: UTF8.self))
     }
 
-    /// Starts `conflux arguments…` with its output going to files, for tests that signal it while it runs.
-    static func start(_ arguments: [String], stdout: String, stderr: String) throws -> Process {
+    /// Starts `conflux arguments…` (through `launcher` if given) with its output going to files, for tests that
+    /// signal it while it runs.
+    static func start(_ arguments: [String], stdout: String, stderr: String, launcher: [String] = []) throws -> Process
+    {
         for file in [stdout, stderr] where !FileManager.default.createFile(atPath: file, contents: nil) {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file])
         }
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? executable
+        process.arguments = launcher.dropFirst() + (launcher.isEmpty ? [] : [executable.path]) + arguments
         process.standardOutput = FileHandle(forWritingAtPath: stdout)
         process.standardError = FileHandle(forWritingAtPath: stderr)
         try process.run()
