@@ -25,8 +25,8 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     /// buckets' sums run there in the background while the caller computes.
     private let queue = DispatchQueue(label: "conflux.mpi")
     private let state = NSCondition()
-    /// Seconds spent in collectives since the last `takeCommunicationSeconds`.
-    private var communicationSeconds = 0.0
+    /// Seconds in collectives and seconds callers waited for them, since the last `takeCommunicationTime`.
+    private var time = CommunicationTime()
     private var buckets: [Int: Bucket] = [:]
     /// The bucket whose sum comes next in this step.
     private var nextBucket = 0
@@ -82,9 +82,11 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     }
 
     public func waitSum(bucket: Int) -> UnsafePointer<Float> {
+        let start = DispatchTime.now().uptimeNanoseconds
         state.lock()
         defer { state.unlock() }
         while !buckets[bucket]!.done { state.wait() }
+        time.blocked += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return UnsafePointer(buckets[bucket]!.staging)
     }
 
@@ -111,12 +113,10 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     /// The element-wise sum of `values` over the ranks.
     public func sum(_ values: [Double]) -> [Double] {
         var result = values
-        queue.sync {
-            timed {
-                result.withUnsafeMutableBufferPointer {
-                    _ = MPI_Allreduce(
-                        cmpi_in_place(), $0.baseAddress, Int32($0.count), cmpi_double(), cmpi_sum(), cmpi_world())
-                }
+        collective {
+            result.withUnsafeMutableBufferPointer {
+                _ = MPI_Allreduce(
+                    cmpi_in_place(), $0.baseAddress, Int32($0.count), cmpi_double(), cmpi_sum(), cmpi_world())
             }
         }
         return result
@@ -125,18 +125,27 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     /// Every rank's `values`, rank by rank (each rank gives as many).
     public func gather(_ values: [Double]) -> [[Double]] {
         var all = [Double](repeating: 0, count: values.count * size)
-        queue.sync {
-            timed {
-                values.withUnsafeBufferPointer { mine in
-                    all.withUnsafeMutableBufferPointer {
-                        _ = MPI_Allgather(
-                            mine.baseAddress, Int32(values.count), cmpi_double(), $0.baseAddress, Int32(values.count),
-                            cmpi_double(), cmpi_world())
-                    }
+        collective {
+            values.withUnsafeBufferPointer { mine in
+                all.withUnsafeMutableBufferPointer {
+                    _ = MPI_Allgather(
+                        mine.baseAddress, Int32(values.count), cmpi_double(), $0.baseAddress, Int32(values.count),
+                        cmpi_double(), cmpi_world())
                 }
             }
         }
         return (0..<size).map { Array(all[($0 * values.count)..<(($0 + 1) * values.count)]) }
+    }
+
+    /// Runs `body`, MPI calls the caller waits for, on the queue: its time counts as communication and as the
+    /// caller's wait.
+    private func collective(_ body: () -> Void) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        queue.sync { timed(body) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        state.lock()
+        time.blocked += seconds
+        state.unlock()
     }
 
     /// Ends every process of the job with `message` on this rank's standard error, naming the rank: an error on
@@ -147,20 +156,31 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         exit(1)
     }
 
-    /// The seconds spent in collectives since the last call.
-    public func takeCommunicationSeconds() -> Double {
+    /// The time in collectives since the last call.
+    public func takeCommunicationTime() -> CommunicationTime {
         state.lock()
         defer { state.unlock() }
-        defer { communicationSeconds = 0 }
-        return communicationSeconds
+        defer { time = CommunicationTime() }
+        return time
     }
 
+    /// Runs `body` in MPI, counting its time as communication.
     private func timed(_ body: () -> Void) {
         let start = DispatchTime.now().uptimeNanoseconds
         body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         state.lock()
-        communicationSeconds += seconds
+        time.communication += seconds
         state.unlock()
     }
+}
+
+/// Where a process's time in collectives went.
+public struct CommunicationTime: Sendable {
+    /// Seconds MPI spent in collectives (on the communication queue), waiting for the other ranks included.
+    public var communication = 0.0
+    /// Seconds the computation waited for collectives: the part of `communication` not hidden behind it.
+    public var blocked = 0.0
+
+    public init() {}
 }

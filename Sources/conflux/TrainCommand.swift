@@ -196,7 +196,7 @@ struct TrainCommand: ParsableCommand {
         let completed = try resumed?.load(into: run) ?? 0
         if let world = MPIWorld.shared {
             try checkIdenticalWeights(run, world)
-            _ = world.takeCommunicationSeconds()  // the report counts the training's collectives only
+            _ = world.takeCommunicationTime()  // the report counts the training's collectives only
         }
         let stepsPerEpoch = Batches(train, size: batchSize, shuffleSeed: nil).count
         let trainer = Trainer(
@@ -212,13 +212,13 @@ struct TrainCommand: ParsableCommand {
                     + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
         // From here on a signal stops the run between steps, after the log and files below are closed.
-        var communication = 0.0  // seconds in collectives while training, waiting for other ranks included
+        var communication = CommunicationTime()  // while training
         let (results, evaluation) = try Interruption.whileStoppable {
             let log = try logdir.map { try SummaryWriter(directory: $0) }
             defer { try? log?.close() }
             try log?.graph(classifier.graph, placement: session.placement)
             let results = try trainEpochs(trainer, train, completed: completed, classes: classes, log: log)
-            communication = MPIWorld.shared?.takeCommunicationSeconds() ?? 0
+            communication = MPIWorld.shared?.takeCommunicationTime() ?? CommunicationTime()
             let evaluation = try trainer.evaluate(test, batchSize: 1000)
             try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
             try log?.close()
@@ -228,12 +228,16 @@ struct TrainCommand: ParsableCommand {
         }
         // Every rank's time, its part in collectives, and a checksum of the weights it ends with, gathered for
         // rank 0's report.
-        let ranks = try MPIWorld.shared.map { world in
-            let mine = [results.map(\.seconds).reduce(0, +), communication, try weightsChecksum(run)]
+        let ranks = try MPIWorld.shared.map { world -> [RankTiming] in
+            let steps = results.map { $0.stepLosses.count }.reduce(0, +)
+            let mine = [
+                results.map(\.seconds).reduce(0, +), communication.communication, communication.blocked,
+                try weightsChecksum(run),
+            ]
             return world.gather(mine).enumerated().map {
                 RankTiming(
-                    rank: $0.offset, seconds: $0.element[0], communication: $0.element[1],
-                    weightsChecksum: $0.element[2])
+                    rank: $0.offset, steps: steps, seconds: $0.element[0], communication: $0.element[1],
+                    waiting: $0.element[2], weightsChecksum: $0.element[3])
             }
         }
         guard speaksForTheJob else { return }
@@ -399,25 +403,33 @@ struct TrainingReport: Encodable {
 /// One rank's training time under mpirun.
 struct RankTiming: Encodable {
     let rank: Int
+    let steps: Int
     /// Seconds of training, all epochs.
     let seconds: Double
     /// Seconds in collectives (the gradients' sums, the reported losses'), waiting for the other ranks included.
     let communication: Double
+    /// Seconds the computation waited for collectives: the communication not hidden behind the backward pass.
+    let waiting: Double
     /// A checksum of the weights the rank ends with: the same on every rank that computes alike.
     let weightsChecksum: Double
-    /// The rest: computing.
-    var compute: Double { seconds - communication }
+
+    private enum CodingKeys: String, CodingKey {
+        case rank, seconds, communication, waiting, compute, hidden, communicationPerStep, weightsChecksum
+    }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(rank, forKey: .rank)
         try container.encode(seconds, forKey: .seconds)
         try container.encode(communication, forKey: .communication)
-        try container.encode(compute, forKey: .compute)
+        try container.encode(waiting, forKey: .waiting)
+        // The rest of the time: computing.
+        try container.encode(seconds - waiting, forKey: .compute)
+        // The fraction of the communication the computation did not wait for.
+        try container.encode(communication > 0 ? max(0, 1 - waiting / communication) : 0, forKey: .hidden)
+        try container.encode(communication / Double(max(steps, 1)), forKey: .communicationPerStep)
         try container.encode(weightsChecksum, forKey: .weightsChecksum)
     }
-
-    private enum CodingKeys: String, CodingKey { case rank, seconds, communication, compute, weightsChecksum }
 }
 
 struct ProgramBuildReport: Encodable {
