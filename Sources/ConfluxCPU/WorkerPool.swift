@@ -13,7 +13,23 @@ import Synchronization
 /// prefetcher) are not held up by it. One job runs at a time: a second caller waits its turn, which
 /// also keeps each device's per-worker scratch memory to one kernel.
 final class WorkerPool: @unchecked Sendable {
-    static let shared = WorkerPool(workers: max(ProcessInfo.processInfo.activeProcessorCount, 1))
+    static let shared = WorkerPool(workers: usableProcessors)
+
+    /// The processors this process may run on: its affinity mask, which mpirun sets to one core per rank (and
+    /// taskset or a container may narrow), else the machine's count. Two workers on one core would take turns,
+    /// each hand-off a scheduler quantum.
+    static var usableProcessors: Int {
+        let machine = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        // Linux lists the mask as ranges, "0-3,8,10-11", in /proc/self/status.
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return machine }
+        let ranges = line.dropFirst("Cpus_allowed_list:".count).split(separator: ",").map {
+            $0.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        let count = ranges.map { $0.count == 2 ? $0[1] - $0[0] + 1 : $0.count }.reduce(0, +)
+        return (1...machine).contains(count) ? count : machine
+    }
 
     /// Threads that run chunks: the caller and `workers - 1` helpers.
     let workers: Int

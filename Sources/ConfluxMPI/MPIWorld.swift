@@ -41,6 +41,9 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     }
 
     private init() {
+        // A rank waiting in a collective yields its core rather than spin on it: the computation of its own
+        // process (the backward pass a bucket's sum overlaps) runs on the same cores.
+        setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0)
         var provided: Int32 = 0
         MPI_Init_thread(nil, nil, cmpi_thread_serialized(), &provided)
         var rank: Int32 = 0

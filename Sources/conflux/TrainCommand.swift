@@ -354,7 +354,8 @@ struct TrainCommand: ParsableCommand {
             print(
                 try JSONText.encode(
                     TrainingReport(
-                        model: model.name, devices: run.used.map(\.id), optimizer: optimizer.rawValue,
+                        model: model.name, parameters: run.classifier.parameters.map(\.shape.count).reduce(0, +),
+                        devices: run.used.map(\.id), optimizer: optimizer.rawValue,
                         learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
                         seed: options.seed, epochs: results, test: evaluation,
                         programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary, ranks: ranks)))
@@ -384,6 +385,8 @@ struct TrainCommand: ParsableCommand {
 /// What `conflux train --json` prints.
 struct TrainingReport: Encodable {
     let model: String
+    /// Elements in the trained variables: the gradients a data-parallel step sums.
+    let parameters: Int
     let devices: [String]
     let optimizer: String
     let learningRate: Float
