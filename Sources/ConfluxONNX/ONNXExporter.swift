@@ -1,4 +1,5 @@
 import Conflux
+import ConfluxNN
 import Foundation
 import SwiftProtobuf
 
@@ -22,6 +23,18 @@ public enum ONNXExporter {
         let model = try model(
             input: input, output: output, values: values, inputName: inputName, outputName: outputName)
         try OutputFile.write(Data(try model.serializedBytes() as [UInt8]), to: path)
+    }
+
+    /// Writes a trained classifier's inference computation, images (`images`) to logits (`logits`), with the
+    /// weights `session` holds.
+    public static func write(_ classifier: Classifier, from session: Session, to path: String) throws {
+        let graph = classifier.graph
+        let variables = graph.executionOrder(roots: [classifier.logits.id], fed: [classifier.images.id])
+            .map(graph.tensor).filter { $0.node.role == .variable }
+        try write(
+            input: classifier.images, output: classifier.logits,
+            values: Dictionary(uniqueKeysWithValues: zip(variables, try session.run(variables))), to: path,
+            inputName: "images", outputName: "logits")
     }
 
     /// Throws unless every op from `input` to `output` has an ONNX form: the check to make before training.

@@ -223,7 +223,7 @@ struct TrainCommand: ParsableCommand {
             try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
             try log?.close()
             if let trace, let tracer = session.tracer { try OutputFile.write(tracer.chromeTraceJSON(), to: trace) }
-            if let export { try exportONNX(classifier, session, to: export) }
+            if let export { try ONNXExporter.write(classifier, from: session, to: export) }
             return (results, evaluation)
         }
         // Every rank's time, its part in collectives, and a checksum of the weights it ends with, gathered for
@@ -262,17 +262,6 @@ struct TrainCommand: ParsableCommand {
             for (position, x) in value.floats.enumerated() { checksum += Double(x) * Double(index + position % 7 + 1) }
         }
         return checksum
-    }
-
-    /// Writes the trained network's inference computation, images to logits, as an ONNX model.
-    private func exportONNX(_ classifier: Classifier, _ session: Session, to path: String) throws {
-        let graph = classifier.graph
-        let variables = graph.executionOrder(roots: [classifier.logits.id], fed: [classifier.images.id])
-            .map(graph.tensor).filter { $0.node.role == .variable }
-        try ONNXExporter.write(
-            input: classifier.images, output: classifier.logits,
-            values: Dictionary(uniqueKeysWithValues: zip(variables, try session.run(variables))), to: path,
-            inputName: "images", outputName: "logits")
     }
 
     /// The class count: `--classes`, else the resumed checkpoint's, else 10; the two must agree.

@@ -34,13 +34,7 @@ final class ONNXExportTests: XCTestCase {
     private func export(_ classifier: Classifier, _ session: Session, images: HostTensor, to path: String) throws
         -> HostTensor
     {
-        let graph = classifier.graph
-        let variables = graph.executionOrder(roots: [classifier.logits.id], fed: [classifier.images.id])
-            .map(graph.tensor).filter { $0.node.role == .variable }
-        try ONNXExporter.write(
-            input: classifier.images, output: classifier.logits,
-            values: Dictionary(uniqueKeysWithValues: zip(variables, try session.run(variables))), to: path,
-            inputName: "images", outputName: "logits")
+        try ONNXExporter.write(classifier, from: session, to: path)
         return try session.run(classifier.logits, feeds: [classifier.images: images])
     }
 
