@@ -254,11 +254,11 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// A weighted sum of the model's weights: equal on two ranks only if their weights are (up to a collision no
-    /// mistake makes).
+    /// A weighted sum of the model's weights and state (batch norm's running statistics): equal on two ranks only
+    /// if theirs are (up to a collision no mistake makes).
     private func weightsChecksum(_ run: ModelSession) throws -> Double {
         var checksum = 0.0
-        for (index, value) in try run.session.run(run.classifier.parameters).enumerated() {
+        for (index, value) in try run.session.run(run.classifier.parameters + run.classifier.state).enumerated() {
             for (position, x) in value.floats.enumerated() { checksum += Double(x) * Double(index + position % 7 + 1) }
         }
         return checksum

@@ -48,6 +48,19 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
+    /// Batch norm's running statistics, which each rank moves by its own rows, are averaged across the ranks at
+    /// the end of each epoch: every rank evaluates and saves the same model.
+    func testBatchNormStatisticsAgreeAcrossRanks() throws {
+        let resnet = try ConfluxProcess.run(
+            ["train", "resnet", "--json", "--limit", "256", "--device", "cpu"],
+            launcher: ConfluxProcess.mpirun(ranks: 2))
+        XCTAssertEqual(resnet.status, 0, resnet.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(resnet.stdout.utf8)) as? [String: Any])
+        let checksums = try XCTUnwrap(json["ranks"] as? [[String: Any]]).compactMap { $0["weightsChecksum"] as? Double }
+        XCTAssertEqual(checksums.count, 2)
+        XCTAssertEqual(checksums.first, checksums.last, "the ranks end with different weights or statistics")
+    }
+
     /// A checkpoint written by two ranks resumes in one process, and one written by one process on two ranks.
     func testCheckpointsResumeOnAnotherNumberOfRanks() throws {
         let directory = try TemporaryDirectory()

@@ -22,6 +22,8 @@ public struct Classifier {
     /// The fraction of the batch the training build classified correctly: a scalar.
     public let accuracy: Tensor
     public let parameters: [Tensor]
+    /// The variables the model keeps besides its parameters: batch norm's running statistics.
+    public let state: [Tensor]
     /// The most likely class of each image: Int32 [N].
     public let predictions: Tensor
     /// softmax(logits): [N, classes].
@@ -69,6 +71,7 @@ public struct Classifier {
         }
         self.logits = logits
         self.parameters = parameters
+        state = training.state
         (self.loss, self.evaluationLoss) = (loss, evaluationLoss)
         accuracy = try graph.nameScope("metrics") {
             try Conflux.accuracy(logits: training.output, labels: labels)

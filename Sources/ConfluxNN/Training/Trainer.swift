@@ -130,11 +130,29 @@ public final class Trainer {
                     learningRate: rate, imagesPerSecond: Double(images) / max(Date().timeIntervalSince(start), 1e-9)))
             stepsTaken += 1
         }
+        try averageStateAcrossProcesses()
         let seconds = Date().timeIntervalSince(start)
         return EpochResult(
             epoch: epoch, loss: lossSum / Double(max(images, 1)), stepLosses: stepLosses,
             accuracy: correct / Double(max(images, 1)), learningRate: rate, seconds: seconds,
             imagesPerSecond: Double(images) / max(seconds, 1e-9))
+    }
+
+    /// In a job of several processes, replaces the model's state (batch norm's running statistics, which each
+    /// process moved by its own share of the batches) by its mean over the processes, so that every process
+    /// evaluates, and saves, the same model.
+    private func averageStateAcrossProcesses() throws {
+        let group = Collectives.group
+        guard group.size > 1, !classifier.state.isEmpty else { return }
+        let values = try session.run(classifier.state)
+        var flat = values.flatMap(\.floats)
+        flat.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: $0.count) }
+        var offset = 0
+        for (variable, value) in zip(classifier.state, values) {
+            let mean = flat[offset..<(offset + value.shape.count)].map { $0 / Float(group.size) }
+            try session.assign(variable, HostTensor(shape: value.shape, floats: mean))
+            offset += value.shape.count
+        }
     }
 
     private func learningRate(step: Int) -> Float {
