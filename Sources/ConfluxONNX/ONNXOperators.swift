@@ -97,19 +97,36 @@ enum ONNXOperators {
         "Mul": binary(&*, multiply),
         "Div": binary(/, divides: true, divide),
         "Sum": { c in try addN(c.inputs.compactMap { $0 }) },
+        "Neg": { try negate($0.input(0)) },
+        "Abs": { try absolute($0.input(0)) },
+        "Max": { c in try variadic(c, maximum) },
+        "Min": { c in try variadic(c, minimum) },
         "MatMul": { try matmul($0.input(0), $0.input(1)) },
         "Gemm": { c in
             try gemm(
                 c.input(0), c.input(1), c.optionalInput(2), alpha: c.float("alpha", 1), beta: c.float("beta", 1),
                 transposeA: c.int("transA", 0) != 0, transposeB: c.int("transB", 0) != 0)
         },
-        "ReduceMean": { c in
-            // Opset 18 moved the axes from an attribute to an optional input.
-            let axes = try c.opset < 18 ? c.ints("axes") : c.constantInput(1)?.ints.map(Int.init)
-            let x = try c.input(0)
-            return try reduceMean(x, axes: axes ?? Array(0..<x.shape.rank), keepDimensions: c.int("keepdims", 1) != 0)
-        },
+        "ReduceMean": { c in try reduction(c, opsetWithAxesInput: 18, reduceMean) },
+        "ReduceSum": { c in try reduction(c, opsetWithAxesInput: 13, reduceSum) },
     ]
+
+    /// ReduceMean and ReduceSum: over the given axes, every axis by default; the opset that moved the axes from
+    /// an attribute to an optional input differs between the two (18 and 13).
+    private static func reduction(
+        _ c: ONNXNodeContext, opsetWithAxesInput: Int, _ reduce: (Tensor, [Int], Bool) throws -> Tensor
+    ) throws -> Tensor {
+        let axes = try c.opset < opsetWithAxesInput ? c.ints("axes") : c.constantInput(1)?.ints.map(Int.init)
+        let x = try c.input(0)
+        return try reduce(x, axes ?? Array(0..<x.shape.rank), c.int("keepdims", 1) != 0)
+    }
+
+    /// Max and Min of any number of inputs, pairwise.
+    private static func variadic(_ c: ONNXNodeContext, _ pair: (Tensor, Tensor) throws -> Tensor) throws -> Tensor {
+        let inputs = c.inputs.compactMap { $0 }
+        guard let first = inputs.first else { throw c.error("needs an input") }
+        return try inputs.dropFirst().reduce(first, pair)
+    }
 
     /// An arithmetic node: integer constants folded as they are imported, anything else by `float`.
     private static func binary(
@@ -264,6 +281,10 @@ enum ONNXOperators {
             return try unsqueeze(c.input(0), axes: axes)
         },
         "Concat": { c in try concat(c.inputs.compactMap { $0 }, axis: c.int("axis", 0)) },
+        "Tile": { c in
+            guard let repeats = try c.constantInput(1) else { throw c.error("needs repeats") }
+            return try tile(c.input(0), repeats.ints.map(Int.init))
+        },
         "Slice": { c in
             let x = try c.input(0)
             // Opset 10 moved starts, ends, axes and steps from attributes to inputs.

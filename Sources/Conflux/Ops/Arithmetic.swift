@@ -44,9 +44,6 @@ private func broadcastShape(_ c: ShapeContext) throws -> (Shape, DType) {
     return (shape, .float32)
 }
 
-/// −x, for gradients.
-private func negate(_ x: Tensor) throws -> Tensor { try multiply(x, x.graph.constant(-1)) }
-
 /// The arithmetic op `type`, broadcasting its inputs, with the gradient of each input before `sumToShape`.
 private func arithmetic(_ type: OpType, _ gradients: @escaping (Tensor, Tensor, Tensor, Tensor) throws -> [Tensor])
     -> OpDefinition

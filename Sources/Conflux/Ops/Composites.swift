@@ -13,6 +13,30 @@ public func prelu(_ x: Tensor, slope: Tensor) throws -> Tensor {
     return try add(positive, multiply(slope, subtract(x, positive)))
 }
 
+/// −x (ONNX's Neg), as x·(−1).
+public func negate(_ x: Tensor) throws -> Tensor { try multiply(x, x.graph.constant(-1)) }
+
+/// |x| (ONNX's Abs), as relu(x) + relu(−x): its gradient is the sign, 0 at 0.
+public func absolute(_ x: Tensor) throws -> Tensor { try add(relu(x), relu(negate(x))) }
+
+/// The element-wise larger of `a` and `b`, broadcast (ONNX's Max of two), as a + relu(b − a): at a tie the
+/// gradient goes to `a`.
+public func maximum(_ a: Tensor, _ b: Tensor) throws -> Tensor { try add(a, relu(subtract(b, a))) }
+
+/// The element-wise smaller of `a` and `b`, broadcast (ONNX's Min of two), as a − relu(a − b).
+public func minimum(_ a: Tensor, _ b: Tensor) throws -> Tensor { try subtract(a, relu(subtract(a, b))) }
+
+/// `x` repeated `repeats[d]` times along each dimension d (ONNX's Tile), as concatenations.
+public func tile(_ x: Tensor, _ repeats: [Int]) throws -> Tensor {
+    guard repeats.count == x.shape.rank, repeats.allSatisfy({ $0 >= 1 }) else {
+        throw ConfluxError.invalidArgument(
+            op: "Tile", reason: "repeats \(repeats) must be one count of at least 1 per dimension of \(x.shape)")
+    }
+    return try repeats.enumerated().reduce(x) { y, axis in
+        axis.element == 1 ? y : try concat(Array(repeating: y, count: axis.element), axis: axis.offset)
+    }
+}
+
 /// alpha·op(a)·op(b) + beta·c, with `c` broadcast against the product (ONNX's Gemm).
 public func gemm(
     _ a: Tensor, _ b: Tensor, _ c: Tensor? = nil, alpha: Float = 1, beta: Float = 1, transposeA: Bool = false,

@@ -5,7 +5,7 @@ public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
             + groupedConvolution + layout + composites + dropout + poolingModes + indexing
-            + smallBatches + largeLogits + channelBlocks + collectives
+            + smallBatches + largeLogits + channelBlocks + collectives + elementwiseComposites
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -564,5 +564,25 @@ public enum ParityCases {
                     axis: 0)
             }
         }
+    }
+
+    /// The element-wise ops ONNX imports as compositions of others: Neg, Abs, Max, Min, Tile. Distinct inputs
+    /// keep every value and difference away from the kinks at 0 by more than a finite-difference step.
+    static var elementwiseComposites: [ParityCase] {
+        let x = ParityInputs.distinct([3, 4, 5], seed: 212)
+        let y = ParityInputs.distinct([4, 5], seed: 213, spacing: 0.07)
+        return [
+            ParityCase(.mul, "Neg", inputs: [x], tolerance: .rounding) { try negate($0[0]) },
+            ParityCase(.add, "Abs", inputs: [x], tolerance: .rounding) { try absolute($0[0]) },
+            ParityCase(.add, "Max, [3, 4, 5] and [4, 5] broadcast", inputs: [x, y], tolerance: .rounding) {
+                try maximum($0[0], $0[1])
+            },
+            ParityCase(.sub, "Min, [3, 4, 5] and [4, 5] broadcast", inputs: [x, y], tolerance: .rounding) {
+                try minimum($0[0], $0[1])
+            },
+            ParityCase(.concat, "Tile [3, 4, 5] by [2, 1, 3]", inputs: [x], tolerance: .rounding) {
+                try tile($0[0], [2, 1, 3])
+            },
+        ]
     }
 }

@@ -227,6 +227,14 @@ for _ in range(2):
     CASES.append(([uniform((3, 7)), uniform((5,)), torch.tensor(0.375)],
                   lambda a, b, w: torch.cat([a.reshape(-1), b]) * w))
 
+# Neg, Abs, Max, Min and Tile, built from other ops
+x, y = distinct((3, 4, 5)), distinct((4, 5), spacing=0.07)
+CASES.append(([x], lambda t: -t))
+CASES.append(([x], lambda t: t.abs()))
+CASES.append(([x, y], lambda a, b: torch.maximum(a, b)))
+CASES.append(([x, y], lambda a, b: torch.minimum(a, b)))
+CASES.append(([x], lambda t: t.repeat(2, 1, 3)))
+
 tensors = {}
 for index, case in enumerate(CASES):
     if case is None:
