@@ -3,9 +3,9 @@ import Conflux
 import Foundation
 
 /// The processes of one `mpirun` job and the collective operations data-parallel training needs, over MPI's
-/// world communicator: host buffers summed across ranks, broadcast and gathered. A process started without
-/// `mpirun` has no world (`MPIWorld.shared` is nil) and never initializes MPI, so a plain run behaves as if MPI were
-/// not there.
+/// world communicator: buckets of gradients summed in the background, host buffers summed and gathered. A process
+/// started without `mpirun` has no world (`MPIWorld.shared` is nil) and never initializes MPI, so a plain run
+/// behaves as if MPI were not there.
 public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     /// The job this process belongs to, initialized on first use; nil when the process was not started by a
     /// process manager (`mpirun`, `srun`, which set `OMPI_COMM_WORLD_SIZE`, `PMIX_RANK` or `PMI_SIZE`).
@@ -54,9 +54,6 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         // Every rank leaves MPI when its process ends normally; an error ends the whole job (`abort`).
         atexit { MPI_Finalize() }
     }
-
-    /// Whether this process is the one that speaks for the job: prints, writes checkpoints and logs.
-    public var isRoot: Bool { rank == 0 }
 
     /// Replaces `values` on every rank by their sum over the ranks, in place.
     public func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {
@@ -111,18 +108,6 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
             state.broadcast()
             state.unlock()
         }
-    }
-
-    /// The element-wise sum of `values` over the ranks.
-    public func sum(_ values: [Double]) -> [Double] {
-        var result = values
-        collective {
-            result.withUnsafeMutableBufferPointer {
-                _ = MPI_Allreduce(
-                    cmpi_in_place(), $0.baseAddress, Int32($0.count), cmpi_double(), cmpi_sum(), cmpi_world())
-            }
-        }
-        return result
     }
 
     /// Every rank's `values`, rank by rank (each rank gives as many).
