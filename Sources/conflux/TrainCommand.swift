@@ -64,12 +64,16 @@ struct TrainCommand: ParsableCommand {
             The reference recipe of the LeNet-5 benchmarks is `--optimizer sgd --lr 0.01 --momentum 0.9 \
             --schedule constant --batch-size 64`; weights start Glorot-uniform and biases at zero.
 
-            Every destination (--save, --trace, --logdir) and the data are checked before training starts. Ctrl-C \
-            stops at the end of the current step: logs are closed, no file is left half-written, and the exit \
-            status is 130 (143 for SIGTERM).
+            Every destination (--save, --trace, --logdir, --export) and the data are checked before training \
+            starts. Ctrl-C stops at the end of the current step: logs are closed, no file is left half-written, and \
+            the exit status is 130 (143 for SIGTERM).
+
+            Under mpirun (`mpirun -np N conflux train …`) the ranks train data-parallel: each takes its share of \
+            every batch of --batch-size, the gradients are summed across them before each update, and rank 0 alone \
+            prints and writes.
             """)
 
-    @Argument(help: "The model to train.")
+    @Argument(help: "The model to train: lenet, resnet, or an ONNX file (MODEL.onnx) whose outputs are the logits.")
     var model: ModelName
 
     @OptionGroup var options: CommonOptions
