@@ -27,6 +27,8 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     private let state = NSCondition()
     /// Seconds in collectives and seconds callers waited for them, since the last `takeCommunicationTime`.
     private var time = CommunicationTime()
+    /// Seconds callers waited for collectives since the process started.
+    private var waited = 0.0
     private var buckets: [Int: Bucket] = [:]
     /// The bucket whose sum comes next in this step.
     private var nextBucket = 0
@@ -86,7 +88,9 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         state.lock()
         defer { state.unlock() }
         while !buckets[bucket]!.done { state.wait() }
-        time.blocked += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        time.blocked += seconds
+        waited += seconds
         return UnsafePointer(buckets[bucket]!.staging)
     }
 
@@ -133,7 +137,14 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         state.lock()
         time.blocked += seconds
+        waited += seconds
         state.unlock()
+    }
+
+    public var secondsWaited: Double {
+        state.lock()
+        defer { state.unlock() }
+        return waited
     }
 
     /// Ends every process of the job with `message` on this rank's standard error, naming the rank: an error on

@@ -130,6 +130,14 @@ struct TrainCommand: ParsableCommand {
         help: "Write the trained network (images to logits, as in inference) to FILE as an ONNX model, at the end.")
     var export: String?
 
+    @Flag(
+        help: """
+            Under mpirun: measure each rank's speed over steps 5 to 24 and give it a share of every later batch in \
+            proportion, so that a slow device does not hold back a fast one (the split then depends on the timing: \
+            the run is no longer bit-reproducible).
+            """)
+    var balance = false
+
     @Option(
         name: .customLong("bucket-mb"), parsing: .unconditional,
         help: "Under mpirun: gradients are summed across the ranks in buckets of up to this many megabytes.")
@@ -207,6 +215,7 @@ struct TrainCommand: ParsableCommand {
             classifier: classifier, session: session, seed: options.seed, schedule: schedule,
             totalSteps: (completed + epochs) * stepsPerEpoch, stepsTaken: completed * stepsPerEpoch)
         trainer.allowsNonFiniteLoss = allowNonfinite
+        trainer.balancesShares = balance
 
         if speaksForTheJob && !options.json {
             print(
@@ -245,7 +254,7 @@ struct TrainCommand: ParsableCommand {
             }
         }
         guard speaksForTheJob else { return }
-        try report(results, evaluation, run: run, learningRate: learningRate, ranks: ranks)
+        try report(results, evaluation, run: run, learningRate: learningRate, ranks: ranks, shares: trainer.shares)
     }
 
     /// Throws unless every rank starts from the same weights: the same model, seed and checkpoint on each.
@@ -339,7 +348,7 @@ struct TrainCommand: ParsableCommand {
 
     private func report(
         _ results: [EpochResult], _ evaluation: Evaluation, run: ModelSession, learningRate: Float,
-        ranks: [RankTiming]?
+        ranks: [RankTiming]?, shares: [Double]
     ) throws {
         let build = run.used.compactMap { ($0 as? OpenCLDevice)?.buildStatistics }.first
         let tracer = run.session.tracer
@@ -351,7 +360,8 @@ struct TrainCommand: ParsableCommand {
                         devices: run.used.map(\.id), optimizer: optimizer.rawValue,
                         learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
                         seed: options.seed, epochs: results, test: evaluation,
-                        programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary, ranks: ranks)))
+                        programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary, ranks: ranks,
+                        shares: ranks.map { _ in shares })))
             return
         }
         if let build {
@@ -394,6 +404,8 @@ struct TrainingReport: Encodable {
     let trace: TraceSummary?
     /// Under mpirun: each rank's training time and its part in collectives.
     let ranks: [RankTiming]?
+    /// Under mpirun: each rank's fraction of every batch at the end (equal unless `--balance`).
+    let shares: [Double]?
 }
 
 /// One rank's training time under mpirun.

@@ -48,6 +48,22 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
+    /// With `--balance`, a CPU rank and a slower OpenCL rank get shares of the batch in proportion to their speeds,
+    /// and still take the steps of one process.
+    func testBalancedSharesFollowTheDevicesSpeedsAndKeepTheSteps() throws {
+        guard try allDevices.get().devices.contains(where: { $0.id == "opencl:0" }) else {
+            throw XCTSkip("no OpenCL device: the balance of a CPU rank and an OpenCL rank needs one")
+        }
+        let single = try stepLosses(try train(recipe + ["--seed", "1", "--device", "cpu"]))
+        let report = try train(ranks: 2, recipe + ["--seed", "1", "--device", "cpu,opencl:0", "--balance"])
+        let shares = try XCTUnwrap(report["shares"] as? [Double])
+        print("balanced shares of a CPU rank and an OpenCL rank: \(shares)")
+        XCTAssertEqual(shares.reduce(0, +), 1, accuracy: 1e-6)
+        XCTAssertNotEqual(shares[0], shares[1], "measured speeds should differ between the CPU and PoCL")
+        let largest = zip(try stepLosses(report), single).map { abs($0 - $1) / $1 }.max() ?? 1
+        XCTAssertLessThan(largest, 1e-3, "balanced shares changed the steps")
+    }
+
     /// Batch norm's running statistics, which each rank moves by its own rows, are averaged across the ranks at
     /// the end of each epoch: every rank evaluates and saves the same model.
     func testBatchNormStatisticsAgreeAcrossRanks() throws {

@@ -20,6 +20,8 @@ public protocol CollectiveGroup: AnyObject, Sendable {
     func startSum(bucket: Int, count: Int, of buckets: Int)
     /// Waits until `bucket`'s sum is done; returns its staging, which holds the sum.
     func waitSum(bucket: Int) -> UnsafePointer<Float>
+    /// Seconds this process has waited for the group's collectives since it started.
+    var secondsWaited: Double { get }
 }
 
 public enum Collectives {
@@ -53,6 +55,8 @@ public final class SingleProcess: CollectiveGroup, @unchecked Sendable {
     }
 
     public func startSum(bucket: Int, count: Int, of buckets: Int) {}
+
+    public var secondsWaited: Double { 0 }
 
     public func waitSum(bucket: Int) -> UnsafePointer<Float> {
         lock.lock()

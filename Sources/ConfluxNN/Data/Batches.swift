@@ -8,10 +8,18 @@ public struct Batch {
     public let labels: HostTensor
     public var count: Int { labels.shape[0] }
 
-    /// The rows of this batch that process `rank` of `size` trains on: a contiguous share; when `size` does not
-    /// divide the batch, the shares differ by one row.
-    public func share(rank: Int, of size: Int) -> Batch {
-        let (start, end) = (count * rank / size, count * (rank + 1) / size)
+    /// The rows of this batch that process `rank` of `fractions.count` trains on: a contiguous share, in
+    /// proportion to `fractions` (which sum to 1), and at least one row each when the batch has enough; equal
+    /// fractions differ by at most one row.
+    public func share(rank: Int, of fractions: [Double]) -> Batch {
+        let size = fractions.count
+        func boundary(_ r: Int) -> Int {
+            guard r > 0, r < size else { return r == 0 ? 0 : count }
+            let proportional = Int((fractions[..<r].reduce(0, +) * Double(count)).rounded())
+            // Room for one row per rank on either side, when the batch has that many.
+            return count >= size ? min(max(proportional, r), count - (size - r)) : proportional
+        }
+        let (start, end) = (boundary(rank), boundary(rank + 1))
         let pixels = images.shape.count / max(count, 1)
         return Batch(
             images: HostTensor(

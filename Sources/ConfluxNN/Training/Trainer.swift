@@ -65,6 +65,19 @@ public final class Trainer {
     /// Whether a NaN or infinite loss lets training go on; by default it stops training with `nonFiniteLoss`,
     /// since every later step would compute with the broken weights.
     public var allowsNonFiniteLoss = false
+    /// In a job of several processes, whether to measure each process's speed over steps `balanceWindow` and give
+    /// it a share of every later batch in proportion, so that a slow device does not hold back a fast one. The
+    /// steps stay the whole batch's, but the split, and so the rounding, then depends on the timing: the run is no
+    /// longer bit-reproducible.
+    public var balancesShares = false
+    /// The steps (counted over the whole run) whose speed `balancesShares` measures: after the first few, which
+    /// build programs and fill caches.
+    public static let balanceWindow = 5..<25
+    /// Each process's fraction of every batch: equal until balanced.
+    public private(set) var shares: [Double] = Array(
+        repeating: 1 / Double(Collectives.group.size), count: Collectives.group.size)
+    /// This process's rows and seconds of computation (waits for collectives excluded) in the balance window.
+    private var measured = (rows: 0, seconds: 0.0)
 
     /// - Parameters:
     ///   - schedule, totalSteps: the learning rate of step t is
@@ -112,8 +125,14 @@ public final class Trainer {
             rate = learningRate(step: stepsTaken)
             // The next batch goes to the devices while this one computes.
             upcoming = try stage(batches.next(), step: stepsTaken + 1)
+            let (started, waited) = (Date(), Collectives.group.secondsWaited)
             let values = try session.run(
                 [classifier.loss, classifier.accuracy], staged: feeds.staged, targets: classifier.updates)
+            if balancesShares && Self.balanceWindow.contains(stepsTaken) {
+                measured.rows += Int((Double(feeds.share) * Double(batch.count)).rounded())
+                measured.seconds += Date().timeIntervalSince(started) - (Collectives.group.secondsWaited - waited)
+                if stepsTaken == Self.balanceWindow.upperBound - 1 { balanceShares() }
+            }
             let (loss, accuracy) = jobWide(values[0].scalarValue, values[1].scalarValue, share: feeds.share)
             guard loss.isFinite || allowsNonFiniteLoss else {
                 throw ConfluxError.nonFiniteLoss(step: stepsTaken + 1, loss: loss)
@@ -136,6 +155,18 @@ public final class Trainer {
             epoch: epoch, loss: lossSum / Double(max(images, 1)), stepLosses: stepLosses,
             accuracy: correct / Double(max(images, 1)), learningRate: rate, seconds: seconds,
             imagesPerSecond: Double(images) / max(seconds, 1e-9))
+    }
+
+    /// Gives each process a share of the batches in proportion to the rows per second it computed in the balance
+    /// window. Every process computes the same shares from the same gathered speeds, at the same step.
+    private func balanceShares() {
+        let group = Collectives.group
+        var speeds = [Float](repeating: 0, count: group.size)
+        speeds[group.rank] = Float(Double(measured.rows) / max(measured.seconds, 1e-9))
+        speeds.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: $0.count) }
+        let total = speeds.reduce(0, +)
+        guard total > 0 else { return }
+        shares = speeds.map { Double($0 / total) }
     }
 
     /// In a job of several processes, replaces the model's state (batch norm's running statistics, which each
@@ -168,7 +199,7 @@ public final class Trainer {
         guard group.size > 1 else {
             return (batch, (try session.stage(classifier.feeds(batch, learningRate: rate)), 1))
         }
-        let mine = batch.share(rank: group.rank, of: group.size)
+        let mine = batch.share(rank: group.rank, of: shares)
         let share = Float(mine.count) / Float(batch.count)
         return (batch, (try session.stage(classifier.feeds(mine, learningRate: rate, share: share)), share))
     }
