@@ -129,6 +129,32 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         return (0..<size).map { Array(all[($0 * values.count)..<(($0 + 1) * values.count)]) }
     }
 
+    /// Every rank's `bytes`, rank by rank (each rank gives as many as it has).
+    public func gather(_ bytes: Data) -> [Data] {
+        var counts = [Int32](repeating: 0, count: size)
+        var all = Data()
+        collective {
+            var mine = Int32(bytes.count)
+            counts.withUnsafeMutableBufferPointer {
+                _ = MPI_Allgather(&mine, 1, cmpi_int(), $0.baseAddress, 1, cmpi_int(), cmpi_world())
+            }
+            let offsets = counts.indices.map { Int32(counts[..<$0].reduce(0, +)) }
+            all = Data(count: Int(counts.reduce(0, +)))
+            bytes.withUnsafeBytes { source in
+                all.withUnsafeMutableBytes { destination in
+                    _ = MPI_Allgatherv(
+                        source.baseAddress, mine, cmpi_byte(), destination.baseAddress, counts, offsets, cmpi_byte(),
+                        cmpi_world())
+                }
+            }
+        }
+        var start = 0
+        return counts.map { count in
+            defer { start += Int(count) }
+            return all.subdata(in: start..<(start + Int(count)))
+        }
+    }
+
     /// Runs `body`, MPI calls the caller waits for, on the queue: its time counts as communication and as the
     /// caller's wait.
     private func collective(_ body: () -> Void) {

@@ -3,8 +3,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `mpirun -np 2 conflux train …`: data-parallel training against one process, a rank that fails or is killed,
-/// and checkpoints carried between rank counts.
+/// `mpirun -np 2 conflux …`: data-parallel training against one process, a rank that fails or is killed,
+/// checkpoints carried between rank counts, and every task's devices listed.
 final class DataParallelTests: XCTestCase {
     /// The benchmarks' reference recipe, on the first 3,200 images: 50 steps of 64.
     private let recipe = [
@@ -75,6 +75,16 @@ final class DataParallelTests: XCTestCase {
         let checksums = try XCTUnwrap(json["ranks"] as? [[String: Any]]).compactMap { $0["weightsChecksum"] as? Double }
         XCTAssertEqual(checksums.count, 2)
         XCTAssertEqual(checksums.first, checksums.last, "the ranks end with different weights or statistics")
+    }
+
+    /// Under mpirun, `conflux devices` lists every rank's devices once, from rank 0, each named by its task.
+    func testDevicesListsEveryTasksDevices() throws {
+        let output = try ConfluxProcess.run(["devices", "--json"], launcher: ConfluxProcess.mpirun(ranks: 2))
+        XCTAssertEqual(output.status, 0, output.stderr)
+        let devices = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: String]])
+        let local = try allDevices.get().devices.map(\.id)
+        XCTAssertEqual(devices.compactMap { $0["id"] }, [0, 1].flatMap { task in local.map { "task:\(task)/\($0)" } })
     }
 
     /// A checkpoint written by two ranks resumes in one process, and one written by one process on two ranks.
