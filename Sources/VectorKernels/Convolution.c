@@ -61,16 +61,13 @@ static void pack(const vk_conv *conv, const float *filter, int group, int first,
     }
 }
 
-void vk_conv_pack_filter(const vk_conv *conv, const float *filter, float *packed) {
-    pack(conv, filter, conv->group, 0, conv->padded_out_channels, packed);
-}
-
-void vk_conv_pack_filter_blocks(const vk_conv *conv, const float *filter, int first, int end, float *packed) {
+void vk_conv_pack_filter(const vk_conv *conv, const float *filter, int first, int end, float *packed) {
     pack(conv, filter, conv->group, first * conv->group, end * conv->group, packed);
 }
 
-void vk_conv_pack_filter_for_input_gradient(const vk_conv *conv, const float *filter, float *packed) {
-    pack(conv, filter, conv->lanes, 0, (int)(conv->input_gradient_filter_size / conv->taps), packed);
+void vk_conv_pack_filter_for_input_gradient(const vk_conv *conv, const float *filter, int first, int end,
+                                            float *packed) {
+    pack(conv, filter, conv->lanes, first * conv->lanes, end * conv->lanes, packed);
 }
 
 void vk_conv_filter_gradient(const vk_conv *conv, const float *const *partials, int count, float *filter_gradient) {

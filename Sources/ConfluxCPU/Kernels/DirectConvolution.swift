@@ -31,29 +31,18 @@ struct DirectConvolution {
         relu: Bool = false, into y: UnsafeMutablePointer<Float>
     ) {
         let forward = device.vectorKernels.pointee.conv_forward!
-        let (lanes, channels) = (Int(layout.lanes), Int(layout.padded_out_channels))
-        // Packing is a pass over the filter (9 MB for ResNet-18's last layers): the cores share it.
-        let packed = device.sharedScratch(count: Int(layout.packed_filter_size))
-        withUnsafePointer(to: layout) { layout in
-            device.parallelChunks(channels / Int(layout.pointee.group)) { _, blocks in
-                vk_conv_pack_filter_blocks(layout, filter, Int32(blocks.lowerBound), Int32(blocks.upperBound), packed)
-            }
-        }
+        let (lanes, channels, group) = (Int(layout.lanes), Int(layout.padded_out_channels), Int(layout.group))
+        let packed = pack(
+            filter, size: Int(layout.packed_filter_size), blocks: channels / group, packing: vk_conv_pack_filter)
         // The unit of work when cores share an image: a pair of channel vectors (the register block) by channel,
         // a group of channels by position.
-        let unit = layout.by_channel != 0 ? 2 * lanes : Int(layout.group)
+        let unit = layout.by_channel != 0 ? 2 * lanes : group
         guard batch < device.workers, channels >= 2 * unit else {
-            withUnsafePointer(to: layout) { layout in
-                device.parallelChunks(batch) { worker, images in
-                    let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
-                    for n in images {
-                        forward(
-                            layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch, 0,
-                            Int32(channels))
-                    }
-                }
+            return forEachImage { layout, n, scratch in
+                forward(
+                    layout, x + n * imageSize, packed, bias, relu ? 1 : 0, y + n * outputSize, scratch, 0,
+                    Int32(channels))
             }
-            return
         }
         withUnsafePointer(to: layout) { layout in
             device.parallelChunks((channels + unit - 1) / unit) { worker, range in
@@ -73,26 +62,35 @@ struct DirectConvolution {
         _ filter: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>
     ) {
         let gradient = device.vectorKernels.pointee.conv_input_gradient!
-        forEachImage(
-            filter, packedSize: Int(layout.input_gradient_filter_size), packing: vk_conv_pack_filter_for_input_gradient
-        ) { layout, packed, n, scratch in
-            gradient(layout, dy + n * outputSize, packed, dx + n * imageSize, scratch)
+        let size = Int(layout.input_gradient_filter_size)
+        let packed = pack(
+            filter, size: size, blocks: size / Int(layout.taps) / Int(layout.lanes),
+            packing: vk_conv_pack_filter_for_input_gradient)
+        forEachImage { layout, n, scratch in gradient(layout, dy + n * outputSize, packed, dx + n * imageSize, scratch)
         }
     }
 
-    /// Packs `filter` once (`packing`, into `packedSize` floats every worker reads), then runs
-    /// `body(layout, packed, image, scratch)` for every image, images split across the cores.
-    private func forEachImage(
-        _ filter: UnsafePointer<Float>, packedSize: Int,
-        packing: (UnsafePointer<vk_conv>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-        _ body: (UnsafePointer<vk_conv>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
-    ) {
-        let packed = device.sharedScratch(count: packedSize)
+    /// `filter` laid out by `packing` into `size` floats every worker reads, its `blocks` blocks of output channels
+    /// split across the cores: a pass over the filter (9 MB for ResNet-18's last layers) on every call.
+    private func pack(
+        _ filter: UnsafePointer<Float>, size: Int, blocks: Int,
+        packing: (UnsafePointer<vk_conv>, UnsafePointer<Float>, Int32, Int32, UnsafeMutablePointer<Float>) -> Void
+    ) -> UnsafePointer<Float> {
+        let packed = device.sharedScratch(count: size)
         withUnsafePointer(to: layout) { layout in
-            packing(layout, filter, packed)
+            device.parallelChunks(blocks) { _, range in
+                packing(layout, filter, Int32(range.lowerBound), Int32(range.upperBound), packed)
+            }
+        }
+        return UnsafePointer(packed)
+    }
+
+    /// `body(layout, image, scratch)` for every image, images split across the cores.
+    private func forEachImage(_ body: (UnsafePointer<vk_conv>, Int, UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafePointer(to: layout) { layout in
             device.parallelChunks(batch) { worker, images in
                 let scratch = device.scratch(worker: worker, slot: 0, count: Int(layout.pointee.scratch_size))
-                for n in images { body(layout, packed, n, scratch) }
+                for n in images { body(layout, n, scratch) }
             }
         }
     }

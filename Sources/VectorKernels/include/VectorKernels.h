@@ -95,13 +95,13 @@ void vk_conv_init(vk_conv *conv, const vk_isa *isa, int channels, int height, in
 /// Describes one plane of a depthwise convolution for `depthwise_forward`.
 void vk_depthwise_init(vk_depthwise *d, int height, int width, int kernel_h, int kernel_w, int stride_h, int stride_w,
                        int dilation_h, int dilation_w, int pad_top, int pad_left, int out_h, int out_w);
-/// Lays out `filter` [out_channels, channels, kernel_h, kernel_w] for `conv_forward`.
-void vk_conv_pack_filter(const vk_conv *conv, const float *filter, float *packed);
-/// `vk_conv_pack_filter` for the blocks [first, end) of `group` output channels only, so that cores can share
-/// the packing.
-void vk_conv_pack_filter_blocks(const vk_conv *conv, const float *filter, int first, int end, float *packed);
-/// Lays out `filter` for `conv_input_gradient`: output channels in vector lanes.
-void vk_conv_pack_filter_for_input_gradient(const vk_conv *conv, const float *filter, float *packed);
+/// Lays out `filter` [out_channels, channels, kernel_h, kernel_w] for `conv_forward`: its blocks [first, end) of
+/// `group` output channels (padded_out_channels / group blocks in all), so that cores can share the packing.
+void vk_conv_pack_filter(const vk_conv *conv, const float *filter, int first, int end, float *packed);
+/// Lays out `filter` for `conv_input_gradient`, output channels in vector lanes: its blocks [first, end) of `lanes`
+/// output channels (input_gradient_filter_size / taps / lanes blocks in all).
+void vk_conv_pack_filter_for_input_gradient(const vk_conv *conv, const float *filter, int first, int end,
+                                            float *packed);
 /// The filter gradient [out_channels, channels, kernel_h, kernel_w]: the sum of `count` partials.
 void vk_conv_filter_gradient(const vk_conv *conv, const float *const *partials, int count, float *filter_gradient);
 
