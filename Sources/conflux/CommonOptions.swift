@@ -64,10 +64,19 @@ func backendsToDiscover(device: String, place: String?) -> [any Backend.Type] {
 /// The backends this executable carries, in the order their devices are listed.
 let backends: [any Backend.Type] = [CPUBackend.self, OpenCLBackend.self]
 
-/// Places `graph` as `--device` and `--place` say, on the devices of the backends that needs.
-func placed(_ graph: Graph, device: String, place: String?) throws -> (devices: DeviceSet, placement: Placement) {
-    let devices = try DeviceSet(backends: backendsToDiscover(device: device, place: place))
-    let placement = try devices.placement(
-        for: graph, device: device, rules: try place.map(PlacementRule.parse) ?? [])
-    return (devices, placement)
+/// Where `conflux import` and `conflux run` place an ONNX model's ops.
+struct GraphPlacementOptions: ParsableArguments {
+    @Option(help: "The device to run on: cpu, cpu:0, opencl:N, or auto to let the placer choose per op.")
+    var device = "cpu"
+
+    @Option(help: "Place op types on devices, e.g. Conv2D=opencl:0; the rest goes to --device.")
+    var place: String?
+
+    /// Places `graph` as `--device` and `--place` say, on the devices of the backends that needs.
+    func placed(_ graph: Graph) throws -> (devices: DeviceSet, placement: Placement) {
+        let devices = try DeviceSet(backends: backendsToDiscover(device: device, place: place))
+        let placement = try devices.placement(
+            for: graph, device: device, rules: try place.map(PlacementRule.parse) ?? [])
+        return (devices, placement)
+    }
 }

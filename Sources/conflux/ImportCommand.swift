@@ -18,11 +18,7 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: "The ONNX model file.")
     var model: String
 
-    @Option(help: "The device to place on: cpu, cpu:0, opencl:N, or auto to let the placer choose per op.")
-    var device = "cpu"
-
-    @Option(help: "Place op types on devices, e.g. Conv2D=opencl:0; the rest goes to --device.")
-    var place: String?
+    @OptionGroup var placementOptions: GraphPlacementOptions
 
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
@@ -30,7 +26,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         let imported = try ONNXModel(contentsOf: model, evaluate: try cpuEvaluator())
         let summary = ImportSummary(
-            imported, placement: try placed(imported.graph, device: device, place: place).placement)
+            imported, placement: try placementOptions.placed(imported.graph).placement)
         if json {
             print(try JSONText.encode(summary))
             return

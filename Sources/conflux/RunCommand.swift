@@ -23,11 +23,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where to write the outputs: a .npy file for one, a directory for several.")
     var output: String
 
-    @Option(help: "The device to run on: cpu, cpu:0, opencl:N, or auto to let the placer choose per op.")
-    var device = "cpu"
-
-    @Option(help: "Place op types on devices, e.g. Conv2D=opencl:0; the rest goes to --device.")
-    var place: String?
+    @OptionGroup var placementOptions: GraphPlacementOptions
 
     @Option(help: "Write the run's timeline (kernels and transfers per device stream) to FILE as a Chrome trace.")
     var trace: String?
@@ -39,7 +35,7 @@ struct RunCommand: ParsableCommand {
         if let trace { try OutputFile.check(trace) }
         let imported = try ONNXModel(contentsOf: model, evaluate: try cpuEvaluator())
         let feeds = try readInputs(for: imported)
-        let (devices, placement) = try placed(imported.graph, device: device, place: place)
+        let (devices, placement) = try placementOptions.placed(imported.graph)
         let session = Session(
             graph: imported.graph, placement: placement, devices: devices.devices(of: placement),
             kernels: devices.kernels)

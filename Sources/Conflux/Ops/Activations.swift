@@ -46,6 +46,12 @@ private func elementwise(_ c: ShapeContext) throws -> (Shape, DType) {
     return (c.shapes[0], .float32)
 }
 
+/// Softmax and log-softmax: rows of logits [N, C] in, the same shape out.
+private func logitRows(_ c: ShapeContext) throws -> (Shape, DType) {
+    try c.requireRank(0, 2, "logits")
+    return try elementwise(c)
+}
+
 /// (y, dy) → dx for an element-wise activation: both inputs share one shape.
 private func elementwiseGrad(_ c: ShapeContext) throws -> (Shape, DType) {
     guard let shape = unify(c.shapes[0], c.shapes[1]) else { throw c.mismatch("output and gradient shapes differ") }
@@ -61,19 +67,13 @@ let activationOps: [OpDefinition] = [
         .withGradient { y, dy in [try activationGrad(.sigmoidGrad, y: y, dy: dy)] },
     OpDefinition(
         .softmax, OpSignature(["logits"]), rowwiseInputs: { _ in [0] },
-        inferShape: { c in
-            try c.requireRank(0, 2, "logits")
-            return try elementwise(c)
-        }
+        inferShape: logitRows
     )
     .withGradient { y, dy in [try activationGrad(.softmaxGrad, y: y, dy: dy)] }
     .withCost(softmaxCost),
     OpDefinition(
         .logSoftmax, OpSignature(["logits"]), rowwiseInputs: { _ in [0] },
-        inferShape: { c in
-            try c.requireRank(0, 2, "logits")
-            return try elementwise(c)
-        }
+        inferShape: logitRows
     )
     .withGradient { y, dy in [try activationGrad(.logSoftmaxGrad, y: y, dy: dy)] }
     .withCost(softmaxCost),
