@@ -114,19 +114,13 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         }
     }
 
-    /// Every rank's `values`, rank by rank (each rank gives as many).
+    /// Every rank's `values`, rank by rank.
     public func gather(_ values: [Double]) -> [[Double]] {
-        var all = [Double](repeating: 0, count: values.count * size)
-        collective {
-            values.withUnsafeBufferPointer { mine in
-                all.withUnsafeMutableBufferPointer {
-                    _ = MPI_Allgather(
-                        mine.baseAddress, Int32(values.count), cmpi_double(), $0.baseAddress, Int32(values.count),
-                        cmpi_double(), cmpi_world())
-                }
+        gather(values.withUnsafeBytes { Data($0) }).map { bytes in
+            bytes.withUnsafeBytes { raw in
+                (0..<raw.count / 8).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
             }
         }
-        return (0..<size).map { Array(all[($0 * values.count)..<(($0 + 1) * values.count)]) }
     }
 
     /// Every rank's `bytes`, rank by rank (each rank gives as many as it has).

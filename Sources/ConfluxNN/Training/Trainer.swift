@@ -125,13 +125,9 @@ public final class Trainer {
             rate = learningRate(step: stepsTaken)
             // The next batch goes to the devices while this one computes.
             upcoming = try stage(batches.next(), step: stepsTaken + 1)
-            let (started, waited) = (Date(), Collectives.group.secondsWaited)
-            let values = try session.run(
-                [classifier.loss, classifier.accuracy], staged: feeds.staged, targets: classifier.updates)
-            if balancesShares && Self.balanceWindow.contains(stepsTaken) {
-                measured.rows += Int((Double(feeds.share) * Double(batch.count)).rounded())
-                measured.seconds += Date().timeIntervalSince(started) - (Collectives.group.secondsWaited - waited)
-                if stepsTaken == Self.balanceWindow.upperBound - 1 { balanceShares() }
+            let values = try measuringSpeed(rows: Int((Double(feeds.share) * Double(batch.count)).rounded())) {
+                try session.run(
+                    [classifier.loss, classifier.accuracy], staged: feeds.staged, targets: classifier.updates)
             }
             let (loss, accuracy) = jobWide(values[0].scalarValue, values[1].scalarValue, share: feeds.share)
             guard loss.isFinite || allowsNonFiniteLoss else {
@@ -155,6 +151,18 @@ public final class Trainer {
             epoch: epoch, loss: lossSum / Double(max(images, 1)), stepLosses: stepLosses,
             accuracy: correct / Double(max(images, 1)), learningRate: rate, seconds: seconds,
             imagesPerSecond: Double(images) / max(seconds, 1e-9))
+    }
+
+    /// Runs `step`, this process's `rows` of a batch; in the balance window of `balancesShares`, adds its time
+    /// (waits for collectives left out) to the measurement, and balances the shares after the window's last step.
+    private func measuringSpeed<R>(rows: Int, _ step: () throws -> R) rethrows -> R {
+        guard balancesShares && Self.balanceWindow.contains(stepsTaken) else { return try step() }
+        let (started, waited) = (Date(), Collectives.group.secondsWaited)
+        let result = try step()
+        measured.rows += rows
+        measured.seconds += Date().timeIntervalSince(started) - (Collectives.group.secondsWaited - waited)
+        if stepsTaken == Self.balanceWindow.upperBound - 1 { balanceShares() }
+        return result
     }
 
     /// Gives each process a share of the batches in proportion to the rows per second it computed in the balance
