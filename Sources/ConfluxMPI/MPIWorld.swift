@@ -29,14 +29,13 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     private var time = CommunicationTime()
     /// Seconds callers waited for collectives since the process started.
     private var waited = 0.0
+    private var staging = BucketStaging()
     private var buckets: [Int: Bucket] = [:]
     /// The bucket whose sum comes next in this step.
     private var nextBucket = 0
 
-    /// One bucket's host memory and where its sum stands.
+    /// Where one bucket's sum stands.
     private struct Bucket {
-        var staging: UnsafeMutablePointer<Float>
-        var capacity: Int
         var count = 0
         var started = false
         var done = false
@@ -67,18 +66,12 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     public func staging(bucket: Int, count: Int) -> UnsafeMutablePointer<Float> {
         state.lock()
         defer { state.unlock() }
-        if let existing = buckets[bucket], existing.capacity >= count { return existing.staging }
-        buckets[bucket]?.staging.deallocate()
-        let staging = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        buckets[bucket] = Bucket(staging: staging, capacity: count)
-        return staging
+        return staging.memory(bucket, count: count)
     }
 
     public func startSum(bucket: Int, count: Int, of total: Int) {
         state.lock()
-        buckets[bucket]!.count = count
-        buckets[bucket]!.started = true
-        buckets[bucket]!.done = false
+        buckets[bucket] = Bucket(count: count, started: true, done: false)
         state.unlock()
         queue.async { self.sumStartedBuckets(of: total) }
     }
@@ -91,7 +84,7 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         time.blocked += seconds
         waited += seconds
-        return UnsafePointer(buckets[bucket]!.staging)
+        return UnsafePointer(staging.memory(bucket))
     }
 
     /// On the queue: sums the buckets that are started, in their order, up to the first that is not; the buckets
@@ -100,10 +93,10 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         while true {
             state.lock()
             guard let next = buckets[nextBucket], next.started else { return state.unlock() }
+            let memory = staging.memory(nextBucket)
             state.unlock()
             timed {
-                _ = MPI_Allreduce(
-                    cmpi_in_place(), next.staging, Int32(next.count), cmpi_float(), cmpi_sum(), cmpi_world())
+                _ = MPI_Allreduce(cmpi_in_place(), memory, Int32(next.count), cmpi_float(), cmpi_sum(), cmpi_world())
             }
             state.lock()
             buckets[nextBucket]!.started = false

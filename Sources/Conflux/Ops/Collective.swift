@@ -32,12 +32,31 @@ public enum Collectives {
     public static var isDistributed: Bool { group.size > 1 }
 }
 
+/// The host memory of a group's buckets: each grown to the largest count asked of it, and kept from one step to
+/// the next. Not locked: its group serializes the calls.
+public struct BucketStaging {
+    private var buffers: [Int: (memory: UnsafeMutablePointer<Float>, capacity: Int)] = [:]
+
+    public init() {}
+
+    /// The memory of `bucket`, at least `count` floats.
+    public mutating func memory(_ bucket: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        if let buffer = buffers[bucket], buffer.capacity >= count { return buffer.memory }
+        buffers[bucket]?.memory.deallocate()
+        let memory = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        buffers[bucket] = (memory, count)
+        return memory
+    }
+
+    /// The memory of `bucket`, which `memory(_:count:)` must have made.
+    public func memory(_ bucket: Int) -> UnsafeMutablePointer<Float> { buffers[bucket]!.memory }
+}
+
 /// The group of a process on its own: a sum over it is the value itself.
 public final class SingleProcess: CollectiveGroup, @unchecked Sendable {
     public let rank = 0
     public let size = 1
-    private var buffers: [Int: UnsafeMutablePointer<Float>] = [:]
-    private var capacities: [Int: Int] = [:]
+    private var staging = BucketStaging()
     private let lock = NSLock()
 
     public init() {}
@@ -45,24 +64,14 @@ public final class SingleProcess: CollectiveGroup, @unchecked Sendable {
     public func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {}
 
     public func staging(bucket: Int, count: Int) -> UnsafeMutablePointer<Float> {
-        lock.lock()
-        defer { lock.unlock() }
-        if let buffer = buffers[bucket], capacities[bucket]! >= count { return buffer }
-        buffers[bucket]?.deallocate()
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        (buffers[bucket], capacities[bucket]) = (buffer, count)
-        return buffer
+        lock.withLock { staging.memory(bucket, count: count) }
     }
 
     public func startSum(bucket: Int, count: Int, of buckets: Int) {}
 
     public var secondsWaited: Double { 0 }
 
-    public func waitSum(bucket: Int) -> UnsafePointer<Float> {
-        lock.lock()
-        defer { lock.unlock() }
-        return UnsafePointer(buffers[bucket]!)
-    }
+    public func waitSum(bucket: Int) -> UnsafePointer<Float> { lock.withLock { UnsafePointer(staging.memory(bucket)) } }
 }
 
 /// Σ over the processes of the job of weight·x for each of `xs`: each process's tensors (its gradients) scaled by
