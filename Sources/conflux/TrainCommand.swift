@@ -129,6 +129,9 @@ struct TrainCommand: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1") }
         if saveEvery != nil && save == nil { throw ValidationError("--save-every needs --save FILE") }
+        guard bucketMB.isFinite, bucketMB > 0 else {
+            throw ValidationError("--bucket-mb must be a positive number of megabytes, not \(bucketMB)")
+        }
     }
 
     func run() throws {

@@ -69,6 +69,8 @@ final class OpSignatureTests: XCTestCase {
         XCTAssertTrue(
             reason { try slice(x, starts: [0], ends: [2], axes: [3]) }.contains("axis 3 is outside a tensor of rank 3"))
         XCTAssertTrue(reason { try pad(x, [1, 1]) }.contains("needs 6 pads"))
+        XCTAssertTrue(reason { try tile(x, [1, 2]) }.contains("one count of at least 1 per dimension"))
+        XCTAssertTrue(reason { try tile(x, [1, 0, 1]) }.contains("one count of at least 1 per dimension"))
         XCTAssertTrue(reason { try graph.addNode(.concat, []) }.contains("takes one or more inputs"))
         let message = reason { try concat([x, graph.placeholder([Shape.unknown, 3, 5])], axis: 1) }
         XCTAssertTrue(message.contains("ConcatV2") && message.contains("every dimension but 1"), message)
@@ -76,6 +78,7 @@ final class OpSignatureTests: XCTestCase {
         XCTAssertEqual(try slice(x, starts: [1], ends: [sliceToEnd], axes: [2]).shape, [Shape.unknown, 3, 3])
         XCTAssertEqual(try concat([x, x], axis: -1).shape, [Shape.unknown, 3, 8])
         XCTAssertEqual(try pad(x, [0, 1, 0, 0, 1, 2]).shape, [Shape.unknown, 5, 6])
+        XCTAssertEqual(try tile(x, [1, 2, 3]).shape, [Shape.unknown, 6, 12])
     }
 
     func testCompositesRejectWrongArgumentsByName() throws {

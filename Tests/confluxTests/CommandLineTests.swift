@@ -73,6 +73,8 @@ final class CommandLineTests: XCTestCase {
     func testBadOptionsAreRejectedWithHelp() throws {
         XCTAssertTrue(
             try conflux("train", "lenet", "--batch-size", "0").stderr.contains("--batch-size must be at least 1"))
+        XCTAssertTrue(
+            try conflux("train", "lenet", "--bucket-mb", "0").stderr.contains("--bucket-mb must be a positive number"))
         let unknown = try conflux("train", "vgg16").stderr
         XCTAssertTrue(unknown.contains("lenet") && unknown.contains("resnet"), "the error lists the models: \(unknown)")
         let help = try conflux("train", "--help").stdout
