@@ -23,7 +23,7 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     public let size: Int
     /// Every MPI call of this process runs on this queue, one at a time, in the order the calls are made: the
     /// buckets' sums run there in the background while the caller computes.
-    private let queue = DispatchQueue(label: "conflux.mpi")
+    let queue = DispatchQueue(label: "conflux.mpi")
     private let state = NSCondition()
     /// Seconds in collectives and seconds callers waited for them, since the last `takeCommunicationTime`.
     private var time = CommunicationTime()

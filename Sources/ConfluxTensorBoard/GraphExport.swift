@@ -4,7 +4,7 @@ import Foundation
 /// A Conflux graph as TensorFlow's `GraphDef` for TensorBoard, and as Graphviz DOT clustered by device.
 public enum GraphExport {
     /// One `NodeDef` per node: its op, inputs, attributes (integers, floats, shapes; `_output_shapes` as
-    /// TensorBoard expects) and the `device` the placement chose (`/device:cpu:0`). Where a tensor crosses devices,
+    /// TensorBoard expects) and the `device` the placement chose (`/device:cpu:0`; `/job:worker/task:1/device:cpu:0` for another task's). Where a tensor crosses devices,
     /// a `_Send` on the producer's device and a `_Recv` on the reader's stand between them, as in TensorFlow.
     public static func graphDef(_ graph: Graph, placement: Placement?) -> Tensorboard_GraphDef {
         let transfers =
@@ -19,7 +19,7 @@ public enum GraphExport {
                 def.name = node.name
                 def.op = node.op.rawValue
                 def.input = node.inputs.map { received["\($0)@\(device ?? "")"] ?? graph.nodes[$0].name }
-                if let device { def.device = "/device:\(device)" }
+                if let device { def.device = TaskDeviceName.tensorFlow(device) }
                 def.attr["_output_shapes"] = outputShapes(node.shape)
                 def.attr["T"] = Tensorboard_AttrValue.with { $0.type = node.dtype == .float32 ? .dtFloat : .dtInt32 }
                 for (name, value) in node.attributes.values {
@@ -35,14 +35,14 @@ public enum GraphExport {
                     $0.name = send
                     $0.op = "_Send"
                     $0.input = [tensor.name]
-                    $0.device = "/device:\(pair.from)"
+                    $0.device = TaskDeviceName.tensorFlow(pair.from)
                 })
             nodes.append(
                 .with {
                     $0.name = received["\(pair.tensor)@\(pair.to)"]!
                     $0.op = "_Recv"
                     $0.input = [send]
-                    $0.device = "/device:\(pair.to)"
+                    $0.device = TaskDeviceName.tensorFlow(pair.to)
                     $0.attr["_output_shapes"] = outputShapes(tensor.shape)
                 })
         }

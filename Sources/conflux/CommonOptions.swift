@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conflux
 import ConfluxCPU
+import ConfluxMPI
 import ConfluxNN
 import ConfluxOpenCL
 import Foundation
@@ -11,13 +12,14 @@ struct CommonOptions: ParsableArguments {
         name: .customLong("device"),
         help: """
             The device to run on: cpu, cpu:0, opencl:N (see `conflux devices`), or auto to let the placer choose per \
-            op. Under mpirun, a comma-separated list gives each rank its own: rank R takes entry R (cycling).
+            op. Under mpirun, a comma-separated list gives each rank its own: rank R takes entry R (cycling); a \
+            device of a task (task:R/cpu:0, here and in --place) runs one graph across the ranks instead.
             """)
     var devices = "cpu"
 
     @Option(
         help:
-            "Place layers or op types on devices, e.g. conv=opencl:0,pool=opencl:0,dense=cpu; the rest goes to --device."
+            "Place layers or op types on devices, e.g. conv=opencl:0,pool=opencl:0,dense=cpu (under mpirun also dense=task:1/cpu:0); the rest goes to --device."
     )
     var place: String?
 
@@ -36,8 +38,17 @@ struct CommonOptions: ParsableArguments {
 extension CommonOptions {
     /// This process's device: `--device`, or under mpirun the entry of its rank in the list.
     var device: String {
+        guard taskWorld == nil else { return devices }
         let list = devices.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         return list.isEmpty ? devices : list[Collectives.group.rank % list.count]
+    }
+
+    /// The job whose ranks run one graph together: under mpirun, when `--device` or `--place` names a task
+    /// (`task:1/cpu:0`); nil for a process on its own and for data-parallel ranks.
+    var taskWorld: MPIWorld? {
+        guard let world = MPIWorld.shared else { return nil }
+        let names = [devices] + ((try? rules) ?? []).map(\.device)
+        return names.contains(where: TaskDeviceName.isQualified) ? world : nil
     }
 
     /// The `--place` rules.
@@ -50,7 +61,9 @@ extension CommonOptions {
     /// The backends a run must discover: for a `--device` of one kind (`cpu`, `opencl:1`) and no `--place` rules,
     /// that kind's alone, so that a CPU run never loads an OpenCL driver (PoCL alone adds 63 MB of memory and its
     /// start-up); every backend for `auto`, for rules, and for a name of no known kind.
-    var backendsNeeded: [any Backend.Type] { backendsToDiscover(device: device, place: place) }
+    var backendsNeeded: [any Backend.Type] {
+        taskWorld == nil ? backendsToDiscover(device: device, place: place) : backends
+    }
 }
 
 /// The backends a run on `device` with `place` rules must discover (`CommonOptions.backendsNeeded`).

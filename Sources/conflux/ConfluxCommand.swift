@@ -24,11 +24,20 @@ struct ConfluxCommand: ParsableCommand {
             FileHandle.standardError.write(Data("conflux: \(ConfluxError.interrupted(signal: signal))\n".utf8))
         }
         guard let world = MPIWorld.shared else { return main(nil) }
-        // Under mpirun: the processes reduce across the job, and an error on any of them ends all of them,
-        // naming the rank, rather than leaving the others waiting in a collective.
-        Collectives.group = world
+        // Under mpirun an error on any process ends all of them, naming the rank, rather than leaving the others
+        // waiting in a collective; data-parallel ranks reduce across the job, ranks that run one graph together
+        // (a placement on devices of tasks) exchange tensors instead.
         do {
             var command = try parseAsRoot()
+            if let options = (command as? any DeviceCommand)?.options, options.taskWorld != nil {
+                guard command is TrainCommand || command is PlaceCommand else {
+                    throw ValidationError(
+                        "devices of tasks (task:R/…) place one graph across the ranks in `conflux train` and "
+                            + "`conflux place`; this command runs in each process on its own devices")
+                }
+            } else {
+                Collectives.group = world
+            }
             try command.run()
         } catch {
             let code = exitCode(for: error)
@@ -40,4 +49,17 @@ struct ConfluxCommand: ParsableCommand {
 
 /// Whether this process speaks for its job: prints progress and results, writes checkpoints, logs and exports. A
 /// process on its own does; in an `mpirun` job, rank 0 alone.
-var speaksForTheJob: Bool { Collectives.group.rank == 0 }
+var speaksForTheJob: Bool { (MPIWorld.shared?.rank ?? 0) == 0 }
+
+/// A command that runs a model on the devices its `CommonOptions` name.
+protocol DeviceCommand: ParsableCommand {
+    var options: CommonOptions { get }
+}
+
+extension TrainCommand: DeviceCommand {}
+extension EvalCommand: DeviceCommand {}
+extension PredictCommand: DeviceCommand {}
+extension PlaceCommand: DeviceCommand {}
+extension ProfileCommand: DeviceCommand {}
+extension GraphCommand: DeviceCommand {}
+extension TuneCommand: DeviceCommand {}

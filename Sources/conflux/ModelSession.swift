@@ -10,13 +10,16 @@ struct ModelSession {
     let session: Session
     /// The devices the placement uses.
     let used: [any Device]
+    /// The job this rank runs one graph with, when the placement spans tasks (`--device task:0/cpu:0 …`).
+    let job: TaskJob?
 
     init(
         _ model: ModelName, options: CommonOptions, optimizer: any Optimizer = Adam(), imageShape: Shape = [1, 28, 28],
         classes: Int = 10, dataParallelBucketBytes: Int? = nil
     ) throws {
         let needed = options.backendsNeeded
-        devices = try DeviceSet(backends: needed)
+        job = try options.taskWorld.map { try TaskJob(world: $0, willCalibrate: Self.announceCalibration) }
+        devices = try job?.devices ?? DeviceSet(backends: needed)
         classifier = try Classifier(
             model: try model.network(classes: classes), imageShape: imageShape, optimizer: optimizer,
             seed: options.seed,
@@ -29,21 +32,36 @@ struct ModelSession {
         }
         let placement: Placement
         do {
-            placement = try devices.placement(for: classifier.graph, device: options.device, rules: options.rules) {
-                FileHandle.standardError.write(
-                    Data("measuring \($0.id) for the placer (once; the profile is cached)\n".utf8))
-            }
-        } catch ConfluxError.unknownDevice(let requested, _) where needed.count < backends.count {
+            placement =
+                try job?.placement(for: classifier.graph, device: options.device, rules: options.rules)
+                ?? devices.placement(
+                    for: classifier.graph, device: options.device, rules: options.rules,
+                    willCalibrate: Self.announceCalibration)
+        } catch ConfluxError.unknownDevice(let requested, _) where job == nil && needed.count < backends.count {
             // The error lists every device there is, not only those of the backends this run looked at.
             let every = try DeviceSet(backends: backends).devices.map(\.id)
             throw ConfluxError.unknownDevice(requested: requested, available: every)
         }
         used = devices.devices(of: placement)
-        session = Session(graph: classifier.graph, placement: placement, devices: used, kernels: devices.kernels)
+        session = Session(
+            graph: classifier.graph, placement: placement, devices: job?.withHomes(used) ?? used,
+            kernels: devices.kernels)
     }
 
-    /// "cpu:0 (name) + opencl:0 (name)"
-    var description: String { used.map { "\($0.id) (\($0.name))" }.joined(separator: " + ") }
+    private static func announceCalibration(_ device: any Device) {
+        FileHandle.standardError.write(Data("measuring \(device.id) for the placer (once; the profile is cached)\n".utf8))
+    }
+
+    /// The placement as users name its devices: qualified by their tasks when it spans several.
+    var placement: Placement { job?.qualified(session.placement) ?? session.placement }
+
+    /// "cpu:0 (name) + opencl:0 (name)", each qualified by its task when the placement spans several.
+    var description: String { zip(usedNames, used).map { "\($0) (\($1.name))" }.joined(separator: " + ") }
+
+    /// The ids of the devices the placement uses, each qualified by its task when the placement spans several.
+    var usedNames: [String] {
+        used.map { device in job.map { TaskDeviceName.qualified(device.id, task: $0.world.rank) } ?? device.id }
+    }
 }
 
 /// The `--weights` option of the commands that run saved models.

@@ -29,7 +29,9 @@ struct TrainCommand: ParsableCommand {
 
             Under mpirun (`mpirun -np N conflux train …`) the ranks train data-parallel: each takes its share of \
             every batch of --batch-size, the gradients are summed across them before each update, and rank 0 alone \
-            prints and writes.
+            prints and writes. When --device or --place names a device of a task (`--device task:0/cpu:0 --place \
+            dense=task:1/cpu:0`), the ranks train one model together instead: rank 0 places the graph over every \
+            rank's devices, each rank runs its part, and tensors cross between the ranks as MPI messages.
             """)
 
     @Argument(help: "The model to train: lenet, resnet, or an ONNX file (MODEL.onnx) whose outputs are the logits.")
@@ -132,13 +134,23 @@ struct TrainCommand: ParsableCommand {
         guard bucketMB.isFinite, bucketMB > 0 else {
             throw ValidationError("--bucket-mb must be a positive number of megabytes, not \(bucketMB)")
         }
+        if options.taskWorld != nil {
+            for (option, given) in [("--save", save), ("--export", export), ("--resume", resume)] where given != nil {
+                throw ValidationError(
+                    "\(option) is not available yet when one graph spans tasks (task:R/… devices): rank 0 would need "
+                        + "the other ranks' weights")
+            }
+            if balance { throw ValidationError("--balance shares batches between data-parallel ranks") }
+        }
     }
 
     func run() throws {
         guard speaksForTheJob else {
-            // The other ranks of an mpirun job train in step with rank 0 and write nothing.
+            // The other ranks of an mpirun job train in step with rank 0 and write nothing. Ranks that run one
+            // graph together trace, and read the weights for the logs, with rank 0, which writes.
             var rank = self
-            (rank.save, rank.trace, rank.export, rank.logdir) = (nil, nil, nil, nil)
+            (rank.save, rank.export) = (nil, nil)
+            if options.taskWorld == nil { (rank.trace, rank.logdir) = (nil, nil) }
             return try rank.train()
         }
         try train()
@@ -147,9 +159,9 @@ struct TrainCommand: ParsableCommand {
     private func train() throws {
         // Everything that can be checked is checked before the first step, so a mistake costs seconds, not a run.
         if let save { try OutputFile.check(save) }
-        if let trace { try OutputFile.check(trace) }
+        if let trace, speaksForTheJob { try OutputFile.check(trace) }
         if let export { try OutputFile.check(export) }
-        if let logdir { try OutputDirectory.prepare(logdir) }
+        if let logdir, speaksForTheJob { try OutputDirectory.prepare(logdir) }
         let resumed = try resume.map { try ResumedCheckpoint(path: $0, model: model, optimizer: self.optimizer) }
         let classes = try self.classes(resuming: resumed)
         let (train, test) = try loadData(classes: classes)
@@ -162,13 +174,14 @@ struct TrainCommand: ParsableCommand {
             }
         let run = try ModelSession(
             model, options: options, optimizer: optimizer, imageShape: train.imageShape, classes: classes,
-            dataParallelBucketBytes: MPIWorld.shared.map { _ in Int(bucketMB * 1_048_576) })
+            dataParallelBucketBytes: MPIWorld.shared != nil && options.taskWorld == nil
+                ? Int(bucketMB * 1_048_576) : nil)
         let (classifier, session) = (run.classifier, run.session)
         if export != nil { try ONNXExporter.checkExportable(input: classifier.images, output: classifier.logits) }
         if trace != nil { session.tracer = Tracer() }
         session.overlapsTransfers = overlap
         let completed = try resumed?.load(into: run) ?? 0
-        if let world = MPIWorld.shared {
+        if let world = MPIWorld.shared, run.job == nil {
             try run.checkIdenticalWeights(across: world)
             _ = world.takeCommunicationTime()  // the report counts the training's collectives only
         }
@@ -182,22 +195,26 @@ struct TrainCommand: ParsableCommand {
         if speaksForTheJob && !options.json {
             print(
                 "Training \(model.name) on \(run.description)"
-                    + (MPIWorld.shared.map { " (rank 0 of \($0.size) processes)" } ?? "") + ": \(train.count) images, "
+                    + (MPIWorld.shared.map { run.job == nil ? " (rank 0 of \($0.size) processes)" : "" } ?? "")
+                    + ": \(train.count) images, "
                     + "batch \(batchSize), \(self.optimizer.rawValue) lr \(learningRate) (\(schedule.rawValue))"
                     + (completed > 0 ? ", resuming after epoch \(completed)" : ""))
         }
         // From here on a signal stops the run between steps, after the log and files below are closed.
         var communication = CommunicationTime()  // while training
         let (results, evaluation) = try Interruption.whileStoppable {
-            let log = try logdir.map { try SummaryWriter(directory: $0) }
+            let log = speaksForTheJob ? try logdir.map { try SummaryWriter(directory: $0) } : nil
             defer { try? log?.close() }
-            try log?.graph(classifier.graph, placement: session.placement)
+            try log?.graph(classifier.graph, placement: run.placement)
             let results = try trainEpochs(trainer, train, completed: completed, classes: classes, log: log)
             communication = MPIWorld.shared?.takeCommunicationTime() ?? CommunicationTime()
             let evaluation = try trainer.evaluate(test, batchSize: 1000)
             try log?.scalar("test/accuracy", evaluation.accuracy, step: trainer.stepsTaken)
             try log?.close()
-            if let trace, let tracer = session.tracer { try OutputFile.write(tracer.chromeTraceJSON(), to: trace) }
+            if let trace, let tracer = session.tracer {
+                let timeline = try run.job.map { try $0.world.gatherTrace(tracer) } ?? tracer.chromeTraceJSON()
+                if speaksForTheJob { try OutputFile.write(timeline, to: trace) }
+            }
             if let export { try ONNXExporter.write(classifier, from: session, to: export) }
             return (results, evaluation)
         }
@@ -251,10 +268,12 @@ struct TrainCommand: ParsableCommand {
             }
             if speaksForTheJob { bar.finish() }
             results.append(result)
-            if let log {
-                try log.epoch(result, step: trainer.stepsTaken)
-                for (parameter, value) in zip(classifier.parameters, try session.run(classifier.parameters)) {
-                    try log.histogram(parameter.name, value.floats, step: trainer.stepsTaken)
+            if logdir != nil {
+                // Every rank that runs part of the graph reads the weights with the one that logs them.
+                let values = try session.run(classifier.parameters)
+                try log?.epoch(result, step: trainer.stepsTaken)
+                for (parameter, value) in zip(classifier.parameters, values) {
+                    try log?.histogram(parameter.name, value.floats, step: trainer.stepsTaken)
                 }
             }
             if speaksForTheJob && !options.json {
@@ -286,7 +305,7 @@ struct TrainCommand: ParsableCommand {
                 try JSONText.encode(
                     TrainingReport(
                         model: model.name, parameters: run.classifier.parameters.map(\.shape.count).reduce(0, +),
-                        devices: run.used.map(\.id), optimizer: optimizer.rawValue,
+                        devices: run.usedNames, optimizer: optimizer.rawValue,
                         learningRate: learningRate, schedule: schedule.rawValue, batchSize: batchSize,
                         seed: options.seed, epochs: results, test: evaluation,
                         programBuild: build.map(ProgramBuildReport.init), trace: tracer?.summary, ranks: ranks,

@@ -25,8 +25,9 @@ public struct Partition: Sendable {
     public let hostFeeds: [SendRecvPair]
 
     /// Splits `nodes` (in execution order) by `placement`, with a Send/Recv pair for every edge that crosses
-    /// devices; a node must be placed.
-    public init(graph: Graph, nodes order: [Int], placement: Placement) {
+    /// devices; a node must be placed. When the devices span `tasks`, each of `fetches` also goes to every other
+    /// task's home device (`TaskSpan.home`), so that every task's run returns every fetched value.
+    public init(graph: Graph, nodes order: [Int], placement: Placement, fetches: [Int] = [], tasks: TaskSpan? = nil) {
         var nodes: [String: [Int]] = [:]
         var transfers: [SendRecvPair] = []
         var hostFeeds: [SendRecvPair] = []
@@ -39,6 +40,11 @@ public struct Partition: Sendable {
                 let pair = SendRecvPair(tensor: input, from: placement.device(of: input)!, to: device)
                 guard pair.from != pair.to, seen.insert(pair).inserted else { continue }
                 if graph.nodes[input].role == .placeholder { hostFeeds.append(pair) } else { transfers.append(pair) }
+            }
+            guard let tasks, fetches.contains(id) else { continue }
+            for task in 0..<tasks.count where task != tasks.task(of: device) {
+                let pair = SendRecvPair(tensor: id, from: device, to: tasks.home(of: task))
+                if seen.insert(pair).inserted { transfers.append(pair) }
             }
         }
         self.nodes = nodes

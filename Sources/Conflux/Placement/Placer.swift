@@ -6,12 +6,15 @@ public struct PlacementDevice: Sendable {
     /// Devices on one processor (see `Device.processor`) share one queue in the cost model: running work on
     /// both at once gains nothing, however fast each measured alone.
     public let processor: String
+    /// The task (process) of a job that owns it: a transfer between tasks also crosses their link.
+    public let task: Int
 
-    public init(id: String, kind: DeviceKind, profile: DeviceProfile, processor: String? = nil) {
+    public init(id: String, kind: DeviceKind, profile: DeviceProfile, processor: String? = nil, task: Int = 0) {
         self.id = id
         self.kind = kind
         self.profile = profile
         self.processor = processor ?? id
+        self.task = task
     }
 }
 
@@ -35,10 +38,12 @@ public struct Placer {
     /// The device of nodes no request or rule covers (`--device cpu --place conv=opencl:0`); nil lets the cost
     /// model choose (`--device auto`).
     public var defaultDevice: String?
+    /// The link between the tasks of a job whose devices span several.
+    public var link: TaskLink?
 
     public init(
         devices: [PlacementDevice], kernels: KernelRegistry, rules: [PlacementRule] = [], softPlacement: Bool = true,
-        defaultDevice: String? = nil
+        defaultDevice: String? = nil, link: TaskLink? = nil
     ) {
         precondition(!devices.isEmpty, "the placer needs at least one device")
         self.devices = devices
@@ -46,6 +51,7 @@ public struct Placer {
         self.rules = rules
         self.softPlacement = softPlacement
         self.defaultDevice = defaultDevice
+        self.link = link
     }
 
     /// Places every node of `graph`.
@@ -156,22 +162,29 @@ public struct Placer {
             let home = node.inputs.lazy.filter({ !state.graph.nodes[$0].role.isSource }).compactMap({
                 state.devices[$0]
             }).first,
-            home != device.id, let profile = devices.first(where: { $0.id == home })?.profile
+            home != device.id, let destination = devices.first(where: { $0.id == home })
         else { return 0 }
-        let bytes = CostModel.concrete(node.shape).count * 4
-        return CostModel.transferSeconds(bytes: bytes, from: device.profile, to: profile)
+        return transferSeconds(bytes: CostModel.concrete(node.shape).count * 4, from: device, to: destination)
+    }
+
+    /// Seconds to move `bytes` between two devices, over the link between their tasks when they differ.
+    private func transferSeconds(bytes: Int, from source: PlacementDevice, to destination: PlacementDevice) -> Double
+    {
+        let local = CostModel.transferSeconds(bytes: bytes, from: source.profile, to: destination.profile)
+        guard source.task != destination.task, let link else { return local }
+        return local + link.seconds(bytes: bytes)
     }
 
     /// When all of `node`'s inputs could be on `device`, counting a transfer for each input placed elsewhere.
     private func inputsReady(_ node: Node, on device: String, state: State) -> Double {
-        let target = devices.first { $0.id == device }!.profile
+        let target = devices.first { $0.id == device }!
         return node.inputs.map { input in
             let ready = state.finish[input] ?? 0
-            guard let source = state.devices[input], source != device,
-                let profile = devices.first(where: { $0.id == source })?.profile
+            guard let name = state.devices[input], name != device,
+                let source = devices.first(where: { $0.id == name })
             else { return ready }
             let bytes = CostModel.concrete(state.graph.nodes[input].shape).count * 4
-            return ready + CostModel.transferSeconds(bytes: bytes, from: profile, to: target)
+            return ready + transferSeconds(bytes: bytes, from: source, to: target)
         }.max() ?? 0
     }
 

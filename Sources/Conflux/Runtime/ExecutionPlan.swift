@@ -63,8 +63,10 @@ struct ExecutionPlan {
         lanes = builder.lanes
         transfers = builder.transfers
         feeds = builder.feeds
-        self.fetches = fetches.map {
-            let device = placement.device(of: $0)!
+        // A value fetched from another task is read where the partition delivered it, on this task's home.
+        self.fetches = fetches.map { [tasks = builder.tasks] in
+            var device = placement.device(of: $0)!
+            if let tasks, tasks.task(of: device) != tasks.own { device = tasks.home(of: tasks.own) }
             return (devices[device]!, builder.buffers[PlanBuilder.BufferKey(node: $0, device: device)]!)
         }
     }

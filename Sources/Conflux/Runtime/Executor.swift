@@ -15,17 +15,20 @@ struct Executor {
     let overlapsTransfers: Bool
 
     func run() throws {
-        if plan.lanes.count == 1, plan.transfers.isEmpty {
-            let lane = plan.lanes[0]
+        // Another task runs the lanes of its own devices.
+        let lanes = plan.lanes.filter { !($0.device is RemoteDevice) }
+        if lanes.count == 1, plan.transfers.isEmpty {
+            let lane = lanes[0]
             for (step, name) in zip(lane.steps, lane.names) { try run(step, name: name, lane: lane, run: nil) }
             return
         }
         // A copy into a device may start once the device's earlier runs no longer read the buffer it writes.
         var free: [String: any DeviceEvent] = [:]
-        for lane in plan.lanes { free[lane.device.id] = try lane.device.marker() }
+        for lane in lanes { free[lane.device.id] = try lane.device.marker() }
         let state = RunState(transfers: plan.transfers, free: free)
+        let receives = try receiveFromOtherTasks(run: state)
         let group = DispatchGroup()
-        for lane in plan.lanes {
+        for lane in lanes {
             DispatchQueue.global().async(group: group) {
                 do {
                     for (step, name) in zip(lane.steps, lane.names) where !state.failed {
@@ -37,8 +40,46 @@ struct Executor {
             }
         }
         group.wait()
+        // After an error here, a receive from another task may wait for a send that never comes: the error ends
+        // the job (as every error under mpirun does), so it is thrown without waiting.
+        if let error = state.error { throw error }
+        receives.wait()
         state.transfersDone.wait()
         if let error = state.error { throw error }
+    }
+
+    /// Posts the receives of every transfer from another task, and lands them in plan order on a queue of their
+    /// own, handing each chunk to its reader as it lands. Plan order is the order the producers run in, so no
+    /// transfer waited for here can depend on a later one. Returns the group that the landing leaves.
+    private func receiveFromOtherTasks(run state: RunState) throws -> DispatchGroup {
+        let done = DispatchGroup()
+        let incoming = plan.transfers.indices.filter { plan.transfers[$0].comesFromTask }
+        guard !incoming.isEmpty else { return done }
+        let messages = try incoming.map { try plan.transfers[$0].receiveChunks() }
+        done.enter()
+        DispatchQueue(label: "conflux.receive").async {
+            defer { done.leave() }
+            do {
+                for (index, chunks) in zip(incoming, messages) {
+                    let transfer = plan.transfers[index]
+                    try traced(
+                        "\(transfer.pair.from) → \(transfer.pair.to) transfer", .transfer, transfer.name, device: nil
+                    ) {
+                        var arrivals: [any DeviceEvent] = []
+                        for (chunk, message) in chunks.enumerated() {
+                            try message?.wait()
+                            let arrival = try transfer.land(chunk: chunk, free: state.free[transfer.pair.to])
+                            state.deliver(arrival, to: index, chunk: chunk)
+                            if let arrival { arrivals.append(arrival) }
+                        }
+                        for arrival in arrivals { try arrival.wait() }
+                    }
+                }
+            } catch {
+                state.fail(error)
+            }
+        }
+        return done
     }
 
     private func run(_ step: ExecutionPlan.Step, name: String, lane: ExecutionPlan.Lane, run state: RunState?) throws {

@@ -28,6 +28,10 @@ struct PlanBuilder {
     private var streamed: [Int: (rows: [Range<Int>], reader: Int?)] = [:]
     /// The chains of nodes that run as one kernel.
     private let fusion: Fusion
+    /// The tasks the devices span, if more than this process's.
+    let tasks: TaskSpan?
+    /// The tag of the next chunk to cross tasks: every task builds the same plan, so tags match end to end.
+    private var nextTag = 0
 
     private(set) var buffers: [BufferKey: DeviceTensor] = [:]
     private(set) var lanes: [ExecutionPlan.Lane] = []
@@ -45,7 +49,8 @@ struct PlanBuilder {
         self.kernels = kernels
         self.order = order
         self.chunkBytes = chunkBytes
-        partition = Partition(graph: graph, nodes: order, placement: placement)
+        tasks = TaskSpan(devices: devices.values)
+        partition = Partition(graph: graph, nodes: order, placement: placement, fetches: fetches, tasks: tasks)
         pinned = Set(fetches).union(partition.transfers.map(\.tensor))
         fusion = Fusion(
             graph: graph, computed: order.filter { !fed.contains($0) && !graph.nodes[$0].role.isSource },
@@ -64,7 +69,8 @@ struct PlanBuilder {
         let readers = [device(of: id)] + partition.hostFeeds.filter { $0.tensor == id }.map(\.to)
         for reader in readers {
             let buffer = try allocate(shape, dtype, on: reader, for: graph.nodes[id].name)
-            feeds.append((id, devices[reader]!, buffer))
+            // Each task feeds its own devices.
+            if !(devices[reader] is RemoteDevice) { feeds.append((id, devices[reader]!, buffer)) }
             buffers[BufferKey(node: id, device: reader)] = buffer
         }
         try send(id)
@@ -146,8 +152,11 @@ struct PlanBuilder {
     /// buffer of its own there, in chunks when it is large.
     private mutating func send(_ id: Int) throws {
         for pair in partition.transfers where pair.tensor == id {
+            guard let target = devices[pair.to] else {
+                throw ConfluxError.invalidArgument(
+                    op: "Send", reason: "\(graph.nodes[id].name) goes to \(pair.to), which the session was not given")
+            }
             let source = buffers[BufferKey(node: id, device: pair.from)]!
-            let target = devices[pair.to]!
             let destination = try target.allocate(source.shape, source.dtype, for: graph.nodes[id].name)
             buffers[BufferKey(node: id, device: pair.to)] = destination
             var chunks = [0..<source.storage.byteCount]
@@ -164,7 +173,8 @@ struct PlanBuilder {
             transfers.append(
                 try Transfer(
                     pair: pair, name: graph.nodes[id].name, from: devices[pair.from]!, source, to: target, destination,
-                    chunks: chunks))
+                    chunks: chunks, firstTag: nextTag))
+            nextTag += chunks.count
             append(.send(transfers.count - 1), "send \(graph.nodes[id].name) to \(pair.to)", on: pair.from)
         }
     }

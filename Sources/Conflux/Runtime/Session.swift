@@ -81,7 +81,9 @@ public final class Session {
         let shapes = try checkedShapes(feeds)
         var values: [Int: [String: StagedFeeds.Value]] = [:]
         for (placeholder, value) in feeds {
-            for id in try feedDevices[placeholder.id] ?? [deviceOf(placeholder.node).id] {
+            // Another task feeds its own devices.
+            for id in try feedDevices[placeholder.id] ?? [deviceOf(placeholder.node).id]
+            where !(devices[id] is RemoteDevice) {
                 values[placeholder.id, default: [:]][id] =
                     overlapsTransfers ? try stager.stage(value, for: placeholder.node, on: devices[id]!) : .host(value)
             }
