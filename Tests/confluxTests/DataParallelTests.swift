@@ -112,12 +112,18 @@ final class DataParallelTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)
     }
 
-    /// A rank killed in the middle of training ends the whole job within seconds, and mpirun names it.
+    /// A rank killed in the middle of training ends the whole job within seconds, and mpirun names it: ranks that
+    /// train data-parallel, and ranks that run one graph together.
     func testAKilledRankEndsTheJobWithinSeconds() throws {
+        try assertKilledRankEndsTheJob(["--device", "cpu"])
+        try assertKilledRankEndsTheJob(["--device", "task:0/cpu:0", "--place", "dense=task:1/cpu:0"])
+    }
+
+    private func assertKilledRankEndsTheJob(_ placement: [String]) throws {
         let directory = try TemporaryDirectory()
         let (stdout, stderr) = (directory.path("stdout"), directory.path("stderr"))
         let job = try ConfluxProcess.start(
-            ["train", "lenet", "--epochs", "50", "--device", "cpu"], stdout: stdout, stderr: stderr,
+            ["train", "lenet", "--epochs", "50"] + placement, stdout: stdout, stderr: stderr,
             launcher: ConfluxProcess.mpirun(ranks: 2))
         defer { if job.isRunning { job.terminate() } }
         // Training has begun once rank 0 has printed its first line.
@@ -137,7 +143,7 @@ final class DataParallelTests: XCTestCase {
         XCTAssertNotEqual(job.terminationStatus, 0)
         let message = try String(contentsOfFile: stderr, encoding: .utf8)
         XCTAssertTrue(message.contains("rank 1") && message.contains("signal 9"), message)
-        print("a killed rank ended the job in \(String(format: "%.2f", seconds)) s")
+        print("a killed rank ended the job on \(placement) in \(String(format: "%.2f", seconds)) s")
     }
 
     /// The process of `rank` among the descendants of `root`, found by the rank mpirun puts in its environment.
