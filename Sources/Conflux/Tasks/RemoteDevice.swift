@@ -1,3 +1,5 @@
+import Foundation
+
 /// What one task tells the others about one of its devices when a job starts.
 public struct DeviceDescription: Codable, Sendable {
     /// Its name in its own task: `cpu:0`.
@@ -7,6 +9,8 @@ public struct DeviceDescription: Codable, Sendable {
     /// (label, value) pairs, in the device's order.
     public let properties: [[String]]
     public let processor: String
+    /// The host name of its machine: devices of two tasks on one machine may share a processor.
+    public let machine: String
     public let viewAlignment: Int
     /// Its measured speed, when the placer needs it.
     public let profile: DeviceProfile?
@@ -15,6 +19,7 @@ public struct DeviceDescription: Codable, Sendable {
         (id, kind, name, processor) = (device.id, device.kind.rawValue, device.name, device.processor)
         properties = device.properties.map { [$0.0, $0.1] }
         viewAlignment = device.viewAlignment
+        machine = ProcessInfo.processInfo.hostName
         self.profile = profile
     }
 }
@@ -41,7 +46,10 @@ public final class RemoteDevice: Device, @unchecked Sendable {
         kind = DeviceKind(rawValue: description.kind)
         name = description.name
         properties = description.properties.map { ($0[0], $0.count > 1 ? $0[1] : "") }
-        processor = TaskDeviceName.qualified(description.processor, task: task)
+        // Tasks on one machine compete for its processors (two ranks of `mpirun` on one host share its cores).
+        processor =
+            description.machine == ProcessInfo.processInfo.hostName
+            ? description.processor : "\(description.machine)/\(description.processor)"
         viewAlignment = description.viewAlignment
         profile = description.profile
         self.transport = transport
