@@ -156,6 +156,57 @@ final class PlacerTests: XCTestCase {
         XCTAssertEqual(transfers.count, 2, "\(transfers)")
     }
 
+    /// Across tasks, a fetched value also goes to every other task's first CPU, once per task, and a tensor read
+    /// on another task crosses once per reading device.
+    func testFetchesReachEveryOtherTask() throws {
+        let g = Graph()
+        let x = try g.placeholder([4, 4])
+        let remote = try g.device("task:1/cpu:0") { try relu(x) }
+        let local = try g.device("cpu:0") { try tanh(remote) }
+        let placement = try Placer(
+            devices: [cpu, PlacementDevice(id: "task:1/cpu:0", kind: .cpu, profile: cpu.profile, task: 1)],
+            kernels: kernels()
+        ).place(g)
+        let order = g.executionOrder(roots: [local.id, remote.id], fed: [x.id])
+        let transfers = Partition(
+            graph: g, nodes: order, placement: placement, fetches: [local.id, remote.id],
+            tasks: TaskSpan(own: 0, count: 3)
+        ).transfers
+        XCTAssertEqual(
+            Set(transfers),
+            [
+                SendRecvPair(tensor: remote.id, from: "task:1/cpu:0", to: "cpu:0"),
+                SendRecvPair(tensor: remote.id, from: "task:1/cpu:0", to: "task:2/cpu:0"),
+                SendRecvPair(tensor: local.id, from: "cpu:0", to: "task:1/cpu:0"),
+                SendRecvPair(tensor: local.id, from: "cpu:0", to: "task:2/cpu:0"),
+            ])
+        XCTAssertEqual(transfers.count, 4, "\(transfers)")
+    }
+
+    /// A fast device of another task takes a convolution of a tensor computed here when the link between the
+    /// tasks is fast, not when moving the tensor over it costs more than the convolution saves. (Placeholders cost
+    /// nothing to move: every task feeds its own devices.)
+    func testTheLinkBetweenTasksKeepsWorkWhereItsTensorsAre() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([64, 8, 32, 32])
+        let computedHere = try graph.device("cpu:0") { try relu(x) }
+        let convolution = try conv2d(computedHere, graph.variable([32, 8, 5, 5]), padding: .same)
+        let remote = gpu(fast: true)
+        let devices = [
+            cpu,
+            PlacementDevice(id: "task:1/opencl:0", kind: .opencl, profile: remote.profile, task: 1),
+        ]
+        for (link, expected) in [
+            (TaskLink(latencySeconds: 1e-6, bytesPerSecond: 1e11), "task:1/opencl:0"),
+            (TaskLink(latencySeconds: 1e-3, bytesPerSecond: 1e7), "cpu:0"),
+        ] {
+            let placement = try Placer(devices: devices, kernels: kernels(), link: link).place(graph)
+            XCTAssertEqual(
+                placement.device(of: convolution.id), expected,
+                "\(link): \(placement.reasons[convolution.id] ?? "")")
+        }
+    }
+
     func testRulesMatchLayersTheirGradientsAndOpTypes() throws {
         let rules = try PlacementRule.parse("conv=opencl:0, pool=opencl:0,MatMul=cpu")
         XCTAssertEqual(rules.map(\.description), ["conv=opencl:0", "pool=opencl:0", "MatMul=cpu"])

@@ -61,6 +61,24 @@ final class TaskPlacementTests: XCTestCase {
         }
     }
 
+    /// Tensors of several megabytes cross between the tasks in chunks, into an OpenCL device's pooling that reads
+    /// them chunk by chunk where there is one: the steps are still one process's.
+    func testLargeTensorsCrossBetweenTasksInChunks() throws {
+        let recipe = ["--optimizer", "sgd", "--lr", "0.01", "--batch-size", "256", "--limit", "1280", "--seed", "1"]
+        let single = try stepLosses(try run(["train", "lenet", "--device", "cpu"] + recipe))
+        let pooling = try allDevices.get().devices.contains { $0.kind == .opencl } ? "task:1/opencl:0" : "task:1/cpu:0"
+        let placement = ["--device", "task:0/cpu:0", "--place", "pool=\(pooling)"]
+        let place = try run(ranks: 2, ["place", "lenet", "--batch-size", "256"] + placement)
+        let transfers = try XCTUnwrap(place["transfers"] as? [[String: String]])
+        // conv1's 256 × 6 × 28 × 28 floats, over twice the 1 MB chunk.
+        let conv1 = try XCTUnwrap(transfers.first { $0["tensor"] == "conv1/Relu" })
+        XCTAssertEqual(conv1["bytes"], String(256 * 6 * 28 * 28 * 4))
+        let split = try stepLosses(try run(ranks: 2, ["train", "lenet"] + placement + recipe))
+        XCTAssertEqual(split.count, 5)
+        let largest = zip(split, single).map { abs($0 - $1) / $1 }.max() ?? 1
+        XCTAssertLessThan(largest, 1e-3, "pooling on \(pooling)")
+    }
+
     /// `conflux place` names the tensors that cross between the tasks, one Send/Recv pair per tensor and
     /// destination task, with their bytes, and the link they cross.
     func testPlaceNamesTheTensorsThatCrossBetweenTasks() throws {
