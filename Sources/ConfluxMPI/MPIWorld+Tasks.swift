@@ -60,7 +60,8 @@ extension MPIWorld: TaskTransport {
                     "task:\(task)",
                     part.spans.map {
                         Tracer.Span(
-                            stream: $0.stream, kind: $0.kind, name: $0.name, start: $0.start + shift, end: $0.end + shift)
+                            stream: $0.stream, kind: $0.kind, name: $0.name, start: $0.start + shift,
+                            end: $0.end + shift)
                     }
                 )
             })

@@ -49,7 +49,8 @@ struct ModelSession {
     }
 
     private static func announceCalibration(_ device: any Device) {
-        FileHandle.standardError.write(Data("measuring \(device.id) for the placer (once; the profile is cached)\n".utf8))
+        FileHandle.standardError.write(
+            Data("measuring \(device.id) for the placer (once; the profile is cached)\n".utf8))
     }
 
     /// The placement as users name its devices: qualified by their tasks when it spans several.

@@ -31,7 +31,9 @@ struct PlaceCommand: ParsableCommand {
         let partition = Partition(
             graph: graph, nodes: step, placement: placement, fetches: [classifier.loss.id], tasks: tasks)
         let name = { (device: String) in tasks.map { TaskDeviceName.qualified(device, task: $0.own) } ?? device }
-        let crossesTasks = { (pair: SendRecvPair) in tasks.map { $0.task(of: pair.from) != $0.task(of: pair.to) } ?? false }
+        let crossesTasks = { (pair: SendRecvPair) in
+            tasks.map { $0.task(of: pair.from) != $0.task(of: pair.to) } ?? false
+        }
         let bytes = partition.transfers.map { pair in
             CostModel.concrete(graph.nodes[pair.tensor].shape, batch: batchSize).count * 4
         }
@@ -79,10 +81,12 @@ struct PlaceCommand: ParsableCommand {
         )
         for (pair, size) in zip(partition.transfers, bytes) {
             let between = crossesTasks(pair) ? "  (between tasks)" : ""
-            print("    \(graph.nodes[pair.tensor].name): \(name(pair.from)) → \(name(pair.to)), \(size) bytes\(between)")
+            print(
+                "    \(graph.nodes[pair.tensor].name): \(name(pair.from)) → \(name(pair.to)), \(size) bytes\(between)")
         }
         for pair in partition.hostFeeds {
-            print("fed from the host to \(name(pair.to)) as well as \(name(pair.from)): \(graph.nodes[pair.tensor].name)")
+            print(
+                "fed from the host to \(name(pair.to)) as well as \(name(pair.from)): \(graph.nodes[pair.tensor].name)")
         }
         if let job = run.job, let linkSeconds {
             print(

@@ -28,6 +28,21 @@ final class TensorBoardTests: XCTestCase {
         XCTAssertEqual(loss?.map { $0[1] }, [0, 0.5, 1, 1.5, 2])
     }
 
+    /// Across the tasks of a job, nodes carry TensorFlow's device names, which TensorBoard colours by, and a
+    /// tensor between tasks has its `_Send` on one task and its `_Recv` on the other.
+    func testNodesOfTasksCarryTensorFlowsDeviceNames() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([2, 3], name: "x")
+        let y = try relu(x)
+        let z = try tanh(y)
+        let placement = Placement(
+            devices: [x.id: "task:0/cpu:0", y.id: "task:0/cpu:0", z.id: "task:1/opencl:0"], reasons: [:])
+        let nodes = GraphExport.graphDef(graph, placement: placement).node
+        XCTAssertEqual(nodes.first { $0.name == z.name }?.device, "/job:worker/task:1/device:opencl:0")
+        XCTAssertEqual(nodes.first { $0.op == "_Send" }?.device, "/job:worker/task:0/device:cpu:0")
+        XCTAssertEqual(nodes.first { $0.op == "_Recv" }?.device, "/job:worker/task:1/device:opencl:0")
+    }
+
     func testDotRendersWithGraphviz() throws {
         let graph = Graph()
         let x = try graph.placeholder([2, 3], name: "x")

@@ -16,7 +16,8 @@ extension DeviceSet {
         if let chosen, rules.isEmpty { return .all(on: chosen.id) }
         // A rule naming one device names it by its id here; a kind alone matches that kind on every task.
         let rules = try rules.map { rule in
-            rule.device.contains(":") ? PlacementRule(pattern: rule.pattern, device: try self.device(named: rule.device).id) : rule
+            rule.device.contains(":")
+                ? PlacementRule(pattern: rule.pattern, device: try self.device(named: rule.device).id) : rule
         }
         let placementDevices = try devices.map { device in
             let remote = device as? RemoteDevice

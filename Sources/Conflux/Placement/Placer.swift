@@ -168,8 +168,7 @@ public struct Placer {
     }
 
     /// Seconds to move `bytes` between two devices, over the link between their tasks when they differ.
-    private func transferSeconds(bytes: Int, from source: PlacementDevice, to destination: PlacementDevice) -> Double
-    {
+    private func transferSeconds(bytes: Int, from source: PlacementDevice, to destination: PlacementDevice) -> Double {
         let local = CostModel.transferSeconds(bytes: bytes, from: source.profile, to: destination.profile)
         guard source.task != destination.task, let link else { return local }
         return local + link.seconds(bytes: bytes)

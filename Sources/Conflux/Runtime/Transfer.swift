@@ -57,7 +57,8 @@ struct Transfer {
             route = .elsewhere
             return
         case (nil, let remote?):
-            let staging = try sourceDevice.hostMemory(of: source) == nil ? sourceDevice.allocateStaging(byteCount: bytes) : nil
+            let staging =
+                try sourceDevice.hostMemory(of: source) == nil ? sourceDevice.allocateStaging(byteCount: bytes) : nil
             route = .toTask(remote, staging?.pointer ?? sourceDevice.hostMemory(of: source)!, staging)
             return
         case (let remote?, nil):
