@@ -22,6 +22,20 @@ enum ConfluxProcess {
         return directory.appendingPathComponent("conflux")
     }
 
+    /// Runs `conflux arguments… --json` (under `mpirun` with `ranks` processes, if given), which must succeed, and
+    /// returns the JSON object it printed.
+    static func report(_ arguments: [String], ranks: Int? = nil) throws -> [String: Any] {
+        let output = try run(arguments + ["--json"], launcher: ranks.map { mpirun(ranks: $0) } ?? [])
+        XCTAssertEqual(output.status, 0, output.stderr)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+    }
+
+    /// The loss of every step of a `conflux train --json` report, epoch after epoch.
+    static func stepLosses(_ report: [String: Any]) throws -> [Double] {
+        let epochs = try XCTUnwrap(report["epochs"] as? [[String: Any]])
+        return try epochs.flatMap { try XCTUnwrap($0["stepLosses"] as? [Double]) }
+    }
+
     /// `mpirun`'s options for `ranks` processes on this machine, whatever its core count, as root too.
     static func mpirun(ranks: Int) -> [String] {
         ["/usr/bin/mpirun", "--oversubscribe", "-np", String(ranks)] + (getuid() == 0 ? ["--allow-run-as-root"] : [])

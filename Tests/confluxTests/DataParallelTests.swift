@@ -13,16 +13,10 @@ final class DataParallelTests: XCTestCase {
     ]
 
     private func train(ranks: Int? = nil, _ arguments: [String]) throws -> [String: Any] {
-        let output = try ConfluxProcess.run(
-            ["train", "lenet", "--json"] + arguments, launcher: ranks.map { ConfluxProcess.mpirun(ranks: $0) } ?? [])
-        XCTAssertEqual(output.status, 0, output.stderr)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        try ConfluxProcess.report(["train", "lenet"] + arguments, ranks: ranks)
     }
 
-    private func stepLosses(_ report: [String: Any]) throws -> [Double] {
-        let epochs = try XCTUnwrap(report["epochs"] as? [[String: Any]])
-        return try epochs.flatMap { try XCTUnwrap($0["stepLosses"] as? [Double]) }
-    }
+    private func stepLosses(_ report: [String: Any]) throws -> [Double] { try ConfluxProcess.stepLosses(report) }
 
     /// Two ranks, each on half of every batch of 64, take the steps one process takes on the whole batch: the same
     /// 50 losses, and every rank ends with the same weights, on two CPUs and on a CPU and an OpenCL device.

@@ -13,16 +13,10 @@ final class TaskPlacementTests: XCTestCase {
     ]
 
     private func run(ranks: Int? = nil, _ arguments: [String]) throws -> [String: Any] {
-        let output = try ConfluxProcess.run(
-            arguments + ["--json"], launcher: ranks.map { ConfluxProcess.mpirun(ranks: $0) } ?? [])
-        XCTAssertEqual(output.status, 0, output.stderr)
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        try ConfluxProcess.report(arguments, ranks: ranks)
     }
 
-    private func stepLosses(_ report: [String: Any]) throws -> [Double] {
-        let epochs = try XCTUnwrap(report["epochs"] as? [[String: Any]])
-        return try epochs.flatMap { try XCTUnwrap($0["stepLosses"] as? [Double]) }
-    }
+    private func stepLosses(_ report: [String: Any]) throws -> [Double] { try ConfluxProcess.stepLosses(report) }
 
     /// LeNet's dense layers on rank 1 and the rest on rank 0 take the steps of one process: the same 50 losses
     /// and test accuracy, with the dense layers on rank 1's CPU and on its OpenCL device. The CPU run's trace holds
