@@ -28,13 +28,25 @@ public enum ONNXExporter {
     /// Writes a trained classifier's inference computation, images (`images`) to logits (`logits`), with the
     /// weights `session` holds.
     public static func write(_ classifier: Classifier, from session: Session, to path: String) throws {
+        try write(classifier, weights: inferenceWeights(of: classifier, from: session), to: path)
+    }
+
+    /// Writes a classifier's inference computation with `weights` (`inferenceWeights`).
+    public static func write(_ classifier: Classifier, weights: [Tensor: HostTensor], to path: String) throws {
+        try write(
+            input: classifier.images, output: classifier.logits, values: weights, to: path, inputName: "images",
+            outputName: "logits")
+    }
+
+    /// The variables of a classifier's inference computation as `session` holds them. Across the tasks of a job,
+    /// every task reads them together and one writes the model.
+    public static func inferenceWeights(of classifier: Classifier, from session: Session) throws
+        -> [Tensor: HostTensor]
+    {
         let graph = classifier.graph
         let variables = graph.executionOrder(roots: [classifier.logits.id], fed: [classifier.images.id])
             .map(graph.tensor).filter { $0.node.role == .variable }
-        try write(
-            input: classifier.images, output: classifier.logits,
-            values: Dictionary(uniqueKeysWithValues: zip(variables, try session.run(variables))), to: path,
-            inputName: "images", outputName: "logits")
+        return Dictionary(uniqueKeysWithValues: zip(variables, try session.run(variables)))
     }
 
     /// Throws unless every op from `input` to `output` has an ONNX form: the check to make before training.

@@ -134,23 +134,17 @@ struct TrainCommand: ParsableCommand {
         guard bucketMB.isFinite, bucketMB > 0 else {
             throw ValidationError("--bucket-mb must be a positive number of megabytes, not \(bucketMB)")
         }
-        if options.taskWorld != nil {
-            for (option, given) in [("--save", save), ("--export", export), ("--resume", resume)] where given != nil {
-                throw ValidationError(
-                    "\(option) is not available yet when one graph spans tasks (task:R/… devices): rank 0 would need "
-                        + "the other ranks' weights")
-            }
-            if balance { throw ValidationError("--balance shares batches between data-parallel ranks") }
+        if balance && options.taskWorld != nil {
+            throw ValidationError("--balance shares batches between data-parallel ranks, not one graph across tasks")
         }
     }
 
     func run() throws {
         guard speaksForTheJob else {
-            // The other ranks of an mpirun job train in step with rank 0 and write nothing. Ranks that run one
-            // graph together trace, and read the weights for the logs, with rank 0, which writes.
+            // The other ranks of an mpirun job train in step with rank 0 and write nothing; ranks that run one
+            // graph together also trace, and read the weights to save, export and log, with rank 0, which writes.
             var rank = self
-            (rank.save, rank.export) = (nil, nil)
-            if options.taskWorld == nil { (rank.trace, rank.logdir) = (nil, nil) }
+            if options.taskWorld == nil { (rank.save, rank.trace, rank.export, rank.logdir) = (nil, nil, nil, nil) }
             return try rank.train()
         }
         try train()
@@ -158,10 +152,10 @@ struct TrainCommand: ParsableCommand {
 
     private func train() throws {
         // Everything that can be checked is checked before the first step, so a mistake costs seconds, not a run.
-        if let save { try OutputFile.check(save) }
-        if let trace, speaksForTheJob { try OutputFile.check(trace) }
-        if let export { try OutputFile.check(export) }
-        if let logdir, speaksForTheJob { try OutputDirectory.prepare(logdir) }
+        if speaksForTheJob {
+            for file in [save, trace, export].compactMap({ $0 }) { try OutputFile.check(file) }
+            if let logdir { try OutputDirectory.prepare(logdir) }
+        }
         let resumed = try resume.map { try ResumedCheckpoint(path: $0, model: model, optimizer: self.optimizer) }
         let classes = try self.classes(resuming: resumed)
         let (train, test) = try loadData(classes: classes)
@@ -215,7 +209,10 @@ struct TrainCommand: ParsableCommand {
                 let timeline = try run.job.map { try $0.world.gatherTrace(tracer) } ?? tracer.chromeTraceJSON()
                 if speaksForTheJob { try OutputFile.write(timeline, to: trace) }
             }
-            if let export { try ONNXExporter.write(classifier, from: session, to: export) }
+            if let export {
+                let weights = try ONNXExporter.inferenceWeights(of: classifier, from: session)
+                if speaksForTheJob { try ONNXExporter.write(classifier, weights: weights, to: export) }
+            }
             return (results, evaluation)
         }
         let ranks = try MPIWorld.shared.map { try RankTiming.gathered(by: $0, results, communication, run) }
@@ -283,12 +280,12 @@ struct TrainCommand: ParsableCommand {
                         result.imagesPerSecond, result.seconds))
             }
             if let save, epoch == completed + epochs || saveEvery.map({ epoch % $0 == 0 }) ?? false {
-                try Checkpoint.save(
-                    classifier, from: session, to: save,
-                    metadata: [
-                        "epochs": String(epoch), "model": model.name, "optimizer": optimizer.rawValue,
-                        "classes": String(classes),
-                    ])
+                let tensors = try Checkpoint.tensors(of: classifier, from: session)
+                let metadata = [
+                    "epochs": String(epoch), "model": model.name, "optimizer": optimizer.rawValue,
+                    "classes": String(classes),
+                ]
+                if speaksForTheJob { try SafeTensors.write(tensors, metadata: metadata, to: save) }
             }
         }
         return results

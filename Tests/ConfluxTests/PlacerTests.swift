@@ -156,18 +156,22 @@ final class PlacerTests: XCTestCase {
         XCTAssertEqual(transfers.count, 2, "\(transfers)")
     }
 
-    /// Across tasks, a fetched value also goes to every other task's first CPU, once per task, and a tensor read
-    /// on another task crosses once per reading device.
-    func testFetchesReachEveryOtherTask() throws {
+    /// Across tasks, a tensor crosses to each other task once: a second device there that reads it gets it from
+    /// the first. A fetched value also goes to every other task's first CPU.
+    func testATensorCrossesToEachTaskOnceAndFetchesReachEveryTask() throws {
         let g = Graph()
         let x = try g.placeholder([4, 4])
         let remote = try g.device("task:1/cpu:0") { try relu(x) }
         let local = try g.device("cpu:0") { try tanh(remote) }
-        let placement = try Placer(
-            devices: [cpu, PlacementDevice(id: "task:1/cpu:0", kind: .cpu, profile: cpu.profile, task: 1)],
-            kernels: kernels()
-        ).place(g)
-        let order = g.executionOrder(roots: [local.id, remote.id], fed: [x.id])
+        let readers = [
+            try g.device("task:1/cpu:0") { try sigmoid(local) }, try g.device("task:1/opencl:0") { try relu(local) },
+        ]
+        let devices = [
+            cpu, PlacementDevice(id: "task:1/cpu:0", kind: .cpu, profile: cpu.profile, task: 1),
+            PlacementDevice(id: "task:1/opencl:0", kind: .opencl, profile: gpu(fast: true).profile, task: 1),
+        ]
+        let placement = try Placer(devices: devices, kernels: kernels()).place(g)
+        let order = g.executionOrder(roots: readers.map(\.id) + [remote.id], fed: [x.id])
         let transfers = Partition(
             graph: g, nodes: order, placement: placement, fetches: [local.id, remote.id],
             tasks: TaskSpan(own: 0, count: 3)
@@ -179,8 +183,9 @@ final class PlacerTests: XCTestCase {
                 SendRecvPair(tensor: remote.id, from: "task:1/cpu:0", to: "task:2/cpu:0"),
                 SendRecvPair(tensor: local.id, from: "cpu:0", to: "task:1/cpu:0"),
                 SendRecvPair(tensor: local.id, from: "cpu:0", to: "task:2/cpu:0"),
+                SendRecvPair(tensor: local.id, from: "task:1/cpu:0", to: "task:1/opencl:0"),
             ])
-        XCTAssertEqual(transfers.count, 4, "\(transfers)")
+        XCTAssertEqual(transfers.count, 5, "\(transfers)")
     }
 
     /// A fast device of another task takes a convolution of a tensor computed here when the link between the

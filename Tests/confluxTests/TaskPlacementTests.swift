@@ -73,6 +73,23 @@ final class TaskPlacementTests: XCTestCase {
         XCTAssertLessThan(largest, 1e-3, "pooling on \(pooling)")
     }
 
+    /// Evaluation with the loss on rank 1's CPU and the predictions on its OpenCL device: the logits cross to
+    /// rank 1 once and pass from its CPU to its OpenCL device, and the confusion matrix is one process's.
+    func testATensorReadByTwoDevicesOfATaskCrossesOnce() throws {
+        guard try allDevices.get().devices.contains(where: { $0.kind == .opencl }) else {
+            throw XCTSkip("no OpenCL device: a second device on rank 1 needs one")
+        }
+        let recipe = ["--optimizer", "sgd", "--limit", "640", "--seed", "1"]
+        let single = try run(["train", "lenet", "--device", "cpu"] + recipe)
+        let split = try run(
+            ranks: 2,
+            ["train", "lenet", "--device", "task:0/cpu:0", "--place", "loss=task:1/cpu:0,predictions=task:1/opencl:0"]
+                + recipe)
+        XCTAssertEqual(split["devices"] as? [String], ["task:0/cpu:0", "task:1/cpu:0", "task:1/opencl:0"])
+        let confusion = { (report: [String: Any]) in (report["test"] as? [String: Any])?["confusion"] as? [[Int]] }
+        XCTAssertEqual(try XCTUnwrap(confusion(split)), try XCTUnwrap(confusion(single)))
+    }
+
     /// `conflux place` names the tensors that cross between the tasks, one Send/Recv pair per tensor and
     /// destination task, with their bytes, and the link they cross.
     func testPlaceNamesTheTensorsThatCrossBetweenTasks() throws {

@@ -25,26 +25,41 @@ public struct Partition: Sendable {
     public let hostFeeds: [SendRecvPair]
 
     /// Splits `nodes` (in execution order) by `placement`, with a Send/Recv pair for every edge that crosses
-    /// devices; a node must be placed. When the devices span `tasks`, each of `fetches` also goes to every other
-    /// task's home device (`TaskSpan.home`), so that every task's run returns every fetched value.
+    /// devices; a node must be placed. When the devices span `tasks`, a tensor crosses to each other task once:
+    /// another device there that reads it gets it from the first device it reached on that task. Each of
+    /// `fetches` also goes to every other task's home device (`TaskSpan.home`), so that every task's run returns
+    /// every fetched value.
     public init(graph: Graph, nodes order: [Int], placement: Placement, fetches: [Int] = [], tasks: TaskSpan? = nil) {
         var nodes: [String: [Int]] = [:]
         var transfers: [SendRecvPair] = []
         var hostFeeds: [SendRecvPair] = []
-        var seen = Set<SendRecvPair>()
+        var reached = Set<SendRecvPair>()
+        func add(_ tensor: Int, from: String, to: String) {
+            // Keyed by tensor and destination alone: one pair per (tensor, destination device).
+            guard from != to, reached.insert(SendRecvPair(tensor: tensor, from: "", to: to)).inserted else { return }
+            if graph.nodes[tensor].role == .placeholder {
+                return hostFeeds.append(SendRecvPair(tensor: tensor, from: from, to: to))
+            }
+            var source = from
+            if let tasks, tasks.task(of: from) != tasks.task(of: to),
+                let arrived = transfers.first(where: {
+                    $0.tensor == tensor && tasks.task(of: $0.to) == tasks.task(of: to)
+                })
+            {
+                source = arrived.to
+            }
+            transfers.append(SendRecvPair(tensor: tensor, from: source, to: to))
+        }
         let included = Set(order)
         for id in order {
             let device = placement.device(of: id)!
             nodes[device, default: []].append(id)
             for input in graph.nodes[id].inputs where included.contains(input) {
-                let pair = SendRecvPair(tensor: input, from: placement.device(of: input)!, to: device)
-                guard pair.from != pair.to, seen.insert(pair).inserted else { continue }
-                if graph.nodes[input].role == .placeholder { hostFeeds.append(pair) } else { transfers.append(pair) }
+                add(input, from: placement.device(of: input)!, to: device)
             }
             guard let tasks, fetches.contains(id) else { continue }
             for task in 0..<tasks.count where task != tasks.task(of: device) {
-                let pair = SendRecvPair(tensor: id, from: device, to: tasks.home(of: task))
-                if seen.insert(pair).inserted { transfers.append(pair) }
+                add(id, from: device, to: tasks.home(of: task))
             }
         }
         self.nodes = nodes

@@ -175,6 +175,13 @@ struct PlanBuilder {
                     pair: pair, name: graph.nodes[id].name, from: devices[pair.from]!, source, to: target, destination,
                     chunks: chunks, firstTag: nextTag))
             nextTag += chunks.count
+            // A tensor passed on from the device it reached on another task (`Partition`) is sent once it is there.
+            if pair.from != device(of: id),
+                let arrival = transfers.firstIndex(where: { $0.pair.tensor == id && $0.pair.to == pair.from }),
+                !lane(pair.from).steps.contains(where: { if case .receive(arrival, _) = $0 { true } else { false } })
+            {
+                receive(arrival, chunks: transfers[arrival].chunks.indices)
+            }
             append(.send(transfers.count - 1), "send \(graph.nodes[id].name) to \(pair.to)", on: pair.from)
         }
     }

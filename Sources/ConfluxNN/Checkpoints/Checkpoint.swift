@@ -9,11 +9,15 @@ public enum Checkpoint {
     public static func save(
         _ classifier: Classifier, from session: Session, to path: String, metadata: [String: String] = [:]
     ) throws {
+        try SafeTensors.write(tensors(of: classifier, from: session), metadata: metadata, to: path)
+    }
+
+    /// Every variable of `classifier` as `session` holds them, by checkpoint name: what `save` writes. Across the
+    /// tasks of a job, every task reads them together and one writes them.
+    public static func tensors(of classifier: Classifier, from session: Session) throws -> [String: HostTensor] {
         let variables = classifier.graph.variables
         let values = try session.run(variables)
-        let tensors = Dictionary(
-            uniqueKeysWithValues: zip(variables, values).map { (classifier.checkpointNames[$0]!, $1) })
-        try SafeTensors.write(tensors, metadata: metadata, to: path)
+        return Dictionary(uniqueKeysWithValues: zip(variables, values).map { (classifier.checkpointNames[$0]!, $1) })
     }
 
     /// Loads the file at `path` into `session`'s variables: the weights alone (`weightsOnly`, ignoring any
