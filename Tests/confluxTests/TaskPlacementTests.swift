@@ -90,6 +90,33 @@ final class TaskPlacementTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(confusion(split)), try XCTUnwrap(confusion(single)))
     }
 
+    /// Ranks that run one graph save its weights and export it from rank 0, with the other ranks' weights in
+    /// them: the checkpoint evaluates in one process as the job evaluated, the export imports, and the job resumes
+    /// from the checkpoint where it stopped.
+    func testCheckpointsAndExportsHoldEveryTasksWeights() throws {
+        let directory = try TemporaryDirectory()
+        let (checkpoint, export) = (directory.path("split.safetensors"), directory.path("split.onnx"))
+        let placement = ["--device", "task:0/cpu:0", "--place", "dense=task:1/cpu:0"]
+        let first = try run(
+            ranks: 2, ["train", "lenet", "--limit", "640", "--save", checkpoint, "--export", export] + placement)
+        let evaluated = try run(["eval", "lenet", "--weights", checkpoint, "--limit", "640", "--device", "cpu"])
+        // `train` reports the evaluation as "test", `eval` as "evaluation".
+        let confusion = { (report: [String: Any], key: String) in
+            (report[key] as? [String: Any])?["confusion"] as? [[Int]]
+        }
+        XCTAssertEqual(
+            try XCTUnwrap(confusion(evaluated, "evaluation")), try XCTUnwrap(confusion(first, "test")),
+            "the checkpoint evaluates otherwise than the job that saved it")
+        let imported = try ConfluxProcess.run(["import", export])
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+
+        let resumed = try run(ranks: 2, ["train", "lenet", "--limit", "640", "--resume", checkpoint] + placement)
+        let epochs = try XCTUnwrap(resumed["epochs"] as? [[String: Any]])
+        XCTAssertEqual(epochs.first?["epoch"] as? Int, 2)
+        let before = try XCTUnwrap((first["epochs"] as? [[String: Any]])?.first?["loss"] as? Double)
+        XCTAssertLessThan(try XCTUnwrap(epochs.first?["loss"] as? Double), before)
+    }
+
     /// `conflux place` names the tensors that cross between the tasks, one Send/Recv pair per tensor and
     /// destination task, with their bytes, and the link they cross.
     func testPlaceNamesTheTensorsThatCrossBetweenTasks() throws {
