@@ -24,7 +24,7 @@ let package = Package(
     targets: [
         // MARK: - Libraries
         .target(name: "Conflux"),
-        .target(name: "ConfluxCPU", dependencies: ["Conflux", "CBLAS", "VectorKernels"]),
+        .target(name: "ConfluxCPU", dependencies: ["Conflux", "CBLAS", "CDNNL", "VectorKernels"]),
         .target(name: "VectorKernels", exclude: ["ConvolutionKernels.inc", "DepthwiseKernels.inc", "Table.inc"]),
         .target(name: "ConfluxOpenCL", dependencies: ["Conflux", "COpenCL", "CCLBlast", "Kernels"]),
         .target(name: "Kernels", path: "Kernels", resources: openCLSources.map { .embedInCode($0) }),
@@ -44,12 +44,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CStb", pkgConfig: "stb", providers: [.apt(["libstb-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Executables
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN", "ConfluxONNX", "ConfluxTensorBoard", "ConfluxMPI",
+                "Conflux", "ConfluxCPU", "ConfluxOpenCL", "ConfluxNN", "ConfluxONNX", "ConfluxTensorBoard",
+                "ConfluxMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -63,13 +65,15 @@ let package = Package(
             path: "Benchmarks/TransferOverlap"),
 
         // MARK: - Tests
-        .target(name: "TestSupport", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["Conflux", "ConfluxCPU", "ConfluxOpenCL"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfluxTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxCPUTests", dependencies: ["Conflux", "ConfluxCPU", "TestSupport"]),
-        .testTarget(name: "ConfluxOpenCLTests", dependencies: ["Conflux", "ConfluxOpenCL", "ConfluxNN", "TestSupport"]),
+        .testTarget(
+            name: "ConfluxOpenCLTests", dependencies: ["Conflux", "ConfluxOpenCL", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "ConfluxNNTests", dependencies: ["ConfluxNN", "ConfluxCPU", "TestSupport"]),
         .testTarget(name: "ConfluxTensorBoardTests", dependencies: ["ConfluxTensorBoard", "TestSupport"]),
-        .testTarget(name: "ParityTests", dependencies: ["Conflux", "ConfluxNN", "TestSupport"]),
+        .testTarget(name: "ParityTests", dependencies: ["Conflux", "ConfluxCPU", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "ConfluxONNXTests", dependencies: ["ConfluxONNX", "ConfluxNN", "TestSupport"]),
         .testTarget(name: "confluxTests", dependencies: ["conflux", "ConfluxNN", "TestSupport"]),
     ]

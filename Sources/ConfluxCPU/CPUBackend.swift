@@ -14,7 +14,17 @@ public enum CPUBackend: Backend {
             CPUKernels.arithmetic, CPUKernels.layout, CPUKernels.dropoutKernels, CPUKernels.indexing,
             CPUKernels.collectives,
         ]
-        for (op, kernel) in families.joined() { registry.register(op, on: kind, kernel) }
+        for (op, kernel) in families.joined() {
+            guard OpDefinition.all[op]?.role == .update else {
+                registry.register(op, on: kind, kernel)
+                continue
+            }
+            // Kernels may keep what they derived from a persistent tensor until an update writes it.
+            registry.register(op, on: kind) { context in
+                try kernel(context)
+                for input in context.inputs { unsafeDowncast(input.storage, to: CPUStorage.self).writes &+= 1 }
+            }
+        }
     }
 }
 

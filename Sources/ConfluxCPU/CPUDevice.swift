@@ -9,6 +9,9 @@ final class CPUStorage: DeviceStorage {
     let pointer: UnsafeMutableRawPointer
     /// The storage a view shares, kept alive as long as the view.
     private let viewed: CPUStorage?
+    /// Counts the writes into a persistent tensor: uploads, and the ops that update variables. A kernel keeps
+    /// what it derives from a persistent input until the count moves (`KernelContext.persistentInputs`).
+    var writes: UInt64 = 0
 
     init(byteCount: Int) {
         self.byteCount = byteCount
@@ -42,6 +45,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
     private let sharedScratch = ScratchBuffer()
     /// The C kernels compiled for one instruction set (`VectorKernels.h`).
     let vectorKernels: UnsafePointer<vk_isa>
+    /// Forward convolutions go through oneDNN where it has a JIT kernel (`OneDNNConvolution`), unless a named
+    /// instruction set (`CONFLUX_CPU_KERNELS`) asks for the vector kernels of that set alone.
+    let oneDNN: OneDNNConvolution.Cache?
 
     /// The host processor, running the vector kernels of `instructionSet` ("avx512", "avx2" or "baseline"),
     /// or else of `CONFLUX_CPU_KERNELS`, or else of the widest set the processor supports.
@@ -59,6 +65,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
         } else {
             vectorKernels = vk_isa_best()
         }
+        oneDNN = instructionSet == nil ? OneDNNConvolution.Cache(workers: workers) : nil
         name = CPUDevice.modelName()
         scratchSlots = (0..<workers * CPUDevice.scratchPerWorker).map { _ in ScratchBuffer() }
         BLAS.useOneThread()
@@ -76,6 +83,10 @@ public final class CPUDevice: Device, @unchecked Sendable {
             ("BLAS", BLAS.configuration),
             ("BLAS kernels", OpenBLASCore.current),
             ("vector kernels", String(cString: vectorKernels.pointee.name)),
+            (
+                "convolutions",
+                oneDNN != nil ? "oneDNN where it has a JIT kernel, else the vector kernels" : "vector kernels"
+            ),
         ]
     }
 
@@ -88,6 +99,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
 
     public func upload(_ host: HostTensor, to tensor: DeviceTensor) throws {
         precondition(host.shape.count * host.dtype.size == tensor.storage.byteCount, "upload size mismatch")
+        unsafeDowncast(tensor.storage, to: CPUStorage.self).writes &+= 1
         host.withUnsafeBytes { bytes in
             guard let base = bytes.baseAddress else { return }
             tensor.raw.copyMemory(from: base, byteCount: bytes.count)

@@ -30,7 +30,7 @@ public enum Padding: Equatable, Sendable {
 /// A convolution may be dilated (its taps `dilation` apart, so a window of k taps spans (k − 1)·dilation + 1
 /// positions) and grouped (the channels split into `groups` groups, each output channel reading only its
 /// group's: depthwise when there are as many groups as channels).
-public struct WindowGeometry: Equatable, Sendable {
+public struct WindowGeometry: Hashable, Sendable {
     public var batch: Int, channels: Int, height: Int, width: Int
     public var kernelHeight: Int, kernelWidth: Int
     public var strideHeight: Int, strideWidth: Int

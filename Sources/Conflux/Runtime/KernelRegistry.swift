@@ -4,6 +4,10 @@ public struct KernelContext {
     public let inputs: [DeviceTensor]
     public let output: DeviceTensor
     public let device: any Device
+    /// The indices of the inputs that are persistent tensors of this device (variables and constants, the
+    /// session's own buffers): written only by uploads and by ops that update variables, so that a kernel may keep
+    /// what it derives from them (a reordered filter) until then.
+    public var persistentInputs: Set<Int> = []
 
     public init(node: Node, inputs: [DeviceTensor], output: DeviceTensor, device: any Device) {
         self.node = node

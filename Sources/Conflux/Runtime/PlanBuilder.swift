@@ -104,7 +104,11 @@ struct PlanBuilder {
         }
         let output = try allocate(shape, dtype, on: device, for: node.name)
         buffers[BufferKey(node: id, device: device)] = output
-        let context = KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)
+        var context = KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)
+        context.persistentInputs = Set(
+            node.inputs.indices.filter {
+                graph.nodes[node.inputs[$0]].role.isPersistent && self.device(of: node.inputs[$0]) == device
+            })
         if let streaming, let rows = streamed[streaming]?.rows,
             let pieces = try Streaming.pieces(of: context, rows: rows)
         {

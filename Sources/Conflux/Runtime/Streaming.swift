@@ -41,8 +41,10 @@ enum Streaming {
         return try rows.map { range in
             var inputs = context.inputs
             for index in rowwise { inputs[index] = try slice(inputs[index], range) }
-            return KernelContext(
+            var piece = KernelContext(
                 node: context.node, inputs: inputs, output: try slice(context.output, range), device: context.device)
+            piece.persistentInputs = context.persistentInputs
+            return piece
         }
     }
 }

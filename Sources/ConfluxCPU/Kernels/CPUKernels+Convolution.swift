@@ -20,6 +20,12 @@ extension CPUKernels {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let (outChannels, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        if let oneDNN = OneDNNConvolution.plan(
+            g, outChannels: outChannels, bias: bias != nil, relu: relu, on: c.cpu)
+        {
+            return oneDNN.forward(
+                x, w, bias: bias, into: c.output, persistentWeights: c.persistentInputs.contains(1), on: c.cpu)
+        }
         if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
             return direct.forward(x.floats, w.floats, bias: bias, relu: relu, into: c.output.floats)
         }
