@@ -30,6 +30,8 @@ final class OneDNNConvolution {
         let sourceReorder: Step?
         let weightsReorder: Step?
         let destinationReorder: Step?
+        /// The input's layout the primitive chose.
+        let sourceLayout: dnnl_memory_desc_t
         let sourceBytes: Int
         let weightsBytes: Int
         let destinationBytes: Int
@@ -58,24 +60,38 @@ final class OneDNNConvolution {
         let (g, workers, engine) = (key.geometry, cache.streams.count, cache.engine)
         geometry = g
         self.cache = cache
-        // Channels in whole blocks of 16 per worker, else images, else one part.
-        var split: [(Range<Int>, Range<Int>)] = [(0..<g.batch, 0..<key.outChannels)]
-        if workers > 1, key.outChannels % (16 * workers) == 0 {
-            let share = key.outChannels / workers
-            split = (0..<workers).map { (0..<g.batch, $0 * share..<($0 + 1) * share) }
-        } else if workers > 1, g.batch >= workers {
-            split = (0..<workers).map {
-                (g.batch * $0 / workers..<g.batch * ($0 + 1) / workers, 0..<key.outChannels)
-            }
-        }
-        splitsChannels = split.count > 1 && split[0].0.count == g.batch
         // Primitives are made for one thread: the worker that runs each.
         omp_set_num_threads(1)
-        var parts: [Part] = []
-        for (images, channels) in split {
-            guard let part = Self.part(key, images: images, channels: channels, engine: engine) else { return nil }
-            parts.append(part)
+        // Output channels in whole blocks of 16 per worker (the last share may be short), else images, else one
+        // part: the first of these that oneDNN has kernels for.
+        let (batch, channels) = (0..<g.batch, 0..<key.outChannels)
+        let share = (key.outChannels + 16 * workers - 1) / (16 * workers) * 16
+        var splits: [[(Range<Int>, Range<Int>)]] = [[(batch, channels)]]
+        if workers > 1, g.batch >= workers {
+            splits.insert(
+                (0..<workers).map { (g.batch * $0 / workers..<g.batch * ($0 + 1) / workers, channels) }, at: 0)
         }
+        if workers > 1, share < key.outChannels {
+            splits.insert(
+                stride(from: 0, to: key.outChannels, by: share).map {
+                    (batch, $0..<min($0 + share, key.outChannels))
+                }, at: 0)
+        }
+        var chosen: [Part]?
+        for split in splits where chosen == nil {
+            let parts = split.compactMap { Self.part(key, images: $0.0, channels: $0.1, engine: engine) }
+            guard parts.count == split.count else { continue }
+            // Parts that split the channels read one reordered input: they must all have chosen its layout.
+            let first = parts[0].sourceLayout
+            let oneLayout = parts.allSatisfy {
+                var (a, b) = ($0.sourceLayout, first)
+                return dnnl_memory_desc_equal(&a, &b) != 0
+            }
+            if split[0].0 == batch && split.count > 1 && !oneLayout { continue }
+            chosen = parts
+        }
+        guard let parts = chosen else { return nil }
+        splitsChannels = parts.count > 1 && parts[0].images == batch
         self.parts = parts
     }
 
@@ -139,7 +155,8 @@ final class OneDNNConvolution {
             sourceReorder: Step.reorder(from: plainSource, to: source, engine: engine),
             weightsReorder: Step.reorder(from: plainWeights, to: weights, engine: engine),
             destinationReorder: Step.reorder(from: destination, to: plainDestination, engine: engine),
-            sourceBytes: size(source), weightsBytes: size(weights), destinationBytes: size(destination))
+            sourceLayout: source, sourceBytes: size(source), weightsBytes: size(weights),
+            destinationBytes: size(destination))
     }
 
     /// y = conv(x, w) + bias, then ReLU when the plan says so. `persistentWeights`: `w` is a persistent tensor,

@@ -22,10 +22,13 @@ enum ConfluxProcess {
         return directory.appendingPathComponent("conflux")
     }
 
-    /// Runs `conflux arguments… --json` (under `mpirun` with `ranks` processes, if given), which must succeed, and
-    /// returns the JSON object it printed.
-    static func report(_ arguments: [String], ranks: Int? = nil) throws -> [String: Any] {
-        let output = try run(arguments + ["--json"], launcher: ranks.map { mpirun(ranks: $0) } ?? [])
+    /// Runs `conflux arguments… --json` (under `mpirun` with `ranks` processes, if given; `environment` added to
+    /// the test's), which must succeed, and returns the JSON object it printed.
+    static func report(_ arguments: [String], ranks: Int? = nil, environment: [String: String] = [:]) throws
+        -> [String: Any]
+    {
+        let output = try run(
+            arguments + ["--json"], environment: environment, launcher: ranks.map { mpirun(ranks: $0) } ?? [])
         XCTAssertEqual(output.status, 0, output.stderr)
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
     }
