@@ -39,6 +39,9 @@ final class OneDNNConvolution {
 
     private let geometry: WindowGeometry
     private let parts: [Part]
+    /// When parts split the channels: the shared input's reorder, one slice of its channels per worker (nil:
+    /// one reorder, `parts[0].sourceReorder`).
+    private let sourceSlices: [Step]?
     /// Whether the parts split the output channels (all read the whole input, reordered once) or the images.
     private let splitsChannels: Bool
     private let cache: Cache
@@ -62,20 +65,21 @@ final class OneDNNConvolution {
         self.cache = cache
         // Primitives are made for one thread: the worker that runs each.
         omp_set_num_threads(1)
-        // Output channels in whole blocks of 16 per worker (the last share may be short), else images, else one
-        // part: the first of these that oneDNN has kernels for.
+        // Images, each worker reordering its own input; with fewer images than workers, output channels in whole
+        // blocks of 16 per worker (the last share may be short), from one reordered input; else one part: the
+        // first of these that oneDNN has kernels for.
         let (batch, channels) = (0..<g.batch, 0..<key.outChannels)
         let share = (key.outChannels + 16 * workers - 1) / (16 * workers) * 16
         var splits: [[(Range<Int>, Range<Int>)]] = [[(batch, channels)]]
-        if workers > 1, g.batch >= workers {
-            splits.insert(
-                (0..<workers).map { (g.batch * $0 / workers..<g.batch * ($0 + 1) / workers, channels) }, at: 0)
-        }
         if workers > 1, share < key.outChannels {
             splits.insert(
                 stride(from: 0, to: key.outChannels, by: share).map {
                     (batch, $0..<min($0 + share, key.outChannels))
                 }, at: 0)
+        }
+        if workers > 1, g.batch >= workers {
+            splits.insert(
+                (0..<workers).map { (g.batch * $0 / workers..<g.batch * ($0 + 1) / workers, channels) }, at: 0)
         }
         var chosen: [Part]?
         for split in splits where chosen == nil {
@@ -92,7 +96,31 @@ final class OneDNNConvolution {
         }
         guard let parts = chosen else { return nil }
         splitsChannels = parts.count > 1 && parts[0].images == batch
+        sourceSlices =
+            splitsChannels && parts[0].sourceReorder != nil
+            ? Self.slices(of: parts[0], geometry: g, workers: workers, engine: engine) : nil
         self.parts = parts
+    }
+
+    /// Reorders of the input's channels in whole blocks of 16, one share per worker, from plain NCHW into the
+    /// part's layout; nil when the channels do not split into whole blocks or oneDNN cannot reorder slices.
+    private static func slices(of part: Part, geometry g: WindowGeometry, workers: Int, engine: dnnl_engine_t)
+        -> [Step]?
+    {
+        let share = (g.channels + 16 * workers - 1) / (16 * workers) * 16
+        guard g.channels % 16 == 0, share < g.channels else { return nil }
+        var plain = description([g.batch, g.channels, g.height, g.width], tag: dnnl_nchw)
+        var chosen = part.sourceLayout
+        let steps = stride(from: 0, to: g.channels, by: share).compactMap { first -> Step? in
+            let sizes = dims([g.batch, min(share, g.channels - first), g.height, g.width])
+            let offsets = dims([0, first, 0, 0])
+            var (from, to) = (dnnl_memory_desc_t(), dnnl_memory_desc_t())
+            guard dnnl_memory_desc_init_submemory(&from, &plain, sizes, offsets) == dnnl_success,
+                dnnl_memory_desc_init_submemory(&to, &chosen, sizes, offsets) == dnnl_success
+            else { return nil }
+            return Step.reorder(from: from, to: to, engine: engine)
+        }
+        return steps.count == (g.channels + share - 1) / share ? steps : nil
     }
 
     /// The primitive for `images` × `channels` of the convolution, if oneDNN has a JIT kernel for it.
@@ -175,7 +203,15 @@ final class OneDNNConvolution {
         var sharedSource: UnsafeMutableRawPointer?
         if splitsChannels, let reorder = parts[0].sourceReorder {
             let memory = UnsafeMutableRawPointer(cpu.sharedScratch(count: parts[0].sourceBytes / 4))
-            reorder.run([x.raw, memory], on: cache.streams[0])
+            if let slices = sourceSlices {
+                // A slice's memory is the whole tensor's, at the slice's offset within it.
+                cpu.parallelChunks(slices.count, serialBelow: 2) { worker, indices in
+                    omp_set_num_threads(1)
+                    for index in indices { slices[index].run([x.raw, memory], on: cache.streams[worker]) }
+                }
+            } else {
+                reorder.run([x.raw, memory], on: cache.streams[0])
+            }
             sharedSource = memory
         }
         let weights = parts.indices.map { index in
