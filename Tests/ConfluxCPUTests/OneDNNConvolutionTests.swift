@@ -52,7 +52,7 @@ final class OneDNNConvolutionTests: XCTestCase {
             }
         }
         print("oneDNN ran \(throughOneDNN) of 24 random convolutions; the vector kernels the rest")
-        XCTAssertGreaterThan(throughOneDNN, 12, "oneDNN should have a kernel for most shapes on this processor")
+        XCTAssertGreaterThan(throughOneDNN, 8, "oneDNN should take the larger and the strided convolutions here")
     }
 
     /// The filters' reorder is kept between runs only while nothing writes the weights: a new value assigned, and
