@@ -3,14 +3,15 @@ import Conflux
 import Foundation
 
 /// Forward convolutions through oneDNN's JIT kernels where it has one for this processor and shape (brgconv and
-/// jit on AVX-512 and AVX2): two to three and a half times the direct vector kernels on ResNet's layers.
+/// jit on AVX-512 and AVX2): up to three and a half times the direct vector kernels (ResNet-18's 512-channel
+/// layers at batch 1).
 ///
 /// Tensors stay NCHW between ops: a call reorders its input into the layout the kernel chose and its output back,
 /// a few percent of the convolution. The filters' reorder costs more than the convolution itself at batch 1, so
 /// it is kept while the filters are a persistent tensor (`KernelContext.persistentInputs`) that nothing has
 /// written since (`CPUStorage.writes`).
 ///
-/// The work is split across the device's workers, by output channels or else by images, each worker running a
+/// The work is split across the device's workers, by images or else by output channels, each worker running a
 /// primitive of its own on one thread: oneDNN's OpenMP threads never compete with the workers for the cores.
 final class OneDNNConvolution {
     /// What a plan is made for.
@@ -37,7 +38,8 @@ final class OneDNNConvolution {
         let destinationBytes: Int
     }
 
-    private let geometry: WindowGeometry
+    private let key: Key
+    private var geometry: WindowGeometry { key.geometry }
     private let parts: [Part]
     /// When parts split the channels: the shared input's reorder, one slice of its channels per worker (nil:
     /// one reorder, `parts[0].sourceReorder`).
@@ -64,7 +66,7 @@ final class OneDNNConvolution {
 
     private init?(_ key: Key, cache: Cache) {
         let (g, workers, engine) = (key.geometry, cache.streams.count, cache.engine)
-        geometry = g
+        self.key = key
         self.cache = cache
         // Primitives are made for one thread: the worker that runs each.
         omp_set_num_threads(1)
@@ -254,7 +256,8 @@ final class OneDNNConvolution {
         let plain = w.raw + part.channels.lowerBound * filterSize * 4
         guard let reorder = part.weightsReorder else { return (plain, nil) }
         let storage = unsafeDowncast(w.storage, to: CPUStorage.self)
-        let key = FiltersKey(storage: ObjectIdentifier(storage), geometry: geometry, part: index)
+        // Keyed by plan too: plans of one geometry (with and without a ReLU) may choose different layouts.
+        let key = FiltersKey(storage: ObjectIdentifier(storage), plan: self.key, part: index)
         if persistent, let kept = cache.filters[key], kept.storage === storage, kept.writes == storage.writes {
             return (kept.memory, kept)
         }
@@ -290,11 +293,19 @@ extension OneDNNConvolution {
             }
             guard streams.count == workers else { return nil }
         }
+
+        deinit {
+            // The primitives and memories go first, then what they were made on.
+            plans = [:]
+            filters = [:]
+            for stream in streams { dnnl_stream_destroy(stream) }
+            dnnl_engine_destroy(engine)
+        }
     }
 
     fileprivate struct FiltersKey: Hashable {
         let storage: ObjectIdentifier
-        let geometry: WindowGeometry
+        let plan: Key
         let part: Int
     }
 
