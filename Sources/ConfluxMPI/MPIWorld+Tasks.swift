@@ -9,27 +9,23 @@ extension MPIWorld: TaskTransport {
     public var tasks: Int { size }
 
     public func send(_ bytes: UnsafeRawPointer, count: Int, to task: Int, tag: Int) throws -> any PendingMessage {
-        try checkMessage(count: count, task: task, tag: tag)
-        return queue.sync {
-            var request: MPI_Request?
+        try post(count: count, task: task, tag: tag) { request in
             MPI_Isend(bytes, Int32(count), cmpi_byte(), Int32(task), Int32(tag), cmpi_world(), &request)
-            return MPIMessage(request, queue: queue)
         }
     }
 
     public func receive(into bytes: UnsafeMutableRawPointer, count: Int, from task: Int, tag: Int) throws
         -> any PendingMessage
     {
-        try checkMessage(count: count, task: task, tag: tag)
-        return queue.sync {
-            var request: MPI_Request?
+        try post(count: count, task: task, tag: tag) { request in
             MPI_Irecv(bytes, Int32(count), cmpi_byte(), Int32(task), Int32(tag), cmpi_world(), &request)
-            return MPIMessage(request, queue: queue)
         }
     }
 
-    private func checkMessage(count: Int, task: Int, tag: Int) throws {
-        let largestTag = Int(cmpi_tag_upper_bound())
+    /// Checks a message and starts it with `start` on the queue.
+    private func post(count: Int, task: Int, tag: Int, _ start: (inout MPI_Request?) -> Int32) throws
+        -> any PendingMessage
+    {
         guard (0..<size).contains(task), task != rank, count <= Int(Int32.max), tag <= largestTag else {
             throw ConfluxError.invalidArgument(
                 op: "Send",
@@ -37,6 +33,11 @@ extension MPIWorld: TaskTransport {
                     + "the job has tasks 0..<\(size), messages hold at most \(Int32.max) bytes and tags reach "
                     + "\(largestTag) (a run whose chunks between tasks outnumber the tags needs a larger "
                     + "streaming chunk)")
+        }
+        return queue.sync {
+            var request: MPI_Request?
+            _ = start(&request)
+            return MPIMessage(request, queue: queue)
         }
     }
 

@@ -21,6 +21,8 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
     public let rank: Int
     /// The number of processes in the job.
     public let size: Int
+    /// The largest tag a point-to-point message may carry (at least 32767).
+    let largestTag: Int
     /// Every MPI call of this process runs on this queue, one at a time, in the order the calls are made: the
     /// buckets' sums run there in the background while the caller computes.
     let queue = DispatchQueue(label: "conflux.mpi")
@@ -52,6 +54,7 @@ public final class MPIWorld: CollectiveGroup, @unchecked Sendable {
         MPI_Comm_rank(cmpi_world(), &rank)
         MPI_Comm_size(cmpi_world(), &size)
         (self.rank, self.size) = (Int(rank), Int(size))
+        largestTag = Int(cmpi_tag_upper_bound())
         // Every rank leaves MPI when its process ends normally; an error ends the whole job (`abort`).
         atexit { MPI_Finalize() }
     }

@@ -62,17 +62,9 @@ struct Executor {
             do {
                 for (index, chunks) in zip(incoming, messages) {
                     let transfer = plan.transfers[index]
-                    try traced(
-                        "\(transfer.pair.from) → \(transfer.pair.to) transfer", .transfer, transfer.name, device: nil
-                    ) {
-                        var arrivals: [any DeviceEvent] = []
-                        for (chunk, message) in chunks.enumerated() {
-                            try message?.wait()
-                            let arrival = try transfer.land(chunk: chunk, free: state.free[transfer.pair.to])
-                            state.deliver(arrival, to: index, chunk: chunk)
-                            if let arrival { arrivals.append(arrival) }
-                        }
-                        for arrival in arrivals { try arrival.wait() }
+                    try move(transfer, index, run: state) { chunk in
+                        try chunks[chunk]?.wait()
+                        return try transfer.land(chunk: chunk, free: state.free[transfer.pair.to])
                     }
                 }
             } catch {
@@ -92,10 +84,8 @@ struct Executor {
             let transfer = plan.transfers[index]
             let produced = try device.marker()
             let send = {
-                try traced(
-                    "\(transfer.pair.from) → \(transfer.pair.to) transfer", .transfer, transfer.name, device: nil
-                ) {
-                    try move(transfer, index, produced: produced, run: state)
+                try move(transfer, index, run: state) { chunk in
+                    try transfer.start(chunk: chunk, produced: produced, free: state.free[transfer.pair.to])
                 }
             }
             guard overlapsTransfers else {
@@ -122,17 +112,22 @@ struct Executor {
         }
     }
 
-    /// Starts every chunk of a transfer, hands each chunk's event to the receiving lane as soon as it is
-    /// enqueued, and returns once all have arrived: until then the source buffer must not change.
-    private func move(_ transfer: Transfer, _ index: Int, produced: (any DeviceEvent)?, run state: RunState) throws {
-        let free = state.free[transfer.pair.to]
-        var arrivals: [any DeviceEvent] = []
-        for chunk in transfer.chunks.indices {
-            let arrival = try transfer.start(chunk: chunk, produced: produced, free: free)
-            state.deliver(arrival, to: index, chunk: chunk)
-            if let arrival { arrivals.append(arrival) }
+    /// Moves every chunk of a transfer with `chunk` (which starts its copy: from the producer, or landing it from
+    /// another task), hands each chunk's event to the receiving lane as soon as it is enqueued, and returns once
+    /// all have arrived: until then the source buffer must not change. A span of the transfer's stream when
+    /// tracing.
+    private func move(
+        _ transfer: Transfer, _ index: Int, run state: RunState, chunk: (Int) throws -> (any DeviceEvent)?
+    ) throws {
+        try traced("\(transfer.pair.from) → \(transfer.pair.to) transfer", .transfer, transfer.name, device: nil) {
+            var arrivals: [any DeviceEvent] = []
+            for number in transfer.chunks.indices {
+                let arrival = try chunk(number)
+                state.deliver(arrival, to: index, chunk: number)
+                if let arrival { arrivals.append(arrival) }
+            }
+            for arrival in arrivals { try arrival.wait() }
         }
-        for arrival in arrivals { try arrival.wait() }
     }
 
     /// Runs `body` as a span of `stream` when tracing. A traced step on a device is waited for, so that its span

@@ -132,7 +132,7 @@ struct PlanBuilder {
         var streaming: Int?
         for input in node.inputs where self.device(of: input) != device {
             guard let index = transfers.firstIndex(where: { $0.pair.tensor == input && $0.pair.to == device }),
-                !lane(device).steps.contains(where: { if case .receive(index, _) = $0 { true } else { false } })
+                !hasReceived(index, on: device)
             else { continue }
             if streamed[index]?.reader == id {
                 streaming = index
@@ -141,6 +141,11 @@ struct PlanBuilder {
             }
         }
         return streaming
+    }
+
+    /// Whether `device`'s lane already waits for transfer `index`.
+    private func hasReceived(_ index: Int, on device: String) -> Bool {
+        lane(device).steps.contains { if case .receive(index, _) = $0 { true } else { false } }
     }
 
     private mutating func receive(_ index: Int, chunks: Range<Int>) {
@@ -182,7 +187,7 @@ struct PlanBuilder {
             // A tensor passed on from the device it reached on another task (`Partition`) is sent once it is there.
             if pair.from != device(of: id),
                 let arrival = transfers.firstIndex(where: { $0.pair.tensor == id && $0.pair.to == pair.from }),
-                !lane(pair.from).steps.contains(where: { if case .receive(arrival, _) = $0 { true } else { false } })
+                !hasReceived(arrival, on: pair.from)
             {
                 receive(arrival, chunks: transfers[arrival].chunks.indices)
             }
