@@ -141,7 +141,7 @@ final class TaskPlacementTests: XCTestCase {
     }
 
     /// A device of a task the job does not have is an error that lists every task's devices; so is a device of
-    /// another task in a process started without mpirun.
+    /// another task in a process started without mpirun, and in a command that does not run one graph across ranks.
     func testATaskThatDoesNotExistIsAnErrorListingTheTasks() throws {
         let output = try ConfluxProcess.run(
             ["place", "lenet", "--device", "task:0/cpu:0", "--place", "dense=task:5/cpu:0"],
@@ -149,6 +149,14 @@ final class TaskPlacementTests: XCTestCase {
         XCTAssertNotEqual(output.status, 0)
         XCTAssertTrue(output.stderr.contains("no device named 'task:5/cpu:0'"), output.stderr)
         XCTAssertTrue(output.stderr.contains("task:0/cpu:0") && output.stderr.contains("task:1/cpu:0"), output.stderr)
+
+        let evaluation = try ConfluxProcess.run(
+            ["eval", "lenet", "--weights", "unread.safetensors", "--device", "task:1/cpu:0"],
+            launcher: ConfluxProcess.mpirun(ranks: 2))
+        XCTAssertNotEqual(evaluation.status, 0)
+        XCTAssertTrue(
+            evaluation.stderr.contains("place one graph across the ranks in `conflux train` and `conflux place`"),
+            evaluation.stderr)
 
         let alone = try ConfluxProcess.run(["place", "lenet", "--device", "task:1/cpu:0"])
         XCTAssertNotEqual(alone.status, 0)
