@@ -180,7 +180,8 @@ final class KernelTests: XCTestCase {
     func testPoolingForwardOnOddShapes() throws {
         for (trial, (shape, size, stride, padding)) in [
             (Shape([2, 3, 7, 9]), 2, 2, Padding.valid), ([1, 5, 13, 13], 3, 2, .same), ([3, 1, 31, 29], 3, 1, .valid),
-            ([1, 2, 6, 5], 2, 2, .same),
+            // A window wider than the input: some of its taps fall outside it for every output.
+            ([1, 2, 6, 5], 2, 2, .same), ([1, 2, 3, 2], 5, 1, .same),
         ].enumerated() {
             let x = randomTensor(shape, seed: UInt64(trial))
             let harness = try CPUHarness()
