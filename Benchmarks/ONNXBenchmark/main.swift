@@ -1,8 +1,9 @@
 // Times inference of ONNX models at fixed batch sizes on one device: for each MODEL.onnx argument (exported with
 // that batch), imports it, runs two untimed passes (planning, OpenCL program builds and tuning), then times
 // `--runs` passes (default 10) and reports the median in milliseconds. Prints one JSON object
-// {"MODEL.onnx": ms, …}. `ONNXBenchmark [--device D] [--runs N] MODEL.onnx …`; `Benchmarks/run-onnx.sh` runs it
-// beside onnxruntime.
+// {"MODEL.onnx": ms, …}. `ONNXBenchmark [--device D] [--runs N] [--trace PREFIX] MODEL.onnx …`; with --trace,
+// one more pass of each model is traced into PREFIX-MODEL.json (a Chrome trace: where the time goes).
+// `Benchmarks/run-onnx.sh` runs it beside onnxruntime.
 import Conflux
 import ConfluxCPU
 import ConfluxONNX
@@ -18,6 +19,7 @@ func option(_ name: String, _ fallback: String) -> String {
 }
 let deviceName = option("--device", "cpu")
 let runs = Int(option("--runs", "10")) ?? 10
+let tracePrefix = option("--trace", "")
 let devices = try DeviceSet(
     backends: deviceName.hasPrefix("cpu") ? [CPUBackend.self] : [CPUBackend.self, OpenCLBackend.self])
 let device = try devices.device(named: deviceName)
@@ -39,7 +41,15 @@ for path in arguments {
         _ = try session.run(outputs, feeds: [input: images])
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
-    results[URL(fileURLWithPath: path).lastPathComponent] = times.sorted()[times.count / 2]
+    let name = URL(fileURLWithPath: path).lastPathComponent
+    results[name] = times.sorted()[times.count / 2]
+    if !tracePrefix.isEmpty {
+        let tracer = Tracer()
+        session.tracer = tracer
+        _ = try session.run(outputs, feeds: [input: images])
+        session.tracer = nil
+        try tracer.chromeTraceJSON().write(to: URL(fileURLWithPath: "\(tracePrefix)-\(name).json"))
+    }
 }
 let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))

@@ -131,6 +131,26 @@ public final class CPUDevice: Device, @unchecked Sendable {
             storage: CPUStorage(viewing: storage, offset: offset, byteCount: byteCount))
     }
 
+    /// oneDNN's convolutions read and write channels-last tensors, a residual too; max pooling keeps its input's
+    /// layout; element-wise ReLU, clip and Add of one shape are indifferent to it. Plain tensors only without
+    /// oneDNN.
+    public func channelsLastUse(for node: Node, inputs: [Shape]) -> ChannelsLastUse {
+        guard oneDNN != nil else { return .none }
+        switch node.op {
+        case .conv2D, .fusedConv2D:
+            let epilogue = node.op == .conv2D ? ConvolutionEpilogue() : ConvolutionEpilogue(node.attributes)
+            let geometry = WindowGeometry(input: inputs[0], attributes: node.attributes)
+            // A depthwise convolution runs on oneDNN when its input is channels-last.
+            let oneDNN =
+                OneDNNConvolution.runs(geometry, outChannels: node.shape[1], sourceLayout: .channelsLast, on: self)
+            let inputs: Set<Int> = oneDNN ? [0, epilogue.residual ? epilogue.residualInput : 0] : []
+            return .independent(inputs: inputs, output: oneDNN)
+        case .relu, .clip, .maxPool: return .uniform
+        case .add: return inputs.allSatisfy { $0 == node.shape } ? .uniform : .none
+        default: return .none
+        }
+    }
+
     /// Splits `0..<count` into one contiguous range per worker and runs them in parallel on the worker pool;
     /// `body` gets the worker's index and its range. Work below `serialBelow` items runs on the calling thread.
     func parallelChunks(_ count: Int, serialBelow: Int = 2, _ body: (Int, Range<Int>) -> Void) {

@@ -4,60 +4,82 @@ import Foundation
 
 /// Forward convolutions through oneDNN's JIT kernels where it has one for this processor and shape (brgconv and
 /// jit on AVX-512 and AVX2): up to three and a half times the direct vector kernels (ResNet-18's 512-channel
-/// layers at batch 1).
+/// layers at batch 1), with a fused convolution's bias, residual and ReLU or clip as post-ops.
 ///
-/// Tensors stay NCHW between ops: a call reorders its input into the layout the kernel chose and its output back,
-/// a few percent of the convolution. The filters' reorder costs more than the convolution itself at batch 1, so
-/// it is kept while the filters are a persistent tensor (`KernelContext.persistentInputs`) that nothing has
-/// written since (`CPUStorage.writes`).
+/// A call reorders its input from its layout (plain NCHW, or channels-last where `LayoutAssignment` kept it so)
+/// into the layout the kernel chose, and its output back, unless they are the same: oneDNN's kernels choose
+/// channels-last, so between the convolutions of a channels-last chain nothing is reordered. The filters' reorder
+/// costs more than the convolution itself at batch 1, so it is kept while the filters are a persistent tensor
+/// (`KernelContext.persistentInputs`) that nothing has written since (`CPUStorage.writes`).
 ///
-/// The work is split across the device's workers, by images or else by output channels, each worker running a
-/// primitive of its own on one thread: oneDNN's OpenMP threads never compete with the workers for the cores.
+/// The work is split across the device's workers, by images, else by output rows (each share of rows is a
+/// convolution of the input rows it reads, padded only at the image's edges) where they split evenly, else by
+/// output channels, each worker running a primitive of its own on one thread: oneDNN's OpenMP threads never
+/// compete with the workers for the cores.
 final class OneDNNConvolution {
     /// What a plan is made for.
     struct Key: Hashable {
         let geometry: WindowGeometry
         let outChannels: Int
-        let bias: Bool
-        let relu: Bool
+        let epilogue: ConvolutionEpilogue
+        /// The layouts of the input, the output and the residual.
+        let source: TensorLayout
+        let destination: TensorLayout
+        let residual: TensorLayout
     }
 
-    /// One worker's share: its images and output channels, the primitive that computes them, and the reorders
-    /// between the plain NCHW slices and the layouts the primitive chose (nil where they are the same).
-    private struct Part {
+    /// Which images, output rows and output channels a part computes.
+    private struct Share {
         let images: Range<Int>
+        let rows: Range<Int>
         let channels: Range<Int>
+    }
+
+    /// One worker's share, the primitive that computes it, and the reorders between the tensors' slices and the
+    /// layouts the primitive chose (nil where they are the same).
+    private struct Part {
+        let share: Share
+        /// The input rows the output rows read.
+        let inputRows: Range<Int>
         let convolution: Step
         let sourceReorder: Step?
         let weightsReorder: Step?
         let destinationReorder: Step?
-        /// The input's layout the primitive chose.
-        let sourceLayout: dnnl_memory_desc_t
+        /// Copies the residual into the primitive's destination, which its sum post-op adds.
+        let residualCopy: Step?
         let sourceBytes: Int
         let weightsBytes: Int
         let destinationBytes: Int
     }
 
     private let key: Key
-    private var geometry: WindowGeometry { key.geometry }
     private let parts: [Part]
-    /// When parts split the channels: the shared input's reorder, one slice of its channels per worker (nil:
-    /// one reorder, `parts[0].sourceReorder`).
-    private let sourceSlices: [Step]?
-    /// Whether the parts split the output channels (all read the whole input, reordered once) or the images.
-    private let splitsChannels: Bool
     private let cache: Cache
 
-    /// The plan for a convolution of `geometry` on `cpu`, made on first use; nil when oneDNN has no JIT kernel for
-    /// it, when the direct vector kernels run it faster (fewer than 16 input channels: LeNet-5 trains 10 % faster
-    /// on them), or when `cpu` runs the vector kernels of a named instruction set. Then the vector kernels run it.
+    /// Whether oneDNN may run a convolution of `geometry` whose input has `sourceLayout`: not when `cpu` runs the
+    /// vector kernels of a named instruction set, nor where the vector kernels are faster: fewer than 16 input
+    /// channels (LeNet-5 trains 10 % faster on the direct kernels), and depthwise convolutions of plain inputs
+    /// (which oneDNN's kernel would reorder).
+    static func runs(
+        _ g: WindowGeometry, outChannels: Int, sourceLayout: TensorLayout, on cpu: CPUDevice
+    ) -> Bool {
+        guard cpu.oneDNN != nil else { return false }
+        if g.groups > 1 { return g.groups == g.channels && outChannels == g.channels && sourceLayout == .channelsLast }
+        return g.channels >= 16 || DirectConvolution(g, outChannels: outChannels, on: cpu) == nil
+    }
+
+    /// The plan for a convolution of `geometry` on `cpu`, made on first use; nil where oneDNN does not run it
+    /// (`runs`) or has no JIT kernel for it. Then the vector kernels run it.
     static func plan(
-        _ geometry: WindowGeometry, outChannels: Int, bias: Bool, relu: Bool, on cpu: CPUDevice
+        _ geometry: WindowGeometry, outChannels: Int, epilogue: ConvolutionEpilogue,
+        layouts: (source: TensorLayout, destination: TensorLayout, residual: TensorLayout), on cpu: CPUDevice
     ) -> OneDNNConvolution? {
-        guard let cache = cpu.oneDNN, geometry.groups == 1, geometry.batch > 0,
-            geometry.channels >= 16 || DirectConvolution(geometry, outChannels: outChannels, on: cpu) == nil
+        guard let cache = cpu.oneDNN, geometry.batch > 0,
+            runs(geometry, outChannels: outChannels, sourceLayout: layouts.source, on: cpu)
         else { return nil }
-        let key = Key(geometry: geometry, outChannels: outChannels, bias: bias, relu: relu)
+        let key = Key(
+            geometry: geometry, outChannels: outChannels, epilogue: epilogue, source: layouts.source,
+            destination: layouts.destination, residual: layouts.residual)
         if let plan = cache.plans[key] { return plan }
         let plan = OneDNNConvolution(key, cache: cache)
         cache.plans[key] = plan
@@ -70,108 +92,93 @@ final class OneDNNConvolution {
         self.cache = cache
         // Primitives are made for one thread: the worker that runs each.
         omp_set_num_threads(1)
-        // Images, each worker reordering its own input; with fewer images than workers, output channels in whole
-        // blocks of 16 per worker (the last share may be short), from one reordered input; else one part: the
-        // first of these that oneDNN has kernels for.
-        let (batch, channels) = (0..<g.batch, 0..<key.outChannels)
-        let share = (key.outChannels + 16 * workers - 1) / (16 * workers) * 16
-        var splits: [[(Range<Int>, Range<Int>)]] = [[(batch, channels)]]
-        if workers > 1, share < key.outChannels {
+        // Images per worker; with fewer images than workers, output rows where they split evenly (or nearly:
+        // 7 rows on 2 workers make 4 and 3, a channel split is then faster), else output channels of a dense
+        // convolution in blocks of 16; else one part: the first of these that oneDNN has kernels for.
+        let whole = Share(images: 0..<g.batch, rows: 0..<g.outHeight, channels: 0..<key.outChannels)
+        func shares(_ count: Int, _ cut: (Range<Int>) -> Share) -> [Share] {
+            (0..<workers).map { cut(count * $0 / workers..<count * ($0 + 1) / workers) }
+        }
+        var splits = [[whole]]
+        let blocks = (key.outChannels + 15) / 16
+        if workers > 1, g.groups == 1, blocks >= workers {
+            let channels = shares(blocks) {
+                Share(
+                    images: whole.images, rows: whole.rows,
+                    channels: $0.lowerBound * 16..<min($0.upperBound * 16, key.outChannels))
+            }
+            splits.insert(channels, at: 0)
+        }
+        if workers > 1, g.outHeight % workers == 0 || g.outHeight >= 4 * workers || splits.count == 1 {
             splits.insert(
-                stride(from: 0, to: key.outChannels, by: share).map {
-                    (batch, $0..<min($0 + share, key.outChannels))
-                }, at: 0)
+                shares(g.outHeight) { Share(images: whole.images, rows: $0, channels: whole.channels) }, at: 0)
         }
         if workers > 1, g.batch >= workers {
-            splits.insert(
-                (0..<workers).map { (g.batch * $0 / workers..<g.batch * ($0 + 1) / workers, channels) }, at: 0)
+            splits.insert(shares(g.batch) { Share(images: $0, rows: whole.rows, channels: whole.channels) }, at: 0)
         }
         var chosen: [Part]?
-        for split in splits where chosen == nil {
-            let parts = split.compactMap { Self.part(key, images: $0.0, channels: $0.1, engine: engine) }
-            guard parts.count == split.count else { continue }
-            // Parts that split the channels read one reordered input: they must all have chosen its layout.
-            let first = parts[0].sourceLayout
-            let oneLayout = parts.allSatisfy {
-                var (a, b) = ($0.sourceLayout, first)
-                return dnnl_memory_desc_equal(&a, &b) != 0
-            }
-            if split[0].0 == batch && split.count > 1 && !oneLayout { continue }
-            chosen = parts
+        for split in splits where chosen == nil && split.allSatisfy({ !$0.rows.isEmpty && !$0.channels.isEmpty }) {
+            let parts = split.compactMap { Self.part(key, $0, engine: engine) }
+            if parts.count == split.count { chosen = parts }
         }
-        guard let parts = chosen else { return nil }
-        splitsChannels = parts.count > 1 && parts[0].images == batch
-        sourceSlices =
-            splitsChannels && parts[0].sourceReorder != nil
-            ? Self.slices(of: parts[0], geometry: g, workers: workers, engine: engine) : nil
-        self.parts = parts
+        guard let chosen else { return nil }
+        parts = chosen
     }
 
-    /// Reorders of the input's channels in whole blocks of 16, one share per worker, from plain NCHW into the
-    /// part's layout; nil when the channels do not split into whole blocks or oneDNN cannot reorder slices.
-    private static func slices(of part: Part, geometry g: WindowGeometry, workers: Int, engine: dnnl_engine_t)
-        -> [Step]?
-    {
-        let share = (g.channels + 16 * workers - 1) / (16 * workers) * 16
-        guard g.channels % 16 == 0, share < g.channels else { return nil }
-        var plain = description([g.batch, g.channels, g.height, g.width], tag: dnnl_nchw)
-        var chosen = part.sourceLayout
-        let steps = stride(from: 0, to: g.channels, by: share).compactMap { first -> Step? in
-            let sizes = dims([g.batch, min(share, g.channels - first), g.height, g.width])
-            let offsets = dims([0, first, 0, 0])
-            var (from, to) = (dnnl_memory_desc_t(), dnnl_memory_desc_t())
-            guard dnnl_memory_desc_init_submemory(&from, &plain, sizes, offsets) == dnnl_success,
-                dnnl_memory_desc_init_submemory(&to, &chosen, sizes, offsets) == dnnl_success
-            else { return nil }
-            return Step.reorder(from: from, to: to, engine: engine)
-        }
-        return steps.count == (g.channels + share - 1) / share ? steps : nil
-    }
-
-    /// The primitive for `images` × `channels` of the convolution, if oneDNN has a JIT kernel for it.
-    private static func part(_ key: Key, images: Range<Int>, channels: Range<Int>, engine: dnnl_engine_t) -> Part? {
+    /// The primitive for `share` of the convolution, if oneDNN has a JIT kernel for it.
+    private static func part(_ key: Key, _ share: Share, engine: dnnl_engine_t) -> Part? {
         let g = key.geometry
-        let (n, k) = (images.count, channels.count)
-        let (outHeight, outWidth) = (g.outHeight, g.outWidth)
-        let plainSource = description([n, g.channels, g.height, g.width], tag: dnnl_nchw)
-        let plainWeights = description([k, g.channels, g.kernelHeight, g.kernelWidth], tag: dnnl_oihw)
-        // A channel slice of NCHW output keeps the whole tensor's strides.
-        let plainDestination = description(
-            [n, k, outHeight, outWidth],
-            strides: [key.outChannels * outHeight * outWidth, outHeight * outWidth, outWidth, 1])
-        var anySource = description([n, g.channels, g.height, g.width], tag: dnnl_format_tag_any)
-        var anyWeights = description([k, g.channels, g.kernelHeight, g.kernelWidth], tag: dnnl_format_tag_any)
-        var anyDestination = description([n, k, outHeight, outWidth], tag: dnnl_format_tag_any)
+        let (n, rows, k) = (share.images.count, share.rows, share.channels.count)
+        // The input rows the output rows read, and the padding left of the image's own above and below them.
+        let top = rows.lowerBound * g.strideHeight - g.padTop
+        let bottom = (rows.upperBound - 1) * g.strideHeight - g.padTop + (g.kernelHeight - 1) * g.dilationHeight
+        let inputRows = max(top, 0)..<min(bottom + 1, g.height)
+        let (padTop, padBottom) = (max(-top, 0), max(bottom - (g.height - 1), 0))
+        let sourceSizes = [n, g.channels, inputRows.count, g.width]
+        let destinationSizes = [n, k, rows.count, g.outWidth]
+        let weightSizes =
+            g.groups > 1 ? [k, 1, 1, g.kernelHeight, g.kernelWidth] : [k, g.channels, g.kernelHeight, g.kernelWidth]
+        let userSource = slice(sourceSizes, of: g.channels, height: g.height, key.source)
+        let userWeights = description(weightSizes, tag: g.groups > 1 ? dnnl_goihw : dnnl_oihw)
+        let userDestination = slice(destinationSizes, of: key.outChannels, height: g.outHeight, key.destination)
+        var anySource = description(sourceSizes, tag: dnnl_format_tag_any)
+        var anyWeights = description(weightSizes, tag: dnnl_format_tag_any)
+        var anyDestination = description(destinationSizes, tag: dnnl_format_tag_any)
         var bias = description([k], tag: dnnl_x)
         var convolution = dnnl_convolution_desc_t()
         let strides = dims([g.strideHeight, g.strideWidth])
         let dilations = dims([g.dilationHeight - 1, g.dilationWidth - 1])
-        let (before, after) = (dims([g.padTop, g.padLeft]), dims([g.padBottom, g.padRight]))
+        let (before, after) = (dims([padTop, g.padLeft]), dims([padBottom, g.padRight]))
+        let epilogue = key.epilogue
         let status = withUnsafePointer(to: &bias) { bias in
             dnnl_dilated_convolution_forward_desc_init(
                 &convolution, dnnl_forward_inference, dnnl_convolution_direct, &anySource, &anyWeights,
-                key.bias ? bias : nil, &anyDestination, strides, dilations, before, after)
+                epilogue.bias ? bias : nil, &anyDestination, strides, dilations, before, after)
         }
         guard status == dnnl_success else { return nil }
         var attributes: dnnl_primitive_attr_t?
         dnnl_primitive_attr_create(&attributes)
         defer { dnnl_primitive_attr_destroy(attributes) }
-        if key.relu {
-            var postOps: dnnl_post_ops_t?
-            dnnl_post_ops_create(&postOps)
-            dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0)
-            dnnl_primitive_attr_set_post_ops(attributes, postOps)
-            dnnl_post_ops_destroy(postOps)
+        var postOps: dnnl_post_ops_t?
+        dnnl_post_ops_create(&postOps)
+        if epilogue.residual { dnnl_post_ops_append_sum(postOps, 1) }
+        switch epilogue.activation {
+        case .none: break
+        case .relu: dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0)
+        case .clip(let low, let high): dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip, low, high)
         }
+        dnnl_primitive_attr_set_post_ops(attributes, postOps)
+        dnnl_post_ops_destroy(postOps)
         var primitiveDescription: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&primitiveDescription, &convolution, attributes, engine, nil) == dnnl_success
         else { return nil }
         defer { dnnl_primitive_desc_destroy(primitiveDescription) }
         var implementation: UnsafePointer<CChar>?
         dnnl_primitive_desc_query(primitiveDescription, dnnl_query_impl_info_str, 0, &implementation)
-        // Only a JIT kernel beats the vector kernels; oneDNN's reference and GEMM fallbacks do not.
+        // Only a JIT kernel beats the vector kernels (brgconv, brdgmm_dw, jit): oneDNN's reference and GEMM
+        // fallbacks do not.
         let name = implementation.map { String(cString: $0) } ?? ""
-        guard name.contains("brg") || (name.contains("jit") && !name.contains("gemm")) else { return nil }
+        guard ["brg", "brdgmm", "jit"].contains(where: name.hasPrefix), !name.contains("gemm:") else { return nil }
         func chosen(_ query: dnnl_query_t) -> dnnl_memory_desc_t {
             dnnl_primitive_desc_query_md(primitiveDescription, query, 0).pointee
         }
@@ -181,65 +188,61 @@ final class OneDNNConvolution {
         var primitive: dnnl_primitive_t?
         guard dnnl_primitive_create(&primitive, primitiveDescription) == dnnl_success, let primitive else { return nil }
         var arguments = [(DNNL_ARG_SRC, source), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, destination)]
-        if key.bias { arguments.append((DNNL_ARG_BIAS, bias)) }
+        if epilogue.bias { arguments.append((DNNL_ARG_BIAS, bias)) }
         guard let step = Step(primitive, arguments, engine: engine) else { return nil }
+        let residual = slice(destinationSizes, of: key.outChannels, height: g.outHeight, key.residual)
         return Part(
-            images: images, channels: channels, convolution: step,
-            sourceReorder: Step.reorder(from: plainSource, to: source, engine: engine),
-            weightsReorder: Step.reorder(from: plainWeights, to: weights, engine: engine),
-            destinationReorder: Step.reorder(from: destination, to: plainDestination, engine: engine),
-            sourceLayout: source, sourceBytes: size(source), weightsBytes: size(weights),
-            destinationBytes: size(destination))
+            share: share, inputRows: inputRows, convolution: step,
+            sourceReorder: Step.reorder(from: userSource, to: source, engine: engine),
+            weightsReorder: Step.reorder(from: userWeights, to: weights, engine: engine),
+            destinationReorder: Step.reorder(from: destination, to: userDestination, engine: engine),
+            residualCopy: epilogue.residual
+                ? Step.reorder(from: residual, to: destination, engine: engine, evenWhenEqual: true) : nil,
+            sourceBytes: size(source), weightsBytes: size(weights), destinationBytes: size(destination))
     }
 
-    /// y = conv(x, w) + bias, then ReLU when the plan says so. `persistentWeights`: `w` is a persistent tensor,
-    /// whose reorder may be kept.
+    /// y = activation(conv(x, w) + bias + residual), as the plan's epilogue says. `persistentWeights`: `w` is a
+    /// persistent tensor, whose reorder may be kept.
     func forward(
-        _ x: DeviceTensor, _ w: DeviceTensor, bias: UnsafePointer<Float>?, into y: DeviceTensor,
-        persistentWeights: Bool, on cpu: CPUDevice
+        _ x: DeviceTensor, _ w: DeviceTensor, bias: UnsafePointer<Float>?, residual: DeviceTensor?,
+        into y: DeviceTensor, persistentWeights: Bool, on cpu: CPUDevice
     ) {
-        let g = geometry
-        let imageSize = g.channels * g.height * g.width
-        let outPlane = g.outHeight * g.outWidth
-        let filterSize = g.channels * g.kernelHeight * g.kernelWidth
-        let outChannels = w.shape[0]
         omp_set_num_threads(1)
-        // Parts that split the channels share one reordered input.
-        var sharedSource: UnsafeMutableRawPointer?
-        if splitsChannels, let reorder = parts[0].sourceReorder {
-            let memory = UnsafeMutableRawPointer(cpu.sharedScratch(count: parts[0].sourceBytes / 4))
-            if let slices = sourceSlices {
-                // A slice's memory is the whole tensor's, at the slice's offset within it.
-                cpu.parallelChunks(slices.count, serialBelow: 2) { worker, indices in
-                    omp_set_num_threads(1)
-                    for index in indices { slices[index].run([x.raw, memory], on: cache.streams[worker]) }
-                }
-            } else {
-                reorder.run([x.raw, memory], on: cache.streams[0])
-            }
-            sharedSource = memory
-        }
-        let weights = parts.indices.map { index in
-            filters(w, part: index, persistent: persistentWeights, filterSize: filterSize)
-        }
+        let weights = parts.indices.map { index in filters(w, part: index, persistent: persistentWeights) }
         cpu.parallelChunks(parts.count, serialBelow: 2) { worker, indices in
             omp_set_num_threads(1)
             let stream = cache.streams[worker]
             for index in indices {
-                let part = parts[index]
-                let input = x.raw + part.images.lowerBound * imageSize * 4
-                var source = sharedSource ?? input
-                if sharedSource == nil, let reorder = part.sourceReorder {
+                let (part, share) = (parts[index], parts[index].share)
+                /// The address of the part's first image, `row` and `channel` in a tensor of `layout`.
+                func start(_ tensor: DeviceTensor, row: Int, channel: Int, _ layout: TensorLayout)
+                    -> UnsafeMutableRawPointer
+                {
+                    let (channels, height, width) = (tensor.shape[1], tensor.shape[2], tensor.shape[3])
+                    let image = share.images.lowerBound * channels * height * width
+                    let offset =
+                        layout == .channelsLast
+                        ? row * width * channels + channel : channel * height * width + row * width
+                    return tensor.raw + (image + offset) * 4
+                }
+                let input = start(x, row: part.inputRows.lowerBound, channel: 0, key.source)
+                var source = input
+                if let reorder = part.sourceReorder {
                     source = UnsafeMutableRawPointer(cpu.scratch(worker: worker, slot: 0, count: part.sourceBytes / 4))
                     reorder.run([input, source], on: stream)
                 }
-                let output = y.raw + (part.images.lowerBound * outChannels + part.channels.lowerBound) * outPlane * 4
+                let output = start(y, row: share.rows.lowerBound, channel: share.channels.lowerBound, key.destination)
                 let destination =
                     part.destinationReorder == nil
                     ? output
                     : UnsafeMutableRawPointer(cpu.scratch(worker: worker, slot: 1, count: part.destinationBytes / 4))
+                if let copy = part.residualCopy, let residual {
+                    let from = start(
+                        residual, row: share.rows.lowerBound, channel: share.channels.lowerBound, key.residual)
+                    copy.run([from, destination], on: stream)
+                }
                 var buffers = [source, weights[index].memory, destination]
-                if let bias { buffers.append(UnsafeMutableRawPointer(mutating: bias + part.channels.lowerBound)) }
+                if let bias { buffers.append(UnsafeMutableRawPointer(mutating: bias + share.channels.lowerBound)) }
                 part.convolution.run(buffers, on: stream)
                 part.destinationReorder?.run([destination, output], on: stream)
             }
@@ -249,11 +252,11 @@ final class OneDNNConvolution {
 
     /// The filters of part `index` in its layout, and what keeps their memory alive: kept from an earlier call
     /// while `w` is persistent and unwritten, else reordered for this call.
-    private func filters(_ w: DeviceTensor, part index: Int, persistent: Bool, filterSize: Int)
+    private func filters(_ w: DeviceTensor, part index: Int, persistent: Bool)
         -> (memory: UnsafeMutableRawPointer, owner: ReorderedFilters?)
     {
         let part = parts[index]
-        let plain = w.raw + part.channels.lowerBound * filterSize * 4
+        let plain = w.raw + part.share.channels.lowerBound * w.shape.dims.dropFirst().reduce(4, *)
         guard let reorder = part.weightsReorder else { return (plain, nil) }
         let storage = unsafeDowncast(w.storage, to: CPUStorage.self)
         // Keyed by plan too: plans of one geometry (with and without a ReLU) may choose different layouts.
@@ -341,10 +344,12 @@ extension OneDNNConvolution {
             self.arguments = zip(arguments, memories).map { dnnl_exec_arg_t(arg: $0.0.0, memory: $0.1) }
         }
 
-        /// A reorder between two layouts; nil when they are the same.
-        static func reorder(from: dnnl_memory_desc_t, to: dnnl_memory_desc_t, engine: dnnl_engine_t) -> Step? {
+        /// A reorder between two layouts; nil when they are the same, unless `evenWhenEqual` asks for a copy.
+        static func reorder(
+            from: dnnl_memory_desc_t, to: dnnl_memory_desc_t, engine: dnnl_engine_t, evenWhenEqual: Bool = false
+        ) -> Step? {
             var (from, to) = (from, to)
-            guard dnnl_memory_desc_equal(&from, &to) == 0 else { return nil }
+            guard evenWhenEqual || dnnl_memory_desc_equal(&from, &to) == 0 else { return nil }
             var description: dnnl_primitive_desc_t?
             dnnl_reorder_primitive_desc_create(&description, &from, engine, &to, engine, nil)
             defer { dnnl_primitive_desc_destroy(description) }
@@ -375,9 +380,17 @@ extension OneDNNConvolution {
         return description
     }
 
-    private static func description(_ sizes: [Int], strides: [Int]) -> dnnl_memory_desc_t {
+    /// Images × channels × rows × width `sizes` of a 4-D tensor of `channels` × `height` rows (and `sizes[3]`
+    /// columns) in `layout`, from the address of its first element.
+    private static func slice(_ sizes: [Int], of channels: Int, height: Int, _ layout: TensorLayout)
+        -> dnnl_memory_desc_t
+    {
+        let width = sizes[3]
+        let image = channels * height * width
+        let strides =
+            layout == .channelsLast ? [image, 1, width * channels, channels] : [image, height * width, width, 1]
         var description = dnnl_memory_desc_t()
-        dnnl_memory_desc_init_by_strides(&description, Int32(sizes.count), dims(sizes), dnnl_f32, dims(strides))
+        dnnl_memory_desc_init_by_strides(&description, 4, dims(sizes), dnnl_f32, dims(strides))
         return description
     }
 

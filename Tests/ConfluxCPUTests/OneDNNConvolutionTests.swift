@@ -1,15 +1,14 @@
-import Conflux
 import TestSupport
 import XCTest
 
+@testable import Conflux
 @testable import ConfluxCPU
 
 /// The CPU device's forward convolutions through oneDNN (`OneDNNConvolution`) against the direct loops of
 /// `Reference`, and the filters it keeps reordered against every way a weight changes.
 final class OneDNNConvolutionTests: XCTestCase {
     /// Random shapes, odd sizes included, with strides, dilations, uneven padding, and the bias and ReLU of a fused
-    /// chain; split across the workers by images, by output channels (in blocks of 16, the last share short), or
-    /// not at all.
+    /// chain, through a session (plain tensors in and out).
     func testForwardOnRandomShapesMatchesTheReference() throws {
         var generator = SeededGenerator(seed: 5)
         var throughOneDNN = 0
@@ -47,7 +46,12 @@ final class OneDNNConvolutionTests: XCTestCase {
                 actual, expected, relative: 0, absolute: 1e-4,
                 "trial \(trial) \(x.shape) \(f.shape) stride \(stride) dilation \(dilation) \(padding)")
             let geometry = WindowGeometry(input: x.shape, attributes: convolution.node.attributes)
-            if OneDNNConvolution.plan(geometry, outChannels: o, bias: true, relu: true, on: harness.device) != nil {
+            var epilogue = ConvolutionEpilogue()
+            (epilogue.bias, epilogue.activation) = (true, .relu)
+            if OneDNNConvolution.plan(
+                geometry, outChannels: o, epilogue: epilogue, layouts: (.plain, .plain, .plain), on: harness.device)
+                != nil
+            {
                 throughOneDNN += 1
             }
         }
@@ -74,7 +78,10 @@ final class OneDNNConvolutionTests: XCTestCase {
             Reference.conv2d(x.floats, x.shape, filters.floats, filters.shape, stride: (1, 1), pads: [1, 1, 1, 1]).0
         }
         let geometry = WindowGeometry(input: x.shape, attributes: y.node.attributes)
-        guard OneDNNConvolution.plan(geometry, outChannels: 64, bias: false, relu: false, on: harness.device) != nil
+        guard
+            OneDNNConvolution.plan(
+                geometry, outChannels: 64, epilogue: ConvolutionEpilogue(), layouts: (.plain, .plain, .plain),
+                on: harness.device) != nil
         else { throw XCTSkip("oneDNN has no JIT convolution for this shape on this processor") }
         try harness.session.assign(weights, first)
         for _ in 0..<2 {
@@ -87,5 +94,98 @@ final class OneDNNConvolutionTests: XCTestCase {
         try harness.session.run([], feeds: [step: delta], targets: [update])
         let third = HostTensor(shape: first.shape, floats: zip(second.floats, delta.floats).map(+))
         assertClose(try harness.values([y], [images: x])[0], expected(third), relative: 0, absolute: 1e-4, "updated")
+    }
+
+    /// The kernel itself on every layout of its input, output and residual, with a bias, a residual and a ReLU or a
+    /// clip, dense and depthwise, split by images, by output rows (evenly and not) and by output channels, against
+    /// the reference loops: random shapes, odd sizes included.
+    func testLayoutsAndEpiloguesOnRandomShapesMatchTheReference() throws {
+        let cpu = try CPUDevice()
+        guard cpu.oneDNN != nil else { throw XCTSkip("this CPU device runs the vector kernels alone") }
+        var generator = SeededGenerator(seed: 9)
+        var throughOneDNN = 0
+        for trial in 0..<36 {
+            let depthwise = trial % 4 == 3
+            let n = [1, 1, 3][trial % 3]
+            let c =
+                depthwise ? 16 * Int.random(in: 1...3, using: &generator) : Int.random(in: 16...40, using: &generator)
+            let o = depthwise ? c : Int.random(in: 1...70, using: &generator)
+            let (h, w) = (Int.random(in: 3...15, using: &generator), Int.random(in: 3...15, using: &generator))
+            let (k, stride) = (Int.random(in: 1...3, using: &generator), Int.random(in: 1...2, using: &generator))
+            let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 0, left: 2, right: 1)][trial % 3]
+            let layouts = (0..<3).map { _ in Bool.random(using: &generator) ? TensorLayout.channelsLast : .plain }
+            var epilogue = ConvolutionEpilogue()
+            epilogue.bias = trial % 2 == 0
+            epilogue.residual = trial % 5 != 1
+            epilogue.activation = [.none, .relu, .clip(-0.3, 0.4)][trial / 2 % 3]
+            let graph = Graph()
+            let filterShape: Shape = [o, depthwise ? 1 : c, k, k]
+            let convolution = try conv2d(
+                graph.placeholder([n, c, h, w]), graph.placeholder(filterShape), stride: stride, padding: padding,
+                groups: depthwise ? c : 1)
+            let outShape = convolution.node.shape
+            var attributes = convolution.node.attributes
+            attributes["bias"] = .bool(epilogue.bias)
+            attributes["residual"] = .bool(epilogue.residual)
+            attributes["relu"] = .bool(epilogue.activation == .relu)
+            attributes["clip"] = .bool(epilogue.activation == .clip(-0.3, 0.4))
+            (attributes["min"], attributes["max"]) = (.float(-0.3), .float(0.4))
+            let node = Node(
+                id: 0, name: "trial \(trial)", op: .fusedConv2D, inputs: [], attributes: attributes, shape: outShape,
+                dtype: .float32, requestedDevice: nil)
+            let x = randomTensor([n, c, h, w], seed: UInt64(300 + trial))
+            let f = randomTensor(filterShape, seed: UInt64(400 + trial))
+            let b = randomTensor([o], seed: UInt64(500 + trial))
+            let r = randomTensor(outShape, seed: UInt64(600 + trial))
+            var inputs = [try tensor(x, layouts[0], on: cpu), try tensor(f, .plain, on: cpu)]
+            var inputLayouts = [layouts[0], .plain]
+            if epilogue.bias {
+                (inputs, inputLayouts) = (inputs + [try tensor(b, .plain, on: cpu)], inputLayouts + [.plain])
+            }
+            if epilogue.residual {
+                (inputs, inputLayouts) = (inputs + [try tensor(r, layouts[2], on: cpu)], inputLayouts + [layouts[2]])
+            }
+            var context = KernelContext(
+                node: node, inputs: inputs, output: try cpu.allocate(outShape, .float32, for: "y"), device: cpu)
+            (context.inputLayouts, context.outputLayout) = (inputLayouts, layouts[1])
+            CPUKernels.fusedConv2D(context)
+            let actual = try cpu.download(ChannelsLast.plain(context.output, layouts[1], on: cpu)).floats
+            let (plain, _) = Reference.conv2d(
+                x.floats, x.shape, f.floats, f.shape, stride: (stride, stride),
+                pads: convolution.node.attributes.ints("pads"), groups: depthwise ? c : 1)
+            let plane = outShape[2] * outShape[3]
+            let expected = plain.indices.map { i -> Float in
+                let v = plain[i] + (epilogue.bias ? b.floats[i / plane % o] : 0) + (epilogue.residual ? r.floats[i] : 0)
+                switch epilogue.activation {
+                case .none: return v
+                case .relu: return max(v, 0)
+                case .clip(let low, let high): return min(max(v, low), high)
+                }
+            }
+            assertClose(
+                actual, expected, relative: 0, absolute: 1e-4,
+                "trial \(trial) \(x.shape) \(f.shape) stride \(stride) \(padding) \(layouts) \(epilogue)")
+            let geometry = WindowGeometry(input: x.shape, attributes: attributes)
+            if OneDNNConvolution.plan(
+                geometry, outChannels: o, epilogue: epilogue, layouts: (layouts[0], layouts[1], layouts[2]), on: cpu)
+                != nil
+            {
+                throughOneDNN += 1
+            }
+        }
+        print("oneDNN ran \(throughOneDNN) of 36 convolutions; the vector kernels (converting layouts) the rest")
+        if CPUDevice.instructionSets.contains("avx2") {
+            XCTAssertGreaterThan(throughOneDNN, 18, "oneDNN should take the dense and channels-last depthwise ones")
+        }
+    }
+
+    /// A device tensor holding `host` in `layout`.
+    private func tensor(_ host: HostTensor, _ layout: TensorLayout, on cpu: CPUDevice) throws -> DeviceTensor {
+        let plain = try cpu.allocate(host.shape, .float32, for: "input")
+        try cpu.upload(host, to: plain)
+        guard layout == .channelsLast else { return plain }
+        let converted = try cpu.allocate(host.shape, .float32, for: "input")
+        ChannelsLast.convert(plain, into: converted, toChannelsLast: true, on: cpu)
+        return converted
     }
 }

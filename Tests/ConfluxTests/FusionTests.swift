@@ -119,4 +119,49 @@ final class FusionTests: XCTestCase {
         XCTAssertTrue(unfused[3].floats.contains(0) && unfused[3].floats.contains { $0 > 0 }, "the ReLU clips some")
         assertClose(fused, unfused[0].floats, relative: 1e-5, absolute: 1e-5, "fused against unfused")
     }
+
+    /// ResNet's shortcut: Conv2D + BiasAdd + Add + Relu become one convolution reading the residual last; of an
+    /// Add of two convolutions, the first takes it.
+    func testAResidualAddAndItsReLUJoinTheConvolution() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([1, 4, 6, 6], name: "x")
+        let w = try graph.variable([4, 4, 3, 3], initializer: .constant(0.1), name: "w")
+        let conv = try conv2d(x, w, padding: .same)
+        let bias = try biasAdd(conv, graph.variable([4], initializer: .constant(0), name: "b"))
+        let shortcut = try conv2d(x, graph.variable([4, 4, 1, 1], initializer: .constant(0.2), name: "v"))
+        let sum = try add(shortcut, bias)
+        let y = try relu(sum)
+        let order = graph.executionOrder(roots: [y.node.id])
+        let fusion = Fusion(
+            graph: graph, computed: order.filter { !graph.nodes[$0].role.isSource },
+            placement: Placement(
+                devices: Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, "cpu:0") }), reasons: [:]),
+            kept: [y.node.id], kernels: try cpuDevices().kernels, kind: { _ in .cpu })
+        let chain = try XCTUnwrap(fusion.chains[y.node.id])
+        let first = order.firstIndex(of: conv.node.id)! < order.firstIndex(of: shortcut.node.id)! ? conv : shortcut
+        XCTAssertEqual(chain.nodes.first, first.node.id)
+        XCTAssertEqual(chain.node.attributes.bool("residual"), true)
+        XCTAssertEqual(chain.node.attributes.bool("relu"), true)
+        XCTAssertEqual(chain.node.inputs.last, first == conv ? shortcut.node.id : bias.node.id)
+        XCTAssertEqual(fusion.chains.count, first == conv ? 1 : 2, "the other convolution keeps its own bias")
+    }
+
+    /// MobileNet's ReLU6: a Clip after the bias joins the convolution with its bounds.
+    func testAClipJoinsTheConvolutionWithItsBounds() throws {
+        let graph = Graph()
+        let x = try graph.placeholder([1, 3, 5, 5], name: "x")
+        let conv = try conv2d(x, graph.variable([8, 3, 3, 3], initializer: .constant(0.1), name: "w"))
+        let y = try clip(biasAdd(conv, graph.variable([8], initializer: .constant(0), name: "b")), min: 0, max: 6)
+        let order = graph.executionOrder(roots: [y.node.id])
+        let fusion = Fusion(
+            graph: graph, computed: order.filter { !graph.nodes[$0].role.isSource },
+            placement: Placement(
+                devices: Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, "cpu:0") }), reasons: [:]),
+            kept: [y.node.id], kernels: try cpuDevices().kernels, kind: { _ in .cpu })
+        let chain = try XCTUnwrap(fusion.chains[y.node.id])
+        XCTAssertEqual(chain.nodes.count, 3)
+        XCTAssertEqual(chain.node.attributes.bool("clip"), true)
+        XCTAssertEqual(chain.node.attributes.float("max"), 6)
+        XCTAssertEqual(chain.node.attributes.bool("relu"), false)
+    }
 }

@@ -112,6 +112,9 @@ public protocol Device: AnyObject, Sendable {
     /// with, into the same range of `destination` once all of `events` have passed.
     func copy(_ source: DeviceTensor, to destination: DeviceTensor, bytes: Range<Int>, after events: [any DeviceEvent])
         throws -> (any DeviceEvent)?
+
+    /// How this device's kernel for `node`, whose inputs have `inputs` shapes, takes channels-last tensors.
+    func channelsLastUse(for node: Node, inputs: [Shape]) -> ChannelsLastUse
 }
 
 /// A synchronous device whose tensors live in host memory.
@@ -144,6 +147,7 @@ extension Device {
     }
 
     public func sharesMemory(with other: any Device) -> Bool { false }
+    public func channelsLastUse(for node: Node, inputs: [Shape]) -> ChannelsLastUse { .none }
 
     public func copy(
         _ source: DeviceTensor, to destination: DeviceTensor, bytes: Range<Int>, after events: [any DeviceEvent]

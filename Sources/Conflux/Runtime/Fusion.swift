@@ -1,5 +1,6 @@
 /// Epilogue fusion over a planned run: a convolution or matrix product and the element-wise ops that follow it, a
-/// bias and then a ReLU, run as one kernel that applies them as it writes its output; and a max-pooling gradient
+/// bias and then a ReLU (for a convolution also a residual `Add` before it, or a `Clip` in its place: ResNet's
+/// shortcut, MobileNet's ReLU6), run as one kernel that applies them as it writes its output; and a max-pooling gradient
 /// with the gradient of the ReLU whose output was pooled. The intermediate tensors are then neither written, read,
 /// nor allocated (what TensorFlow's remapper does with `_FusedConv2D`).
 ///
@@ -40,16 +41,18 @@ struct Fusion {
             else { continue }
             var nodes = [id]
             /// The sole reader of the chain's end, if it is an `op` reading that end as input `slot` and the chain may
-            /// grow into it.
+            /// grow into it: not a node of another chain (an `Add` of two convolutions belongs to the first).
             func next(_ op: OpType, slot: Int = 0) -> Node? {
                 let end = nodes.last!
                 guard !kept.contains(end), let only = readers[end], only.count == 1, isComputed.contains(only[0]),
-                    placement.device(of: only[0]) == device
+                    placement.device(of: only[0]) == device, !absorbed.contains(only[0]), chains[only[0]] == nil
                 else { return nil }
                 let reader = graph.nodes[only[0]]
                 return reader.op == op && reader.inputs[slot] == end ? reader : nil
             }
             var bias: Node?
+            var residual: Int?
+            var clip: Node?
             if producer.op == .maxPoolGrad {
                 // ReluGrad(y, dy) whose y is what was pooled: the ReLU's output.
                 if let reluGrad = next(.reluGrad, slot: 1), reluGrad.inputs[0] == producer.inputs[0] {
@@ -58,17 +61,36 @@ struct Fusion {
             } else {
                 bias = next(.biasAdd)
                 if let bias { nodes.append(bias.id) }
-                if let relu = next(.relu) { nodes.append(relu.id) }
+                // A convolution's residual connection: Add of a tensor of the same shape (ResNet's shortcut).
+                if producer.op == .conv2D, let add = next(.add, slot: 0) ?? next(.add, slot: 1) {
+                    let other = add.inputs[add.inputs[0] == nodes.last! ? 1 : 0]
+                    if graph.nodes[other].shape == graph.nodes[nodes.last!].shape {
+                        residual = other
+                        nodes.append(add.id)
+                    }
+                }
+                if let relu = next(.relu) {
+                    nodes.append(relu.id)
+                } else if producer.op == .conv2D, let found = next(.clip) {
+                    clip = found
+                    nodes.append(found.id)
+                }
             }
             guard nodes.count > 1 else { continue }
             var attributes = producer.attributes
             attributes["bias"] = .bool(bias != nil)
             attributes["relu"] = .bool([.relu, .reluGrad].contains(graph.nodes[nodes.last!].op))
+            if producer.op == .conv2D {
+                attributes["residual"] = .bool(residual != nil)
+                attributes["clip"] = .bool(clip != nil)
+                attributes["min"] = clip?.attributes["min"] ?? .float(0)
+                attributes["max"] = clip?.attributes["max"] ?? .float(0)
+            }
             let last = graph.nodes[nodes.last!]
             let node = Node(
                 id: last.id, name: nodes.map { graph.nodes[$0].name }.joined(separator: "+"), op: fused,
-                inputs: producer.inputs + (bias.map { [$0.inputs[1]] } ?? []), attributes: attributes,
-                shape: last.shape, dtype: last.dtype, requestedDevice: nil)
+                inputs: producer.inputs + (bias.map { [$0.inputs[1]] } ?? []) + (residual.map { [$0] } ?? []),
+                attributes: attributes, shape: last.shape, dtype: last.dtype, requestedDevice: nil)
             chains[last.id] = Chain(nodes: nodes, node: node)
             absorbed.formUnion(nodes.dropLast())
         }

@@ -8,12 +8,17 @@ public struct KernelContext {
     /// session's own buffers): written only by uploads and by ops that update variables, so that a kernel may keep
     /// what it derives from them (a reordered filter) until then.
     public var persistentInputs: Set<Int> = []
+    /// The layout of each input and of the output (`LayoutAssignment`): plain unless the device's kernel said it
+    /// takes them channels-last.
+    public var inputLayouts: [TensorLayout]
+    public var outputLayout = TensorLayout.plain
 
     public init(node: Node, inputs: [DeviceTensor], output: DeviceTensor, device: any Device) {
         self.node = node
         self.inputs = inputs
         self.output = output
         self.device = device
+        inputLayouts = Array(repeating: .plain, count: inputs.count)
     }
 }
 

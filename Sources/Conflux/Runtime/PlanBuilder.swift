@@ -28,6 +28,7 @@ struct PlanBuilder {
     private var streamed: [Int: (rows: [Range<Int>], reader: Int?)] = [:]
     /// The chains of nodes that run as one kernel.
     private let fusion: Fusion
+    private let layouts: LayoutAssignment
     /// The tasks the devices span, if more than this process's.
     let tasks: TaskSpan?
     /// The tag of the next chunk to cross tasks: every task builds the same plan, so tags match end to end.
@@ -52,9 +53,15 @@ struct PlanBuilder {
         tasks = TaskSpan(devices: devices.values)
         partition = Partition(graph: graph, nodes: order, placement: placement, fetches: fetches, tasks: tasks)
         pinned = Set(fetches).union(partition.transfers.map(\.tensor))
-        fusion = Fusion(
-            graph: graph, computed: order.filter { !fed.contains($0) && !graph.nodes[$0].role.isSource },
-            placement: placement, kept: pinned, kernels: kernels, kind: { devices[$0]?.kind })
+        let computed = order.filter { !fed.contains($0) && !graph.nodes[$0].role.isSource }
+        let fusion = Fusion(
+            graph: graph, computed: computed, placement: placement, kept: pinned, kernels: kernels,
+            kind: { devices[$0]?.kind })
+        self.fusion = fusion
+        layouts = LayoutAssignment(
+            graph: graph,
+            nodes: computed.filter { !fusion.absorbed.contains($0) }.map { fusion.chains[$0]?.node ?? graph.nodes[$0] },
+            placement: placement, kept: pinned, devices: devices)
         for id in order where !fed.contains(id) {
             for input in graph.nodes[id].inputs {
                 remainingReads[BufferKey(node: input, device: placement.device(of: id)!), default: 0] += 1
@@ -109,6 +116,8 @@ struct PlanBuilder {
             node.inputs.indices.filter {
                 graph.nodes[node.inputs[$0]].role.isPersistent && self.device(of: node.inputs[$0]) == device
             })
+        context.inputLayouts = node.inputs.map(layouts.layout(of:))
+        context.outputLayout = layouts.layout(of: id)
         if let streaming, let rows = streamed[streaming]?.rows,
             let pieces = try Streaming.pieces(of: context, rows: rows)
         {

@@ -44,6 +44,8 @@ enum Streaming {
             var piece = KernelContext(
                 node: context.node, inputs: inputs, output: try slice(context.output, range), device: context.device)
             piece.persistentInputs = context.persistentInputs
+            piece.inputLayouts = context.inputLayouts
+            piece.outputLayout = context.outputLayout
             return piece
         }
     }

@@ -5,7 +5,7 @@ public enum ParityCases {
     public static var all: [ParityCase] {
         convolution + pooling + matrix + elementwise + softmax + reductions + fused + normalization + arithmetic
             + groupedConvolution + layout + composites + dropout + poolingModes + indexing
-            + smallBatches + largeLogits + channelBlocks + collectives + elementwiseComposites
+            + smallBatches + largeLogits + channelBlocks + collectives + elementwiseComposites + fusedEpilogues
     }
 
     /// Chains that `Fusion` runs as one kernel where the device has it: checked whole, output and gradients.
@@ -583,6 +583,37 @@ public enum ParityCases {
             ParityCase(.concat, "Tile [3, 4, 5] by [2, 1, 3]", inputs: [x], tolerance: .rounding) {
                 try tile($0[0], [2, 1, 3])
             },
+        ]
+    }
+
+    /// Convolutions whose residual `Add` and `Clip` (ReLU6) `Fusion` runs inside the kernel where the device has
+    /// it: ResNet's shortcut with its ReLU, MobileNet's ReLU6, a 1×1 convolution's residual under a narrow clip.
+    static var fusedEpilogues: [ParityCase] {
+        [
+            ParityCase(
+                .fusedConv2D, "3×3 same + bias + residual, ReLU",
+                inputs: [
+                    ParityInputs.uniform([2, 6, 9, 11], seed: 220), ParityInputs.uniform([6, 6, 3, 3], seed: 221),
+                    ParityInputs.uniform([6], seed: 222), ParityInputs.uniform([2, 6, 9, 11], seed: 223),
+                ],
+                tolerance: .summation
+            ) { try relu(add(biasAdd(conv2d($0[0], $0[1], padding: .same), $0[2]), $0[3])) },
+            ParityCase(
+                .fusedConv2D, "3×3 stride 2 + bias, ReLU6",
+                inputs: [
+                    ParityInputs.uniform([1, 5, 7, 9], seed: 224, -3...3),
+                    ParityInputs.uniform([7, 5, 3, 3], seed: 225), ParityInputs.uniform([7], seed: 226),
+                ],
+                tolerance: .summation
+            ) { try clip(biasAdd(conv2d($0[0], $0[1], stride: 2, padding: .same), $0[2]), min: 0, max: 6) },
+            ParityCase(
+                .fusedConv2D, "1×1 + residual, clip to ±0.5",
+                inputs: [
+                    ParityInputs.uniform([3, 4, 8, 8], seed: 227), ParityInputs.uniform([4, 4, 1, 1], seed: 228),
+                    ParityInputs.uniform([3, 4, 8, 8], seed: 229),
+                ],
+                tolerance: .summation
+            ) { try clip(add($0[2], conv2d($0[0], $0[1])), min: -0.5, max: 0.5) },
         ]
     }
 }

@@ -8,29 +8,51 @@ import Conflux
 /// (K = C/groups·KH·KW, P = OH·OW), so that y[n, g] = W[g] · col with W[g] the group's [O/groups, K] filters,
 /// dcol = W[g]ᵀ · dy[n, g] (scattered back by col2im) and dW[g] = Σn dy[n, g] · colᵀ.
 extension CPUKernels {
-    static func conv2D(_ c: KernelContext) { convolve(c, bias: nil, relu: false) }
+    static func conv2D(_ c: KernelContext) { convolve(c, ConvolutionEpilogue()) }
 
-    /// Conv2D with the bias and ReLU of a fused chain (`Fusion`) applied as each image's output is written.
-    static func fusedConv2D(_ c: KernelContext) {
-        let bias = c.node.attributes.bool("bias") ? UnsafePointer(c.inputs[2].floats) : nil
-        convolve(c, bias: bias, relu: c.node.attributes.bool("relu"))
-    }
+    /// Conv2D with the bias, residual and activation of a fused chain (`Fusion`) applied as the output is written.
+    static func fusedConv2D(_ c: KernelContext) { convolve(c, ConvolutionEpilogue(c.node.attributes)) }
 
-    private static func convolve(_ c: KernelContext, bias: UnsafePointer<Float>?, relu: Bool) {
+    /// oneDNN where it runs the convolution (in the tensors' layouts); else the vector kernels or GEMM on plain
+    /// tensors, converting channels-last ones (`LayoutAssignment` expected oneDNN), then what the epilogue adds
+    /// beyond a bias and a ReLU.
+    private static func convolve(_ c: KernelContext, _ epilogue: ConvolutionEpilogue) {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
-        let (outChannels, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        let bias = epilogue.bias ? UnsafePointer(c.inputs[2].floats) : nil
+        let residual = epilogue.residual ? c.inputs[epilogue.residualInput] : nil
+        let residualLayout = epilogue.residual ? c.inputLayouts[epilogue.residualInput] : .plain
         if let oneDNN = OneDNNConvolution.plan(
-            g, outChannels: outChannels, bias: bias != nil, relu: relu, on: c.cpu)
+            g, outChannels: w.shape[0], epilogue: epilogue,
+            layouts: (c.inputLayouts[0], c.outputLayout, residualLayout), on: c.cpu)
         {
             return oneDNN.forward(
-                x, w, bias: bias, into: c.output, persistentWeights: c.persistentInputs.contains(1), on: c.cpu)
+                x, w, bias: bias, residual: residual, into: c.output,
+                persistentWeights: c.persistentInputs.contains(1), on: c.cpu)
         }
-        if let direct = DirectConvolution(g, outChannels: outChannels, on: c.cpu) {
-            return direct.forward(x.floats, w.floats, bias: bias, relu: relu, into: c.output.floats)
+        let channelsLast = c.outputLayout == .channelsLast
+        let y = channelsLast ? ChannelsLast.fresh(like: c.output) : c.output
+        convolvePlain(
+            g, ChannelsLast.plain(x, c.inputLayouts[0], on: c.cpu), w, bias: bias,
+            relu: epilogue.isBiasAndReLU && epilogue.activation == .relu, into: y, on: c.cpu)
+        if !epilogue.isBiasAndReLU {
+            let plainResidual = residual.map { ChannelsLast.plain($0, residualLayout, on: c.cpu) }
+            epilogue.finish(y.floats, residual: plainResidual?.floats, count: y.count, on: c.cpu)
         }
-        if let depthwise = DepthwiseConvolution(g, outChannels: outChannels, on: c.cpu) {
-            return depthwise.forward(x.floats, w.floats, bias: bias, relu: relu, into: c.output.floats)
+        if channelsLast { ChannelsLast.convert(y, into: c.output, toChannelsLast: true, on: c.cpu) }
+    }
+
+    /// y = conv(x, w) + bias, then ReLU when `relu`, all plain NCHW.
+    private static func convolvePlain(
+        _ g: WindowGeometry, _ x: DeviceTensor, _ w: DeviceTensor, bias: UnsafePointer<Float>?, relu: Bool,
+        into output: DeviceTensor, on cpu: CPUDevice
+    ) {
+        let (outChannels, k, p) = (w.shape[0], g.patchSize, g.outHeight * g.outWidth)
+        if let direct = DirectConvolution(g, outChannels: outChannels, on: cpu) {
+            return direct.forward(x.floats, w.floats, bias: bias, relu: relu, into: output.floats)
+        }
+        if let depthwise = DepthwiseConvolution(g, outChannels: outChannels, on: cpu) {
+            return depthwise.forward(x.floats, w.floats, bias: bias, relu: relu, into: output.floats)
         }
         let groupOutputs = outChannels / g.groups
         /// y[n, group] = W[group] · col over the output columns `columns` of image n.
@@ -38,29 +60,29 @@ extension CPUKernels {
             BLAS.sgemm(
                 transposeA: false, transposeB: false, m: groupOutputs, n: columns.count, k: k,
                 a: w.floats + group * groupOutputs * k, lda: k, b: col + columns.lowerBound, ldb: p,
-                c: c.output.floats + (n * outChannels + group * groupOutputs) * p + columns.lowerBound, ldc: p)
+                c: output.floats + (n * outChannels + group * groupOutputs) * p + columns.lowerBound, ldc: p)
         }
         func finish(image n: Int) {
             guard bias != nil || relu else { return }
-            let y = c.output.floats + n * outChannels * p
+            let y = output.floats + n * outChannels * p
             for channel in 0..<outChannels { addBias(bias?[channel] ?? 0, relu: relu, to: y + channel * p, count: p) }
         }
         // Fewer images than cores (inference at batch 1): each image's output columns are split across the cores
         // instead, from one shared im2col matrix, so that no core idles. Not for grouped convolutions, whose
         // per-group products are too small to share (MobileNetV2 at batch 1: 25 ms split against 21 ms whole).
-        guard g.batch >= c.cpu.workers || p < 2 * c.cpu.workers || g.groups > 1 else {
-            let col = c.cpu.sharedScratch(count: k * p)
+        guard g.batch >= cpu.workers || p < 2 * cpu.workers || g.groups > 1 else {
+            let col = cpu.sharedScratch(count: k * p)
             for n in 0..<g.batch {
                 for group in 0..<g.groups {
                     im2col(g, group: group, x.floats + n * g.imageSize, col)
-                    c.cpu.parallelChunks(p) { _, columns in multiply(col, image: n, group: group, columns: columns) }
+                    cpu.parallelChunks(p) { _, columns in multiply(col, image: n, group: group, columns: columns) }
                 }
                 finish(image: n)
             }
             return
         }
-        c.cpu.parallelChunks(g.batch) { worker, images in
-            let col = c.cpu.scratch(worker: worker, slot: 0, count: k * p)
+        cpu.parallelChunks(g.batch) { worker, images in
+            let col = cpu.scratch(worker: worker, slot: 0, count: k * p)
             for n in images {
                 for group in 0..<g.groups {
                     im2col(g, group: group, x.floats + n * g.imageSize, col)

@@ -1,14 +1,23 @@
 import Conflux
 
 extension CPUKernels {
+    /// OpenBLAS runs on one thread (the workers split the work of every kernel): a product of a million
+    /// multiply-adds or more is split across the workers by output columns, in multiples of 16 (a classifier's
+    /// matrix-vector product at batch 1 reads its weights on every core).
     static func matMul(_ c: KernelContext) {
         let (a, b) = (c.inputs[0], c.inputs[1])
         let transposeA = c.node.attributes.bool("transposeA")
         let transposeB = c.node.attributes.bool("transposeB")
-        let k = transposeA ? a.shape[0] : a.shape[1]
-        BLAS.sgemm(
-            transposeA: transposeA, transposeB: transposeB, m: c.output.shape[0], n: c.output.shape[1], k: k,
-            a: a.floats, lda: a.shape[1], b: b.floats, ldb: b.shape[1], c: c.output.floats, ldc: c.output.shape[1])
+        let (m, n, k) = (c.output.shape[0], c.output.shape[1], transposeA ? a.shape[0] : a.shape[1])
+        let blocks = (n + 15) / 16
+        c.cpu.parallelChunks(blocks, serialBelow: m * n * k >= 1 << 20 ? 2 : .max) { _, shares in
+            let columns = shares.lowerBound * 16..<min(shares.upperBound * 16, n)
+            let (ldb, first) = (b.shape[1], columns.lowerBound)
+            BLAS.sgemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: columns.count, k: k, a: a.floats,
+                lda: a.shape[1], b: b.floats + (transposeB ? first * ldb : first), ldb: ldb,
+                c: c.output.floats + first, ldc: n)
+        }
     }
 
     /// MatMul with the bias and ReLU of a fused chain (`Fusion`) applied to each row of the product.

@@ -8,6 +8,8 @@ extension CPUKernels {
     static func maxPool(_ c: KernelContext) {
         let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
         let (x, y) = (c.inputs[0].floats, c.output.floats)
+        // Input and output are in one layout (`CPUDevice.channelsLastUse`).
+        if c.inputLayouts[0] == .channelsLast { return maxPoolChannelsLast(c, g) }
         if g.isHalving {
             return forEachPlaneRange(c, g) { planes in
                 vk_max_pool_halving(
@@ -34,6 +36,28 @@ extension CPUKernels {
                     let row = src + i * g.width
                     for (offset, outputs) in taps {
                         for ox in outputs { out[ox] = max(out[ox], row[ox * g.strideWidth + offset]) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Max pooling of channels-last tensors: each output pixel's channels at once, the maximum over the pixels
+    /// of its window that fall inside the input.
+    private static func maxPoolChannelsLast(_ c: KernelContext, _ g: WindowGeometry) {
+        let (x, y, channels) = (c.inputs[0].floats, c.output.floats, g.channels)
+        c.cpu.parallelChunks(g.batch * g.outHeight) { _, rows in
+            for row in rows {
+                let (image, oy) = row.quotientAndRemainder(dividingBy: g.outHeight)
+                let source = x + image * g.imageSize
+                for ox in 0..<g.outWidth {
+                    let out = y + (row * g.outWidth + ox) * channels
+                    out.update(repeating: -.infinity, count: channels)
+                    for i in g.windowRows(oy) {
+                        for j in g.windowColumns(ox) {
+                            let pixel = source + (i * g.width + j) * channels
+                            for channel in 0..<channels { out[channel] = max(out[channel], pixel[channel]) }
+                        }
                     }
                 }
             }

@@ -19,8 +19,27 @@ extension OpenCLKernels {
     static func conv2D(_ c: KernelContext) throws { try convolve(c, bias: nil, relu: false) }
 
     /// Conv2D with the bias and ReLU of a fused chain (`Fusion`): in the direct kernel's epilogue, or after the GEMM.
+    /// A residual and a clip follow as passes over the output.
     static func fusedConv2D(_ c: KernelContext) throws {
-        try convolve(c, bias: c.node.attributes.bool("bias") ? c.inputs[2] : nil, relu: c.node.attributes.bool("relu"))
+        let attributes = c.node.attributes
+        let bias = attributes.bool("bias") ? c.inputs[2] : nil
+        guard attributes.bool("residual") || attributes.bool("clip") else {
+            return try convolve(c, bias: bias, relu: attributes.bool("relu"))
+        }
+        try convolve(c, bias: bias, relu: false)
+        let runtime = try c.opencl.runtime()
+        let (y, n) = (c.output.mem, c.output.shape.count)
+        if attributes.bool("residual") {
+            try runtime.launch(
+                .optimizers, "assign_add", global: n, [.buffer(y), .buffer(c.inputs.last!.mem), .int(n)])
+        }
+        if attributes.bool("relu") {
+            try runtime.launch(.elementwise, "relu_forward", global: n, [.buffer(y), .buffer(y), .int(n)])
+        } else if attributes.bool("clip") {
+            try runtime.launch(
+                .elementwise, "clip_forward", global: n,
+                [.buffer(y), .buffer(y), .int(n), .float(attributes.float("min")), .float(attributes.float("max"))])
+        }
     }
 
     private static func convolve(_ c: KernelContext, bias: DeviceTensor?, relu: Bool) throws {
