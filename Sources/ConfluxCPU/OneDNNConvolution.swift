@@ -49,11 +49,16 @@ final class OneDNNConvolution {
         let residualCopy: Step?
         let sourceBytes: Int
         let weightsBytes: Int
+        /// The filters' layout the primitive chose.
+        let weightsLayout: dnnl_memory_desc_t
         let destinationBytes: Int
     }
 
     private let key: Key
     private let parts: [Part]
+    /// For each part, the first part whose filters it reads: parts of the same channels in the same layout share
+    /// one reordered copy (the workers of a batch-1 layer read one copy of its weights, not one each).
+    private let filtersOwner: [Int]
     private let cache: Cache
 
     /// Whether oneDNN may run a convolution of `geometry` whose input has `sourceLayout`: not when `cpu` runs the
@@ -123,6 +128,13 @@ final class OneDNNConvolution {
         }
         guard let chosen else { return nil }
         parts = chosen
+        filtersOwner = chosen.indices.map { index in
+            chosen.indices.first { other in
+                var (a, b) = (chosen[other].weightsLayout, chosen[index].weightsLayout)
+                return chosen[other].share.channels == chosen[index].share.channels
+                    && dnnl_memory_desc_equal(&a, &b) != 0
+            }!
+        }
     }
 
     /// The primitive for `share` of the convolution, if oneDNN has a JIT kernel for it.
@@ -198,7 +210,8 @@ final class OneDNNConvolution {
             destinationReorder: Step.reorder(from: destination, to: userDestination, engine: engine),
             residualCopy: epilogue.residual
                 ? Step.reorder(from: residual, to: destination, engine: engine, evenWhenEqual: true) : nil,
-            sourceBytes: size(source), weightsBytes: size(weights), destinationBytes: size(destination))
+            sourceBytes: size(source), weightsBytes: size(weights), weightsLayout: weights,
+            destinationBytes: size(destination))
     }
 
     /// y = activation(conv(x, w) + bias + residual), as the plan's epilogue says. `persistentWeights`: `w` is a
@@ -208,7 +221,9 @@ final class OneDNNConvolution {
         into y: DeviceTensor, persistentWeights: Bool, on cpu: CPUDevice
     ) {
         omp_set_num_threads(1)
-        let weights = parts.indices.map { index in filters(w, part: index, persistent: persistentWeights) }
+        let weights = parts.indices.map { index in
+            filtersOwner[index] == index ? filters(w, part: index, persistent: persistentWeights) : nil
+        }
         cpu.parallelChunks(parts.count, serialBelow: 2) { worker, indices in
             omp_set_num_threads(1)
             let stream = cache.streams[worker]
@@ -241,7 +256,7 @@ final class OneDNNConvolution {
                         residual, row: share.rows.lowerBound, channel: share.channels.lowerBound, key.residual)
                     copy.run([from, destination], on: stream)
                 }
-                var buffers = [source, weights[index].memory, destination]
+                var buffers = [source, weights[filtersOwner[index]]!.memory, destination]
                 if let bias { buffers.append(UnsafeMutableRawPointer(mutating: bias + share.channels.lowerBound)) }
                 part.convolution.run(buffers, on: stream)
                 part.destinationReorder?.run([destination, output], on: stream)
