@@ -1,16 +1,17 @@
 import Conflux
 
 extension CPUKernels {
-    /// OpenBLAS runs on one thread (the workers split the work of every kernel): a product of a million
-    /// multiply-adds or more is split across the workers by output columns, in multiples of 16 (a classifier's
-    /// matrix-vector product at batch 1 reads its weights on every core).
+    /// OpenBLAS runs on one thread (the workers split the work of every kernel). A product of a few rows and a
+    /// million multiply-adds or more (a classifier at batch 1 or 8: bound by reading its weights) is split across
+    /// the workers by output columns, in multiples of 16. Larger products stay whole: OpenBLAS picks its kernels by
+    /// size, and their sums would then change with the number of cores.
     static func matMul(_ c: KernelContext) {
         let (a, b) = (c.inputs[0], c.inputs[1])
         let transposeA = c.node.attributes.bool("transposeA")
         let transposeB = c.node.attributes.bool("transposeB")
         let (m, n, k) = (c.output.shape[0], c.output.shape[1], transposeA ? a.shape[0] : a.shape[1])
         let blocks = (n + 15) / 16
-        c.cpu.parallelChunks(blocks, serialBelow: m * n * k >= 1 << 20 ? 2 : .max) { _, shares in
+        c.cpu.parallelChunks(blocks, serialBelow: m <= 8 && m * n * k >= 1 << 20 ? 2 : .max) { _, shares in
             let columns = shares.lowerBound * 16..<min(shares.upperBound * 16, n)
             let (ldb, first) = (b.shape[1], columns.lowerBound)
             BLAS.sgemm(
