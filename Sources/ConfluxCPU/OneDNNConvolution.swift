@@ -254,7 +254,8 @@ final class OneDNNConvolution {
                 if let copy = part.residualCopy, let residual {
                     let from = start(
                         residual, row: share.rows.lowerBound, channel: share.channels.lowerBound, key.residual)
-                    copy.run([from, destination], on: stream)
+                    // Nothing to copy where the output took over the residual's buffer (`PlanBuilder`).
+                    if from != destination { copy.run([from, destination], on: stream) }
                 }
                 var buffers = [source, weights[filtersOwner[index]]!.memory, destination]
                 if let bias { buffers.append(UnsafeMutableRawPointer(mutating: bias + share.channels.lowerBound)) }

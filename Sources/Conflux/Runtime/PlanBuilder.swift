@@ -24,6 +24,8 @@ struct PlanBuilder {
     private let shared: PlanBuffers
     private var taken = PlanBuffers.Taken()
     private var drained: Set<String> = []
+    /// Buffers an output took over from its node's input (`inPlaceInput`): not freed after that input's last read.
+    private var forwarded: Set<BufferKey> = []
     /// Per streamed transfer, its chunks' rows and the reader that runs chunk by chunk, if one can.
     private var streamed: [Int: (rows: [Range<Int>], reader: Int?)] = [:]
     /// The chains of nodes that run as one kernel.
@@ -109,7 +111,13 @@ struct PlanBuilder {
                 op: node.op.rawValue, node: node.name, device: device,
                 kindsWithKernel: kernels.kinds(for: node.op).map(\.rawValue))
         }
-        let output = try allocate(shape, dtype, on: device, for: node.name)
+        let output: DeviceTensor
+        if let input = inPlaceInput(of: node, on: device) {
+            output = DeviceTensor(shape: shape, dtype: dtype, storage: inputs[input].storage)
+            forwarded.insert(BufferKey(node: node.inputs[input], device: device))
+        } else {
+            output = try allocate(shape, dtype, on: device, for: node.name)
+        }
         buffers[BufferKey(node: id, device: device)] = output
         var context = KernelContext(node: node, inputs: inputs, output: output, device: devices[device]!)
         context.persistentInputs = Set(
@@ -132,6 +140,22 @@ struct PlanBuilder {
         }
         for input in node.inputs { release(BufferKey(node: input, device: device)) }
         try send(id)
+    }
+
+    /// The input whose buffer the node's output may take over, as TensorFlow's `forward_input_or_allocate_output`:
+    /// a fused convolution's residual at its last read, which the kernel sums into in place (oneDNN's sum
+    /// post-op: no copy of the residual). Only a buffer this plan computed on the device, read once by the node,
+    /// and in the output's layout.
+    private func inPlaceInput(of node: Node, on device: String) -> Int? {
+        guard node.op == .fusedConv2D, node.attributes["residual"] == .bool(true) else { return nil }
+        let (index, residual) = (node.inputs.count - 1, node.inputs.last!)
+        let key = BufferKey(node: residual, device: device)
+        guard self.device(of: residual) == device, remainingReads[key] == 1, !pinned.contains(residual),
+            !graph.nodes[residual].role.isPersistent, !feeds.contains(where: { $0.id == residual }),
+            node.inputs.filter({ $0 == residual }).count == 1,
+            layouts.layout(of: residual) == layouts.layout(of: node.id)
+        else { return nil }
+        return index
     }
 
     /// Adds the receives of the node's inputs from other devices not yet received on its device; returns the
@@ -218,7 +242,7 @@ struct PlanBuilder {
     private mutating func release(_ key: BufferKey) {
         remainingReads[key]! -= 1
         guard remainingReads[key] == 0, !pinned.contains(key.node), !graph.nodes[key.node].role.isPersistent,
-            let buffer = buffers[key]
+            !forwarded.contains(key), let buffer = buffers[key]
         else { return }
         freeLists[key.device, default: [:]][buffer.storage.byteCount, default: []].append(buffer.storage)
     }

@@ -587,7 +587,8 @@ public enum ParityCases {
     }
 
     /// Convolutions whose residual `Add` and `Clip` (ReLU6) `Fusion` runs inside the kernel where the device has
-    /// it: ResNet's shortcut with its ReLU, MobileNet's ReLU6, a 1×1 convolution's residual under a narrow clip.
+    /// it: ResNet's shortcut with its ReLU, MobileNet's ReLU6, a 1×1 convolution's residual under a narrow clip, and
+    /// a projection shortcut (a residual computed in the run, whose buffer the output takes over).
     static var fusedEpilogues: [ParityCase] {
         [
             ParityCase(
@@ -614,6 +615,14 @@ public enum ParityCases {
                 ],
                 tolerance: .summation
             ) { try clip(add($0[2], conv2d($0[0], $0[1])), min: -0.5, max: 0.5) },
+            ParityCase(
+                .fusedConv2D, "3×3 + a 1×1 projection of the same input as residual, ReLU",
+                inputs: [
+                    ParityInputs.uniform([2, 4, 7, 9], seed: 230), ParityInputs.uniform([5, 4, 3, 3], seed: 231),
+                    ParityInputs.uniform([5, 4, 1, 1], seed: 232),
+                ],
+                tolerance: .summation
+            ) { try relu(add(conv2d($0[0], $0[1], padding: .same), conv2d($0[0], $0[2]))) },
         ]
     }
 }

@@ -20,7 +20,7 @@ extension CPUKernels {
         let (x, w) = (c.inputs[0], c.inputs[1])
         let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
         let bias = epilogue.bias ? UnsafePointer(c.inputs[2].floats) : nil
-        let residual = epilogue.residual ? c.inputs[epilogue.residualInput] : nil
+        var residual = epilogue.residual ? c.inputs[epilogue.residualInput] : nil
         let residualLayout = epilogue.residual ? c.inputLayouts[epilogue.residualInput] : .plain
         if let oneDNN = OneDNNConvolution.plan(
             g, outChannels: w.shape[0], epilogue: epilogue,
@@ -29,6 +29,13 @@ extension CPUKernels {
             return oneDNN.forward(
                 x, w, bias: bias, residual: residual, into: c.output,
                 persistentWeights: c.persistentInputs.contains(1), on: c.cpu)
+        }
+        // The output may have taken over the residual's buffer (`PlanBuilder.inPlaceInput`): keep the residual
+        // before the convolution writes over it.
+        if let kept = residual, kept.storage === c.output.storage {
+            let copy = ChannelsLast.fresh(like: kept)
+            copy.raw.copyMemory(from: kept.raw, byteCount: kept.storage.byteCount)
+            residual = copy
         }
         let channelsLast = c.outputLayout == .channelsLast
         let y = channelsLast ? ChannelsLast.fresh(like: c.output) : c.output

@@ -15,6 +15,8 @@ extension OpenCLKernels {
     /// LeNet's conv1 (K = 25) takes 10.8 ms direct against 17.7 ms through im2col + GEMM, while conv2 (K = 150)
     /// takes 14.9 ms direct against 11.0 ms through GEMM.
     static let directPatchLimit = 64
+    /// Scratch for a residual whose buffer the output took over.
+    private static let residualSlot = 5
 
     static func conv2D(_ c: KernelContext) throws { try convolve(c, bias: nil, relu: false) }
 
@@ -26,12 +28,18 @@ extension OpenCLKernels {
         guard attributes.bool("residual") || attributes.bool("clip") else {
             return try convolve(c, bias: bias, relu: attributes.bool("relu"))
         }
-        try convolve(c, bias: bias, relu: false)
         let runtime = try c.opencl.runtime()
         let (y, n) = (c.output.mem, c.output.shape.count)
-        if attributes.bool("residual") {
-            try runtime.launch(
-                .optimizers, "assign_add", global: n, [.buffer(y), .buffer(c.inputs.last!.mem), .int(n)])
+        var residual = attributes.bool("residual") ? c.inputs.last!.mem : nil
+        // The output may have taken over the residual's buffer (`PlanBuilder`): keep the residual first.
+        if let shared = residual, shared == y {
+            let copy = try runtime.scratch(residualSlot, bytes: n * 4)
+            try runtime.launch(.elementwise, "copy", global: n, [.buffer(shared), .buffer(copy), .int(n)])
+            residual = copy
+        }
+        try convolve(c, bias: bias, relu: false)
+        if let residual {
+            try runtime.launch(.optimizers, "assign_add", global: n, [.buffer(y), .buffer(residual), .int(n)])
         }
         if attributes.bool("relu") {
             try runtime.launch(.elementwise, "relu_forward", global: n, [.buffer(y), .buffer(y), .int(n)])

@@ -235,13 +235,16 @@ CASES.append(([x, y], lambda a, b: torch.maximum(a, b)))
 CASES.append(([x, y], lambda a, b: torch.minimum(a, b)))
 CASES.append(([x], lambda t: t.repeat(2, 1, 3)))
 
-# convolutions with a fused residual and clip: ResNet's shortcut with its ReLU, ReLU6, a residual under a narrow clip
+# convolutions with a fused residual and clip: ResNet's shortcut with its ReLU, ReLU6, a residual under a narrow
+# clip, a projection shortcut
 CASES.append(([uniform((2, 6, 9, 11)), uniform((6, 6, 3, 3)), uniform((6,)), uniform((2, 6, 9, 11))],
               lambda x, w, b, r, f=conv(1, "same"): torch.relu(f(x, w) + b.view(1, -1, 1, 1) + r)))
 CASES.append(([uniform((1, 5, 7, 9), -3, 3), uniform((7, 5, 3, 3)), uniform((7,))],
               lambda x, w, b, f=conv(2, "same"): torch.clamp(f(x, w) + b.view(1, -1, 1, 1), 0, 6)))
 CASES.append(([uniform((3, 4, 8, 8)), uniform((4, 4, 1, 1)), uniform((3, 4, 8, 8))],
               lambda x, w, r, f=conv(1, "valid"): torch.clamp(r + f(x, w), -0.5, 0.5)))
+CASES.append(([uniform((2, 4, 7, 9)), uniform((5, 4, 3, 3)), uniform((5, 4, 1, 1))],
+              lambda x, w, v, f=conv(1, "same"), g=conv(1, "valid"): torch.relu(f(x, w) + g(x, v))))
 
 tensors = {}
 
