@@ -141,10 +141,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
             let epilogue = node.op == .conv2D ? ConvolutionEpilogue() : ConvolutionEpilogue(node.attributes)
             let geometry = WindowGeometry(input: inputs[0], attributes: node.attributes)
             // A depthwise convolution runs on oneDNN when its input is channels-last.
-            let oneDNN =
-                OneDNNConvolution.runs(geometry, outChannels: node.shape[1], sourceLayout: .channelsLast, on: self)
-            let inputs: Set<Int> = oneDNN ? [0, epilogue.residual ? epilogue.residualInput : 0] : []
-            return .independent(inputs: inputs, output: oneDNN)
+            guard OneDNNConvolution.runs(geometry, outChannels: node.shape[1], sourceLayout: .channelsLast, on: self)
+            else { return .none }
+            return .independent(inputs: epilogue.residual ? [0, epilogue.residualInput] : [0], output: true)
         case .relu, .clip, .maxPool: return .uniform
         case .add: return inputs.allSatisfy { $0 == node.shape } ? .uniform : .none
         default: return .none

@@ -1,7 +1,7 @@
 /// Epilogue fusion over a planned run: a convolution or matrix product and the element-wise ops that follow it, a
 /// bias and then a ReLU (for a convolution also a residual `Add` before it, or a `Clip` in its place: ResNet's
-/// shortcut, MobileNet's ReLU6), run as one kernel that applies them as it writes its output; and a max-pooling gradient
-/// with the gradient of the ReLU whose output was pooled. The intermediate tensors are then neither written, read,
+/// shortcut, MobileNet's ReLU6), run as one kernel that applies them as it writes its output; and a max-pooling
+/// gradient with the gradient of the ReLU whose output was pooled. The intermediate tensors are then neither written, read,
 /// nor allocated (what TensorFlow's remapper does with `_FusedConv2D`).
 ///
 /// A chain grows from its producer while the node it ends at is read by exactly one node of the run, on the same

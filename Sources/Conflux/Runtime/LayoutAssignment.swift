@@ -4,10 +4,10 @@
 /// out of every op (as onnxruntime's NCHWc transformer and XLA's layout assignment do).
 ///
 /// A tensor is channels-last when it is 4-D, written by a kernel that can write it so, read only by kernels on its
-/// device that can read it so, and not kept (fetched or sent to another device). A kernel of one layout (element-wise,
-/// pooling) needs its inputs and output alike: either all of them qualify, or none is channels-last. What each kernel can do
-/// comes from its device (`Device.channelsLastUse`); a kernel that finds it cannot after all (no oneDNN kernel for
-/// the shape) converts for itself.
+/// device that can read it so, and not kept (fetched or sent to another device). A kernel of one layout
+/// (element-wise, pooling) needs its inputs and output alike: either all of them qualify, or none is channels-last.
+/// What each kernel can do comes from its device (`Device.channelsLastUse`); a kernel that finds it cannot after
+/// all (no oneDNN kernel for the shape) converts for itself.
 struct LayoutAssignment {
     private(set) var channelsLast: Set<Int> = []
 
