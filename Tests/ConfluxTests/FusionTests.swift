@@ -22,19 +22,25 @@ final class FusionTests: XCTestCase {
             denseBias = try biasAdd(dense, graph.variable([5], initializer: .constant(0.2), name: "c"))
         }
 
-        /// The pass over everything the run of `fetches` computes, on `cpu:0` unless `placed` says otherwise.
         func fusion(
             fetches: [Tensor], kept: [Tensor] = [], placed: [Int: String] = [:], kernels: KernelRegistry
         ) throws -> Fusion {
-            let order = graph.executionOrder(roots: fetches.map(\.node.id))
-            var devices = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, "cpu:0") })
-            devices.merge(placed) { $1 }
-            let computed = order.filter { !graph.nodes[$0].role.isSource }
-            return Fusion(
-                graph: graph, computed: computed, placement: Placement(devices: devices, reasons: [:]),
-                kept: Set((fetches + kept).map(\.node.id)), kernels: kernels,
-                kind: { $0.hasPrefix("cpu") ? .cpu : .opencl })
+            FusionTests.fusion(graph, fetches: fetches, kept: kept, placed: placed, kernels: kernels)
         }
+    }
+
+    /// The pass over everything the run of `fetches` computes, on `cpu:0` unless `placed` says otherwise.
+    static func fusion(
+        _ graph: Graph, fetches: [Tensor], kept: [Tensor] = [], placed: [Int: String] = [:], kernels: KernelRegistry
+    ) -> Fusion {
+        let order = graph.executionOrder(roots: fetches.map(\.node.id))
+        var devices = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, "cpu:0") })
+        devices.merge(placed) { $1 }
+        let computed = order.filter { !graph.nodes[$0].role.isSource }
+        return Fusion(
+            graph: graph, computed: computed, placement: Placement(devices: devices, reasons: [:]),
+            kept: Set((fetches + kept).map(\.node.id)), kernels: kernels, kind: { $0.hasPrefix("cpu") ? .cpu : .opencl }
+        )
     }
 
     func testConvolutionBiasAndReLUBecomeOneNode() throws {
@@ -132,11 +138,7 @@ final class FusionTests: XCTestCase {
         let sum = try add(shortcut, bias)
         let y = try relu(sum)
         let order = graph.executionOrder(roots: [y.node.id])
-        let fusion = Fusion(
-            graph: graph, computed: order.filter { !graph.nodes[$0].role.isSource },
-            placement: Placement(
-                devices: Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, "cpu:0") }), reasons: [:]),
-            kept: [y.node.id], kernels: try cpuDevices().kernels, kind: { _ in .cpu })
+        let fusion = Self.fusion(graph, fetches: [y], kernels: try cpuDevices().kernels)
         let chain = try XCTUnwrap(fusion.chains[y.node.id])
         let first = order.firstIndex(of: conv.node.id)! < order.firstIndex(of: shortcut.node.id)! ? conv : shortcut
         XCTAssertEqual(chain.nodes.first, first.node.id)
@@ -152,12 +154,7 @@ final class FusionTests: XCTestCase {
         let x = try graph.placeholder([1, 3, 5, 5], name: "x")
         let conv = try conv2d(x, graph.variable([8, 3, 3, 3], initializer: .constant(0.1), name: "w"))
         let y = try clip(biasAdd(conv, graph.variable([8], initializer: .constant(0), name: "b")), min: 0, max: 6)
-        let order = graph.executionOrder(roots: [y.node.id])
-        let fusion = Fusion(
-            graph: graph, computed: order.filter { !graph.nodes[$0].role.isSource },
-            placement: Placement(
-                devices: Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.id, "cpu:0") }), reasons: [:]),
-            kept: [y.node.id], kernels: try cpuDevices().kernels, kind: { _ in .cpu })
+        let fusion = Self.fusion(graph, fetches: [y], kernels: try cpuDevices().kernels)
         let chain = try XCTUnwrap(fusion.chains[y.node.id])
         XCTAssertEqual(chain.nodes.count, 3)
         XCTAssertEqual(chain.node.attributes.bool("clip"), true)
