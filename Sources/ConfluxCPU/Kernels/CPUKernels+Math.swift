@@ -3,8 +3,10 @@ import Conflux
 extension CPUKernels {
     /// OpenBLAS runs on one thread (the workers split the work of every kernel). A product of a few rows and a
     /// million multiply-adds or more (a classifier at batch 1 or 8: bound by reading its weights) is split across
-    /// the workers by output columns, in multiples of 16. Larger products stay whole: OpenBLAS picks its kernels by
-    /// size, and their sums would then change with the number of cores.
+    /// the workers by output columns, in multiples of 16; one row is a matrix-vector product, which reads the
+    /// weights as they lie (sgemm would pack them first: twice the time for MobileNetV2's classifier). Larger
+    /// products stay whole: OpenBLAS picks its kernels by size, and their sums would then change with the number
+    /// of cores.
     static func matMul(_ c: KernelContext) {
         let (a, b) = (c.inputs[0], c.inputs[1])
         let transposeA = c.node.attributes.bool("transposeA")
@@ -14,9 +16,15 @@ extension CPUKernels {
         c.cpu.parallelChunks(blocks, serialBelow: m <= 8 && m * n * k >= 1 << 20 ? 2 : .max) { _, shares in
             let columns = shares.lowerBound * 16..<min(shares.upperBound * 16, n)
             let (ldb, first) = (b.shape[1], columns.lowerBound)
+            let slice = b.floats + (transposeB ? first * ldb : first)
+            if m == 1 {
+                return BLAS.sgemv(
+                    transposeB: transposeB, n: columns.count, k: k, b: slice, ldb: ldb, x: a.floats,
+                    y: c.output.floats + first)
+            }
             BLAS.sgemm(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: columns.count, k: k, a: a.floats,
-                lda: a.shape[1], b: b.floats + (transposeB ? first * ldb : first), ldb: ldb,
+                lda: a.shape[1], b: slice, ldb: ldb,
                 c: c.output.floats + first, ldc: n)
         }
     }
