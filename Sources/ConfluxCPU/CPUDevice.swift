@@ -132,8 +132,8 @@ public final class CPUDevice: Device, @unchecked Sendable {
     }
 
     /// oneDNN's convolutions read and write channels-last tensors, a residual too; max pooling keeps its input's
-    /// layout; element-wise ReLU, clip and Add of one shape are indifferent to it. Plain tensors only without
-    /// oneDNN.
+    /// layout, a global average pooling reads either; element-wise ReLU, clip and Add of one shape are indifferent
+    /// to it. Plain tensors only without oneDNN.
     public func channelsLastUse(for node: Node, inputs: [Shape]) -> ChannelsLastUse {
         guard oneDNN != nil else { return .none }
         switch node.op {
@@ -145,6 +145,13 @@ public final class CPUDevice: Device, @unchecked Sendable {
             else { return .none }
             return .independent(inputs: epilogue.residual ? [0, epilogue.residualInput] : [0], output: true)
         case .relu, .clip, .maxPool: return .uniform
+        case .avgPool:
+            // A global average pooling reads a channels-last input and writes [N, C, 1, 1], which is plain.
+            let kernel = node.attributes.ints("kernel")
+            let global =
+                inputs[0].rank == 4 && kernel == [inputs[0][2], inputs[0][3]]
+                && node.attributes.ints("pads").allSatisfy { $0 == 0 }
+            return global ? .independent(inputs: [0], output: false) : .none
         case .add: return inputs.allSatisfy { $0 == node.shape } ? .uniform : .none
         default: return .none
         }

@@ -110,3 +110,60 @@ void vk_max_pool_halving_gradient(const float *x, const float *dy, int planes, i
         }
     }
 }
+
+/// The taps of a window inside an image of `size`: from `first` (the window's start), `count` taps `dilation`
+/// apart; sets `*low` and `*high` to the range of tap indices that fall inside.
+static inline void inside(int first, int count, int dilation, int size, int *low, int *high) {
+    int lo = 0, hi = count;
+    while (lo < hi && first + lo * dilation < 0) lo++;
+    while (hi > lo && first + (hi - 1) * dilation >= size) hi--;
+    *low = lo, *high = hi;
+}
+
+/// The maxima of `QUADS` × 4 channels from `c` over a window's pixels inside the image, kept in registers.
+#define WINDOW_MAX(QUADS)                                                                                          \
+    for (; c + 4 * (QUADS) <= channels; c += 4 * (QUADS)) {                                                       \
+        quad m[QUADS];                                                                                             \
+        for (int q = 0; q < (QUADS); q++) m[q] = (quad){-__builtin_inff(), -__builtin_inff(), -__builtin_inff(),  \
+                                                        -__builtin_inff()};                                        \
+        for (int ki = row_low; ki < row_high; ki++) {                                                              \
+            const float *row = x + (size_t)(top + ki * dilation[0]) * width * channels + c;                        \
+            for (int kj = column_low; kj < column_high; kj++) {                                                    \
+                const float *p = row + (size_t)(left + kj * dilation[1]) * channels;                               \
+                for (int q = 0; q < (QUADS); q++) {                                                                \
+                    const quad v = load(p + 4 * q);                                                                \
+                    m[q] = pick(v > m[q], v, m[q]);                                                                \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (int q = 0; q < (QUADS); q++) store(out + c + 4 * q, m[q]);                                            \
+    }
+
+void vk_max_pool_channels_last_row(const float *x, int height, int width, int channels, int oy, int out_width,
+                                   const int kernel[2], const int stride[2], const int pad[2], const int dilation[2],
+                                   float *y) {
+    const int top = oy * stride[0] - pad[0];
+    int row_low, row_high;
+    inside(top, kernel[0], dilation[0], height, &row_low, &row_high);
+    for (int ox = 0; ox < out_width; ox++) {
+        const int left = ox * stride[1] - pad[1];
+        int column_low, column_high;
+        inside(left, kernel[1], dilation[1], width, &column_low, &column_high);
+        float *out = y + (size_t)ox * channels;
+        int c = 0;
+        // A whole pixel of 64 channels per pass reads each window pixel once; what is left, 4 channels a pass.
+        WINDOW_MAX(16)
+        WINDOW_MAX(1)
+        for (; c < channels; c++) {
+            float m = -__builtin_inff();
+            for (int ki = row_low; ki < row_high; ki++) {
+                for (int kj = column_low; kj < column_high; kj++) {
+                    const float v =
+                        x[((size_t)(top + ki * dilation[0]) * width + left + kj * dilation[1]) * channels + c];
+                    m = v > m ? v : m;
+                }
+            }
+            out[c] = m;
+        }
+    }
+}

@@ -42,24 +42,24 @@ extension CPUKernels {
         }
     }
 
-    /// Max pooling of channels-last tensors: each output pixel's channels at once, the maximum over the pixels
-    /// of its window that fall inside the input.
+    /// Max pooling of channels-last tensors (`vk_max_pool_channels_last_row`): each output pixel's channels at
+    /// once, the maximum over the pixels of its window that fall inside the input.
     private static func maxPoolChannelsLast(_ c: KernelContext, _ g: WindowGeometry) {
         let (x, y, channels) = (c.inputs[0].floats, c.output.floats, g.channels)
+        let window = (
+            kernel: [g.kernelHeight, g.kernelWidth], stride: [g.strideHeight, g.strideWidth],
+            pad: [g.padTop, g.padLeft], dilation: [g.dilationHeight, g.dilationWidth]
+        ).self
+        let (kernel, stride, pad, dilation) = (
+            window.kernel.map(Int32.init), window.stride.map(Int32.init), window.pad.map(Int32.init),
+            window.dilation.map(Int32.init)
+        )
         c.cpu.parallelChunks(g.batch * g.outHeight) { _, rows in
             for row in rows {
                 let (image, oy) = row.quotientAndRemainder(dividingBy: g.outHeight)
-                let source = x + image * g.imageSize
-                for ox in 0..<g.outWidth {
-                    let out = y + (row * g.outWidth + ox) * channels
-                    out.update(repeating: -.infinity, count: channels)
-                    for i in g.windowRows(oy) {
-                        for j in g.windowColumns(ox) {
-                            let pixel = source + (i * g.width + j) * channels
-                            for channel in 0..<channels { out[channel] = max(out[channel], pixel[channel]) }
-                        }
-                    }
-                }
+                vk_max_pool_channels_last_row(
+                    x + image * g.imageSize, Int32(g.height), Int32(g.width), Int32(channels), Int32(oy),
+                    Int32(g.outWidth), kernel, stride, pad, dilation, y + row * g.outWidth * channels)
             }
         }
     }
@@ -67,6 +67,8 @@ extension CPUKernels {
     static func avgPool(_ c: KernelContext) {
         let g = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
         let (x, y) = (c.inputs[0].floats, c.output.floats)
+        // A global pooling may read a channels-last input (`CPUDevice.channelsLastUse`); its output is plain.
+        if c.inputLayouts[0] == .channelsLast { return globalAveragePoolChannelsLast(c, g) }
         forEachPlane(c, g) { plane in
             let (src, dst) = (x + plane * g.height * g.width, y + plane * g.outHeight * g.outWidth)
             for oy in 0..<g.outHeight {
@@ -79,6 +81,28 @@ extension CPUKernels {
                     }
                     dst[oy * g.outWidth + ox] = total / Float(g.countedWindowSize(oy, ox))
                 }
+            }
+        }
+    }
+
+    /// The mean of every channel over the whole of a channels-last image: y[n, c] = Σ pixels x[n, ·, ·, c] / H·W,
+    /// the channels of a pixel side by side.
+    private static func globalAveragePoolChannelsLast(_ c: KernelContext, _ g: WindowGeometry) {
+        let (x, y, channels, pixels) = (c.inputs[0].floats, c.output.floats, g.channels, g.height * g.width)
+        let scale = 1 / Float(pixels)
+        // Blocks of 64 channels of one image per task.
+        let blocks = (channels + 63) / 64
+        c.cpu.parallelChunks(g.batch * blocks) { _, tasks in
+            for task in tasks {
+                let (image, block) = task.quotientAndRemainder(dividingBy: blocks)
+                let range = block * 64..<min(block * 64 + 64, channels)
+                let out = y + image * channels
+                for channel in range { out[channel] = 0 }
+                for pixel in 0..<pixels {
+                    let source = x + (image * pixels + pixel) * channels
+                    for channel in range { out[channel] += source[channel] }
+                }
+                for channel in range { out[channel] *= scale }
             }
         }
     }

@@ -114,6 +114,12 @@ void vk_max_pool_halving(const float *x, int planes, int height, int width, floa
 /// the ReLU that produced `x`, fused).
 void vk_max_pool_halving_gradient(const float *x, const float *dy, int planes, int height, int width, int relu,
                                   float *dx);
+/// One output row `oy` of a max pooling of a channels-last image `x` [height, width, channels] into `y` [out_width,
+/// channels]: each output pixel the maximum of its window's pixels inside the image (-infinity for none), the
+/// window `kernel` high and wide, moved by `stride`, shifted by `pad` (top, left), its taps `dilation` apart.
+void vk_max_pool_channels_last_row(const float *x, int height, int width, int channels, int oy, int out_width,
+                                   const int kernel[2], const int stride[2], const int pad[2], const int dilation[2],
+                                   float *y);
 
 #ifdef __cplusplus
 }
