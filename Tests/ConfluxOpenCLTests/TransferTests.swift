@@ -95,6 +95,40 @@ final class TransferTests: XCTestCase {
         }
     }
 
+    /// A fused convolution reading its input chunk by chunk from another device takes the same rows of its
+    /// residual (computed where it runs, the last read of it): through oneDNN (16 channels) and the vector kernels
+    /// (4).
+    func testAStreamedFusedConvolutionReadsItsResidualRowByRow() throws {
+        let devices = try allDevices.get()
+        let cpu = try devices.device(named: "cpu:0")
+        for device in try openCLDevices() {
+            for channels in [16, 4] {
+                try checkStreamedResidual(channels: channels, from: device, to: cpu, kernels: devices.kernels)
+            }
+        }
+    }
+
+    private func checkStreamedResidual(
+        channels: Int, from device: any Device, to cpu: any Device, kernels: KernelRegistry
+    ) throws {
+        let g = Graph()
+        let x = try g.placeholder([40, channels, 7, 7])
+        let filter = try g.constant(randomTensor([channels, channels, 3, 3], seed: 3))
+        let moved = try g.device(device.id) { try relu(x) }
+        let y = try g.device(cpu.id) { try relu(add(conv2d(moved, filter, padding: .same), negate(x))) }
+        let session = try requestedPlacementSession(g, devices: [cpu, device], kernels: kernels)
+        session.streamingChunkBytes = 4 << 10
+        let tracer = Tracer()
+        session.tracer = tracer
+        let feeds = [x: randomTensor([40, channels, 7, 7], seed: 6)]
+        let expected = try Session(graph: g, device: cpu, kernels: kernels).run(y, feeds: feeds)
+        assertClose(
+            try session.run(y, feeds: feeds).floats, expected.floats, relative: 1e-5, absolute: 1e-5,
+            "\(channels) channels streamed from \(device.id)")
+        let names = tracer.spans.filter { $0.kind == .kernel }.map(\.name)
+        XCTAssertGreaterThan(names.filter { $0.contains("+Add+Relu") && $0.contains(" rows ") }.count, 1, "\(names)")
+    }
+
     /// The training loop's pattern: batch i+1 is staged before batch i runs.
     func testStagedFeedsComputeWhatPlainFeedsCompute() throws {
         let devices = try allDevices.get()

@@ -12,7 +12,8 @@ let fusedOps: [OpDefinition] = [
             attributes: OpSignature.convolution.merging([
                 "bias": .bool, "relu": .bool, "residual": .bool, "clip": .bool, "min": .float, "max": .float,
             ]) { $1 }),
-        rowwiseInputs: { _ in [0] },
+        // The residual has the output's rows.
+        rowwiseInputs: { $0["residual"] == .bool(true) ? [0, $0.bool("bias") ? 3 : 2] : [0] },
         inferShape: { try fusedShape($0, producer: .conv2D) }),
     OpDefinition(
         .fusedMatMul,

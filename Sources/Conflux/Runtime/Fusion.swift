@@ -22,6 +22,8 @@ struct Fusion {
     private(set) var chains: [Int: Chain] = [:]
     /// Nodes that run inside a chain ending at another node.
     private(set) var absorbed: Set<Int> = []
+    /// The last node of the chain each absorbed node runs in.
+    private var chainEnds: [Int: Int] = [:]
 
     /// The chains among `computed` (the run's nodes that execute a kernel, in execution order), placed by
     /// `placement` on devices whose kinds `kind` gives, keeping the output of every node in `kept`.
@@ -93,7 +95,14 @@ struct Fusion {
                 attributes: attributes, shape: last.shape, dtype: last.dtype, requestedDevice: nil)
             chains[last.id] = Chain(nodes: nodes, node: node)
             absorbed.formUnion(nodes.dropLast())
+            for absorbedNode in nodes.dropLast() { chainEnds[absorbedNode] = last.id }
         }
+    }
+
+    /// The node that runs `id`'s computation: the fused node of its chain, or the graph's own.
+    func runner(of id: Int, in graph: Graph) -> Node {
+        let end = chainEnds[id] ?? id
+        return chains[end]?.node ?? graph.nodes[end]
     }
 
     /// The producers that fuse, and the op each becomes.

@@ -112,7 +112,9 @@ struct PlanBuilder {
                 kindsWithKernel: kernels.kinds(for: node.op).map(\.rawValue))
         }
         let output: DeviceTensor
-        if let input = inPlaceInput(of: node, on: device) {
+        // Not for a node that runs chunk by chunk: its pieces' views would hide from its kernel that the output
+        // and the residual share memory.
+        if streaming == nil, let input = inPlaceInput(of: node, on: device) {
             output = DeviceTensor(shape: shape, dtype: dtype, storage: inputs[input].storage)
             forwarded.insert(BufferKey(node: node.inputs[input], device: device))
         } else {
@@ -207,9 +209,10 @@ struct PlanBuilder {
             {
                 let rowBytes = source.storage.byteCount / source.shape[0]
                 chunks = rows.map { $0.lowerBound * rowBytes..<$0.upperBound * rowBytes }
-                let reader = order.first { device(of: $0) == pair.to && graph.nodes[$0].inputs.contains(id) }.flatMap {
-                    Streaming.canStream(id, into: graph.nodes[$0], on: target, deviceOf: device(of:)) ? $0 : nil
-                }
+                // The first node there to read it, or the fused chain it runs in.
+                let reader = order.first { device(of: $0) == pair.to && graph.nodes[$0].inputs.contains(id) }.map {
+                    fusion.runner(of: $0, in: graph)
+                }.flatMap { Streaming.canStream(id, into: $0, on: target, deviceOf: device(of:)) ? $0.id : nil }
                 streamed[transfers.count] = (rows, reader)
             }
             transfers.append(
