@@ -37,9 +37,7 @@ final class LayoutAssignmentTests: XCTestCase {
             let fusion = Fusion(
                 graph: graph, computed: computed, placement: placement, kept: keep, kernels: try cpuDevices().kernels,
                 kind: { _ in .cpu })
-            let nodes = computed.filter { !fusion.absorbed.contains($0) }.map {
-                fusion.chains[$0]?.node ?? graph.nodes[$0]
-            }
+            let nodes = computed.filter { !fusion.absorbed.contains($0) }.map { fusion.runner(of: $0, in: graph) }
             return LayoutAssignment(
                 graph: graph, nodes: nodes, placement: placement, kept: keep, devices: ["cpu:0": cpu])
         }

@@ -62,7 +62,7 @@ struct PlanBuilder {
         self.fusion = fusion
         layouts = LayoutAssignment(
             graph: graph,
-            nodes: computed.filter { !fusion.absorbed.contains($0) }.map { fusion.chains[$0]?.node ?? graph.nodes[$0] },
+            nodes: computed.filter { !fusion.absorbed.contains($0) }.map { fusion.runner(of: $0, in: graph) },
             placement: placement, kept: pinned, devices: devices)
         for id in order where !fed.contains(id) {
             for input in graph.nodes[id].inputs {
@@ -95,7 +95,7 @@ struct PlanBuilder {
     /// node, as one kernel.
     mutating func compute(_ id: Int) throws {
         guard !fusion.absorbed.contains(id) else { return }
-        let node = fusion.chains[id]?.node ?? graph.nodes[id]
+        let node = fusion.runner(of: id, in: graph)
         let device = device(of: id)
         let streaming = receiveInputs(of: node)
         if node.role == .update, drained.insert(device).inserted {

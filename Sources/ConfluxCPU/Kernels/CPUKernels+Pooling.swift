@@ -46,14 +46,11 @@ extension CPUKernels {
     /// once, the maximum over the pixels of its window that fall inside the input.
     private static func maxPoolChannelsLast(_ c: KernelContext, _ g: WindowGeometry) {
         let (x, y, channels) = (c.inputs[0].floats, c.output.floats, g.channels)
-        let window = (
-            kernel: [g.kernelHeight, g.kernelWidth], stride: [g.strideHeight, g.strideWidth],
-            pad: [g.padTop, g.padLeft], dilation: [g.dilationHeight, g.dilationWidth]
-        ).self
-        let (kernel, stride, pad, dilation) = (
-            window.kernel.map(Int32.init), window.stride.map(Int32.init), window.pad.map(Int32.init),
-            window.dilation.map(Int32.init)
-        )
+        // (height, width) pairs, as the C kernel takes them.
+        let kernel = [Int32(g.kernelHeight), Int32(g.kernelWidth)]
+        let stride = [Int32(g.strideHeight), Int32(g.strideWidth)]
+        let pad = [Int32(g.padTop), Int32(g.padLeft)]
+        let dilation = [Int32(g.dilationHeight), Int32(g.dilationWidth)]
         c.cpu.parallelChunks(g.batch * g.outHeight) { _, rows in
             for row in rows {
                 let (image, oy) = row.quotientAndRemainder(dividingBy: g.outHeight)
