@@ -40,7 +40,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
     /// Per-worker scratch memory that grows to the largest request and is then reused, so kernels allocate
     /// nothing per step. Worker `w` touches only `scratchSlots[w * scratchPerWorker + slot]`.
     private let scratchSlots: [ScratchBuffer]
-    static let scratchPerWorker = 2
+    static let scratchPerWorker = 3
     /// Scratch memory that a kernel fills before splitting its work and every worker then reads.
     private let sharedScratch = ScratchBuffer()
     /// The C kernels compiled for one instruction set (`VectorKernels.h`).
@@ -167,7 +167,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
         }
     }
 
-    /// Scratch memory of at least `count` floats for `worker`; `slot` (0 or 1) picks one of its buffers.
+    /// Scratch memory of at least `count` floats for `worker`; `slot` (0 to 2) picks one of its buffers.
     func scratch(worker: Int, slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         scratchSlots[worker * CPUDevice.scratchPerWorker + slot].floats(count)
     }
@@ -187,19 +187,20 @@ public final class CPUDevice: Device, @unchecked Sendable {
 
 /// A buffer that only grows.
 private final class ScratchBuffer {
-    private var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    /// On a cache line's boundary, as oneDNN's kernels want their scratchpads.
+    private var memory = UnsafeMutableRawPointer.allocate(byteCount: 4, alignment: 64)
     private var capacity = 1
 
     func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
-            pointer.deallocate()
-            pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            memory.deallocate()
+            memory = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             capacity = count
         }
-        return pointer
+        return memory.assumingMemoryBound(to: Float.self)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { memory.deallocate() }
 }
 
 extension DeviceTensor {

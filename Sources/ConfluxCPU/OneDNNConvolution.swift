@@ -3,12 +3,14 @@ import Conflux
 import Foundation
 
 /// Forward convolutions through oneDNN's JIT kernels where it has one for this processor and shape (brgconv and
-/// jit on AVX-512 and AVX2): up to three and a half times the direct vector kernels (ResNet-18's 512-channel
-/// layers at batch 1), with a fused convolution's bias, residual and ReLU or clip as post-ops.
+/// jit on AVX-512 and AVX2, Winograd's on AVX-512 where it pays): up to three and a half times the direct vector
+/// kernels (ResNet-18's 512-channel layers at batch 1), with a fused convolution's bias, residual and ReLU or clip
+/// as post-ops.
 ///
 /// A call reorders its input from its layout (plain NCHW, or channels-last where `LayoutAssignment` kept it so)
-/// into the layout the kernel chose, and its output back, unless they are the same: oneDNN's kernels choose
-/// channels-last, so between the convolutions of a channels-last chain nothing is reordered. The filters' reorder
+/// into the layout the kernel chose, and its output back, unless they are the same: oneDNN's direct kernels choose
+/// channels-last, so between them nothing is reordered in a channels-last chain (Winograd's choose blocks of 16
+/// channels, and win enough to pay for the reorders). The filters' reorder
 /// costs more than the convolution itself at batch 1, so it is kept while the filters are a persistent tensor
 /// (`KernelContext.persistentInputs`) that nothing has written since (`CPUStorage.writes`).
 ///
@@ -53,6 +55,9 @@ final class OneDNNConvolution {
         /// The filters' layout the primitive chose.
         let weightsLayout: dnnl_memory_desc_t
         let destinationBytes: Int
+        let scratchpadBytes: Int
+        /// oneDNN's name for the kernel.
+        let implementation: String
     }
 
     private let key: Key
@@ -61,6 +66,8 @@ final class OneDNNConvolution {
     /// one reordered copy (the workers of a batch-1 layer read one copy of its weights, not one each).
     private let filtersOwner: [Int]
     private let cache: Cache
+    /// oneDNN's names for the parts' kernels (`brgconv:avx512_core`, `jit_wino_4x3:avx512_core`, …).
+    var implementations: [String] { parts.map(\.implementation) }
 
     /// Whether oneDNN may run a convolution of `geometry` whose input has `sourceLayout`: not when `cpu` runs the
     /// vector kernels of a named instruction set, nor where the vector kernels are faster: fewer than 16 input
@@ -139,8 +146,32 @@ final class OneDNNConvolution {
         }
     }
 
-    /// The primitive for `share` of the convolution, if oneDNN has a JIT kernel for it.
+    /// The primitive for `share` of the convolution: Winograd's where it pays and oneDNN has it, else the direct
+    /// one, if oneDNN has a JIT kernel for it.
     private static func part(_ key: Key, _ share: Share, engine: dnnl_engine_t) -> Part? {
+        if winogradPays(key.geometry, share), let part = part(key, share, engine: engine, dnnl_convolution_winograd) {
+            return part
+        }
+        return part(key, share, engine: engine, dnnl_convolution_direct)
+    }
+
+    /// Whether to ask oneDNN for a Winograd convolution (F(4×4, 3×3) or F(2×2, 3×3) on AVX-512; no kernel
+    /// elsewhere, and then the direct one runs): for a dense 3×3 convolution of stride 1 whose share has at least 64
+    /// tiles of 4×4 outputs to reuse each transformed filter on. It does a quarter of the multiplications (ResNet-18's
+    /// 3×3 layers at batch 32 run 2.2 to 2.6 times as fast), but its filters grow fourfold in the transformed domain,
+    /// and with fewer tiles reading them from memory costs more than it saves: at batch 1, ResNet-18's 56×56 layers
+    /// (98 tiles a share) gain twice, its 28×28 ones (28 tiles) nothing, its 14×14 and 7×7 ones lose. Its results
+    /// differ from the direct kernel's by rounding only (about 1e-6 of the output's scale).
+    private static func winogradPays(_ g: WindowGeometry, _ share: Share) -> Bool {
+        let tiles = share.images.count * ((share.rows.count + 3) / 4) * ((g.outWidth + 3) / 4)
+        return g.isDense && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
+            && tiles >= 64
+    }
+
+    /// The primitive for `share` of the convolution by `algorithm`, if oneDNN has a JIT kernel for it.
+    private static func part(_ key: Key, _ share: Share, engine: dnnl_engine_t, _ algorithm: dnnl_alg_kind_t)
+        -> Part?
+    {
         let g = key.geometry
         let (n, rows, k) = (share.images.count, share.rows, share.channels.count)
         // The input rows the output rows read, and the padding left of the image's own above and below them.
@@ -168,7 +199,7 @@ final class OneDNNConvolution {
         let epilogue = key.epilogue
         let status = withUnsafePointer(to: &bias) { bias in
             dnnl_dilated_convolution_forward_desc_init(
-                &convolution, dnnl_forward_inference, dnnl_convolution_direct, &anySource, &anyWeights,
+                &convolution, dnnl_forward_inference, algorithm, &anySource, &anyWeights,
                 epilogue.bias ? bias : nil, &anyDestination, strides, dilations, before, after)
         }
         guard status == dnnl_success else { return nil }
@@ -185,6 +216,8 @@ final class OneDNNConvolution {
         }
         dnnl_primitive_attr_set_post_ops(attributes, postOps)
         dnnl_post_ops_destroy(postOps)
+        // The scratchpad is the worker's own: oneDNN's global one is shared by the primitives that run at once.
+        dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user)
         var primitiveDescription: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&primitiveDescription, &convolution, attributes, engine, nil) == dnnl_success
         else { return nil }
@@ -198,13 +231,15 @@ final class OneDNNConvolution {
         func chosen(_ query: dnnl_query_t) -> dnnl_memory_desc_t {
             dnnl_primitive_desc_query_md(primitiveDescription, query, 0).pointee
         }
-        let (source, weights, destination) = (
-            chosen(dnnl_query_src_md), chosen(dnnl_query_weights_md), chosen(dnnl_query_dst_md)
+        let (source, weights, destination, scratchpad) = (
+            chosen(dnnl_query_src_md), chosen(dnnl_query_weights_md), chosen(dnnl_query_dst_md),
+            chosen(dnnl_query_scratchpad_md)
         )
         var primitive: dnnl_primitive_t?
         guard dnnl_primitive_create(&primitive, primitiveDescription) == dnnl_success, let primitive else { return nil }
         var arguments = [(DNNL_ARG_SRC, source), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, destination)]
         if epilogue.bias { arguments.append((DNNL_ARG_BIAS, bias)) }
+        if size(scratchpad) > 0 { arguments.append((DNNL_ARG_SCRATCHPAD, scratchpad)) }
         guard let step = Step(primitive, arguments, engine: engine) else { return nil }
         let residual = slice(destinationSizes, of: key.outChannels, height: g.outHeight, key.residual)
         return Part(
@@ -215,7 +250,7 @@ final class OneDNNConvolution {
             residualCopy: epilogue.residual
                 ? Step.reorder(from: residual, to: destination, engine: engine, evenWhenEqual: true) : nil,
             sourceBytes: size(source), weightsBytes: size(weights), weightsLayout: weights,
-            destinationBytes: size(destination))
+            destinationBytes: size(destination), scratchpadBytes: size(scratchpad), implementation: name)
     }
 
     /// y = activation(conv(x, w) + bias + residual), as the plan's epilogue says. `persistentWeights`: `w` is a
@@ -263,6 +298,10 @@ final class OneDNNConvolution {
                 }
                 var buffers = [source, weights[filtersOwner[index]]!.memory, destination]
                 if let bias { buffers.append(UnsafeMutableRawPointer(mutating: bias + share.channels.lowerBound)) }
+                if part.scratchpadBytes > 0 {
+                    buffers.append(
+                        UnsafeMutableRawPointer(cpu.scratch(worker: worker, slot: 2, count: part.scratchpadBytes / 4)))
+                }
                 part.convolution.run(buffers, on: stream)
                 part.destinationReorder?.run([destination, output], on: stream)
             }

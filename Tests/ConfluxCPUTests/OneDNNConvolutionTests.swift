@@ -114,69 +114,112 @@ final class OneDNNConvolutionTests: XCTestCase {
             let (k, stride) = (Int.random(in: 1...3, using: &generator), Int.random(in: 1...2, using: &generator))
             let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 0, left: 2, right: 1)][trial % 3]
             let layouts = (0..<3).map { _ in Bool.random(using: &generator) ? TensorLayout.channelsLast : .plain }
-            var epilogue = ConvolutionEpilogue()
-            epilogue.bias = trial % 2 == 0
-            epilogue.residual = trial % 5 != 1
-            epilogue.activation = [.none, .relu, .clip(-0.3, 0.4)][trial / 2 % 3]
-            let graph = Graph()
-            let filterShape: Shape = [o, depthwise ? 1 : c, k, k]
-            let convolution = try conv2d(
-                graph.placeholder([n, c, h, w]), graph.placeholder(filterShape), stride: stride, padding: padding,
-                groups: depthwise ? c : 1)
-            let outShape = convolution.node.shape
-            var attributes = convolution.node.attributes
-            attributes["bias"] = .bool(epilogue.bias)
-            attributes["residual"] = .bool(epilogue.residual)
-            attributes["relu"] = .bool(epilogue.activation == .relu)
-            attributes["clip"] = .bool(epilogue.activation == .clip(-0.3, 0.4))
-            (attributes["min"], attributes["max"]) = (.float(-0.3), .float(0.4))
-            let node = Node(
-                id: 0, name: "trial \(trial)", op: .fusedConv2D, inputs: [], attributes: attributes, shape: outShape,
-                dtype: .float32, requestedDevice: nil)
-            let x = randomTensor([n, c, h, w], seed: UInt64(300 + trial))
-            let f = randomTensor(filterShape, seed: UInt64(400 + trial))
-            let b = randomTensor([o], seed: UInt64(500 + trial))
-            let r = randomTensor(outShape, seed: UInt64(600 + trial))
-            var inputs = [try tensor(x, layouts[0], on: cpu), try tensor(f, .plain, on: cpu)]
-            var inputLayouts = [layouts[0], .plain]
-            if epilogue.bias {
-                (inputs, inputLayouts) = (inputs + [try tensor(b, .plain, on: cpu)], inputLayouts + [.plain])
-            }
-            if epilogue.residual {
-                (inputs, inputLayouts) = (inputs + [try tensor(r, layouts[2], on: cpu)], inputLayouts + [layouts[2]])
-            }
-            var context = KernelContext(
-                node: node, inputs: inputs, output: try cpu.allocate(outShape, .float32, for: "y"), device: cpu)
-            (context.inputLayouts, context.outputLayout) = (inputLayouts, layouts[1])
-            CPUKernels.fusedConv2D(context)
-            let actual = try cpu.download(ChannelsLast.plain(context.output, layouts[1], on: cpu)).floats
-            let (plain, _) = Reference.conv2d(
-                x.floats, x.shape, f.floats, f.shape, stride: (stride, stride),
-                pads: convolution.node.attributes.ints("pads"), groups: depthwise ? c : 1)
-            let plane = outShape[2] * outShape[3]
-            let expected = plain.indices.map { i -> Float in
-                let v = plain[i] + (epilogue.bias ? b.floats[i / plane % o] : 0) + (epilogue.residual ? r.floats[i] : 0)
-                switch epilogue.activation {
-                case .none: return v
-                case .relu: return max(v, 0)
-                case .clip(let low, let high): return min(max(v, low), high)
-                }
-            }
-            assertClose(
-                actual, expected, relative: 0, absolute: 1e-4,
-                "trial \(trial) \(x.shape) \(f.shape) stride \(stride) \(padding) \(layouts) \(epilogue)")
-            let geometry = WindowGeometry(input: x.shape, attributes: attributes)
-            if OneDNNConvolution.plan(
-                geometry, outChannels: o, epilogue: epilogue, layouts: (layouts[0], layouts[1], layouts[2]), on: cpu)
-                != nil
-            {
-                throughOneDNN += 1
-            }
+            let epilogue = Self.epilogue(trial)
+            let plan = try checkFusedConvolution(
+                trial: trial, [n, c, h, w], [o, depthwise ? 1 : c, k, k], stride: stride, padding: padding,
+                groups: depthwise ? c : 1, layouts: layouts, epilogue: epilogue, on: cpu)
+            if plan != nil { throughOneDNN += 1 }
         }
         print("oneDNN ran \(throughOneDNN) of 36 convolutions; the vector kernels (converting layouts) the rest")
         if CPUDevice.instructionSets.contains("avx2") {
             XCTAssertGreaterThan(throughOneDNN, 18, "oneDNN should take the dense and channels-last depthwise ones")
         }
+    }
+
+    /// 3×3 convolutions of stride 1 large enough for Winograd's kernels (on AVX-512), with every epilogue and layout,
+    /// split by images and by rows (evenly and not), channel counts that its kernels take and ones they do not.
+    func testWinogradConvolutionsOnRandomShapesMatchTheReference() throws {
+        let cpu = try CPUDevice()
+        guard cpu.oneDNN != nil else { throw XCTSkip("this CPU device runs the vector kernels alone") }
+        var generator = SeededGenerator(seed: 11)
+        var winograd = 0
+        for trial in 0..<12 {
+            let n = [1, 2, 3][trial % 3]
+            let c =
+                trial % 4 == 3
+                ? Int.random(in: 17...30, using: &generator) : 16 * Int.random(in: 1...2, using: &generator)
+            let o =
+                trial % 4 == 2
+                ? Int.random(in: 1...40, using: &generator) : 16 * Int.random(in: 1...3, using: &generator)
+            let (h, w) = (Int.random(in: 40...60, using: &generator), Int.random(in: 40...60, using: &generator))
+            let padding: Padding = [.valid, .same, .explicit(top: 1, bottom: 0, left: 0, right: 1)][trial % 3]
+            let layouts = (0..<3).map { _ in Bool.random(using: &generator) ? TensorLayout.channelsLast : .plain }
+            let plan = try checkFusedConvolution(
+                trial: trial, [n, c, h, w], [o, c, 3, 3], stride: 1, padding: padding, groups: 1, layouts: layouts,
+                epilogue: Self.epilogue(trial), on: cpu)
+            if let plan, plan.implementations.allSatisfy({ $0.contains("wino") }) { winograd += 1 }
+        }
+        print("Winograd's kernels ran \(winograd) of 12 convolutions")
+        if CPUDevice.instructionSets.contains("avx512") {
+            XCTAssertGreaterThan(
+                winograd, 4, "oneDNN should run the ones of whole channel blocks by Winograd's kernels")
+        }
+    }
+
+    /// Trial `trial`'s epilogue: a bias every other trial, a residual in four of five, no activation, a ReLU or a clip.
+    private static func epilogue(_ trial: Int) -> ConvolutionEpilogue {
+        var epilogue = ConvolutionEpilogue()
+        epilogue.bias = trial % 2 == 0
+        epilogue.residual = trial % 5 != 1
+        epilogue.activation = [.none, .relu, .clip(-0.3, 0.4)][trial / 2 % 3]
+        return epilogue
+    }
+
+    /// Runs the CPU's fused convolution kernel once on random tensors in `layouts` (input, output, residual) and
+    /// checks it against the reference loops; returns oneDNN's plan for it, nil where the vector kernels ran it.
+    private func checkFusedConvolution(
+        trial: Int, _ inputShape: Shape, _ filterShape: Shape, stride: Int, padding: Padding, groups: Int,
+        layouts: [TensorLayout], epilogue: ConvolutionEpilogue, on cpu: CPUDevice
+    ) throws -> OneDNNConvolution? {
+        let graph = Graph()
+        let convolution = try conv2d(
+            graph.placeholder(inputShape), graph.placeholder(filterShape), stride: stride, padding: padding,
+            groups: groups)
+        let (outShape, o) = (convolution.node.shape, filterShape[0])
+        var attributes = convolution.node.attributes
+        attributes["bias"] = .bool(epilogue.bias)
+        attributes["residual"] = .bool(epilogue.residual)
+        attributes["relu"] = .bool(epilogue.activation == .relu)
+        attributes["clip"] = .bool(epilogue.activation == .clip(-0.3, 0.4))
+        (attributes["min"], attributes["max"]) = (.float(-0.3), .float(0.4))
+        let node = Node(
+            id: 0, name: "trial \(trial)", op: .fusedConv2D, inputs: [], attributes: attributes, shape: outShape,
+            dtype: .float32, requestedDevice: nil)
+        let x = randomTensor(inputShape, seed: UInt64(300 + trial))
+        let f = randomTensor(filterShape, seed: UInt64(400 + trial))
+        let b = randomTensor([o], seed: UInt64(500 + trial))
+        let r = randomTensor(outShape, seed: UInt64(600 + trial))
+        var inputs = [try tensor(x, layouts[0], on: cpu), try tensor(f, .plain, on: cpu)]
+        var inputLayouts = [layouts[0], .plain]
+        if epilogue.bias {
+            (inputs, inputLayouts) = (inputs + [try tensor(b, .plain, on: cpu)], inputLayouts + [.plain])
+        }
+        if epilogue.residual {
+            (inputs, inputLayouts) = (inputs + [try tensor(r, layouts[2], on: cpu)], inputLayouts + [layouts[2]])
+        }
+        var context = KernelContext(
+            node: node, inputs: inputs, output: try cpu.allocate(outShape, .float32, for: "y"), device: cpu)
+        (context.inputLayouts, context.outputLayout) = (inputLayouts, layouts[1])
+        CPUKernels.fusedConv2D(context)
+        let actual = try cpu.download(ChannelsLast.plain(context.output, layouts[1], on: cpu)).floats
+        let (plain, _) = Reference.conv2d(
+            x.floats, x.shape, f.floats, f.shape, stride: (stride, stride),
+            pads: convolution.node.attributes.ints("pads"), groups: groups)
+        let plane = outShape[2] * outShape[3]
+        let expected = plain.indices.map { i -> Float in
+            let v = plain[i] + (epilogue.bias ? b.floats[i / plane % o] : 0) + (epilogue.residual ? r.floats[i] : 0)
+            switch epilogue.activation {
+            case .none: return v
+            case .relu: return max(v, 0)
+            case .clip(let low, let high): return min(max(v, low), high)
+            }
+        }
+        assertClose(
+            actual, expected, relative: 0, absolute: 1e-4,
+            "trial \(trial) \(x.shape) \(f.shape) stride \(stride) \(padding) \(layouts) \(epilogue)")
+        let geometry = WindowGeometry(input: x.shape, attributes: attributes)
+        return OneDNNConvolution.plan(
+            geometry, outChannels: o, epilogue: epilogue, layouts: (layouts[0], layouts[1], layouts[2]), on: cpu)
     }
 
     /// A device tensor holding `host` in `layout`.
