@@ -98,7 +98,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
     }
 
     public func upload(_ host: HostTensor, to tensor: DeviceTensor) throws {
-        precondition(host.shape.count * host.dtype.size == tensor.storage.byteCount, "upload size mismatch")
+        precondition(host.shape.count * host.dtype.size == tensor.byteCount, "upload size mismatch")
         unsafeDowncast(tensor.storage, to: CPUStorage.self).writes &+= 1
         host.withUnsafeBytes { bytes in
             guard let base = bytes.baseAddress else { return }
@@ -124,7 +124,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
 
     public func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {
         let byteCount = shape.count * tensor.dtype.size
-        precondition(offset >= 0 && offset + byteCount <= tensor.storage.byteCount, "view outside its tensor")
+        precondition(offset >= 0 && offset + byteCount <= tensor.byteCount, "view outside its tensor")
         let storage = unsafeDowncast(tensor.storage, to: CPUStorage.self)
         return DeviceTensor(
             shape: shape, dtype: tensor.dtype,

@@ -103,7 +103,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     }
 
     public func upload(_ host: HostTensor, to tensor: DeviceTensor) throws {
-        precondition(host.shape.count * host.dtype.size == tensor.storage.byteCount, "upload size mismatch")
+        precondition(host.shape.count * host.dtype.size == tensor.byteCount, "upload size mismatch")
         let runtime = try runtime()
         try host.withUnsafeBytes { try runtime.write($0, to: tensor.mem) }
     }
@@ -117,7 +117,7 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     public func view(of tensor: DeviceTensor, offset: Int, shape: Shape) throws -> DeviceTensor {
         let byteCount = shape.count * tensor.dtype.size
-        precondition(offset >= 0 && offset + byteCount <= tensor.storage.byteCount, "view outside its tensor")
+        precondition(offset >= 0 && offset + byteCount <= tensor.byteCount, "view outside its tensor")
         let storage = unsafeDowncast(tensor.storage, to: CLStorage.self)
         let mem = try runtime().subBuffer(of: storage.mem, bytes: offset..<offset + byteCount)
         return DeviceTensor(

@@ -57,6 +57,32 @@ final class SessionTests: XCTestCase {
         assertClose(other, input.floats.map { 1 / (1 + exp(-max($0, 0))) }, relative: 1e-6, absolute: 1e-6)
     }
 
+    /// Where no free buffer has a tensor's size, it takes the closest larger one: a network that narrows holds
+    /// only the buffers its widest tensors need, and its results are those of the reference.
+    func testANarrowerTensorTakesAWiderFreeBuffer() throws {
+        let devices = try cpuDevices()
+        let cpu = try devices.device(named: "cpu")
+        let g = Graph()
+        let x = try g.placeholder([100, 64])
+        let (a, b) = (randomTensor([64, 256], seed: 1), randomTensor([256, 16], seed: 2))
+        let wide = try relu(matmul(x, g.constant(a)))
+        let narrow = try tanh(matmul(wide, g.constant(b)))
+        let session = Session(graph: g, device: cpu, kernels: devices.kernels)
+        let input = randomTensor([100, 64], seed: 3)
+        let allocated = cpu.allocations
+        let actual = try session.run(narrow, feeds: [x: input]).floats
+        // The feed, the two constants and the wide product (fused with its ReLU): the narrow product takes the
+        // feed's buffer once read, and its tanh the wide product's. Reusing only buffers of a tensor's own size,
+        // both took new ones.
+        XCTAssertEqual(cpu.allocations - allocated, 4)
+        func product(_ x: [Float], _ w: [Float], k: Int, n: Int) -> [Float] {
+            (0..<100 * n).map { i in (0..<k).reduce(Float(0)) { $0 + x[i / n * k + $1] * w[$1 * n + i % n] } }
+        }
+        let hidden = product(input.floats, a.floats, k: 64, n: 256).map { max($0, 0) }
+        let expected = product(hidden, b.floats, k: 256, n: 16).map { Foundation.tanh($0) }
+        assertClose(actual, expected, relative: 1e-5, absolute: 1e-5)
+    }
+
     func testFeedsAreCheckedAgainstTheirPlaceholder() throws {
         let harness = try CPUHarness()
         let x = try harness.graph.placeholder([Shape.unknown, 3], name: "x")

@@ -19,10 +19,14 @@ public final class DeviceTensor {
     public let storage: any DeviceStorage
 
     public init(shape: Shape, dtype: DType, storage: any DeviceStorage) {
+        precondition(shape.count * dtype.size <= storage.byteCount, "a tensor larger than its storage")
         self.shape = shape
         self.dtype = dtype
         self.storage = storage
     }
+
+    /// The bytes the tensor holds: the first of its storage's, which a plan may have made larger (`PlanBuilder`).
+    public var byteCount: Int { shape.count * dtype.size }
 }
 
 /// A point in one of a device's streams: it passes once the work enqueued before it is done.

@@ -88,7 +88,7 @@ final class FeedStager {
             }
             // The run's buffer is free once the work enqueued before this run is done.
             let ready = try device.marker()
-            let bytes = 0..<slot.buffer.storage.byteCount
+            let bytes = 0..<slot.buffer.byteCount
             slot.consumed = try device.copy(
                 slot.buffer, to: buffer, bytes: bytes, after: [slot.written, ready].compactMap { $0 })
             if let consumed = slot.consumed { try device.wait(for: consumed) }

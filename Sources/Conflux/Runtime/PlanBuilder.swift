@@ -19,7 +19,8 @@ struct PlanBuilder {
     private let pinned: Set<Int>
     /// Reads of each buffer by steps still to be planned.
     private var remainingReads: [BufferKey: Int] = [:]
-    private var freeLists: [String: [Int: [any DeviceStorage]]] = [:]
+    /// Per device, the buffers whose last reader has been planned, in the order they were freed.
+    private var freeLists: [String: [any DeviceStorage]] = [:]
     /// Where new buffers come from: the session's, shared with its other plans.
     private let shared: PlanBuffers
     private var taken = PlanBuffers.Taken()
@@ -203,11 +204,11 @@ struct PlanBuilder {
             let source = buffers[BufferKey(node: id, device: pair.from)]!
             let destination = try target.allocate(source.shape, source.dtype, for: graph.nodes[id].name)
             buffers[BufferKey(node: id, device: pair.to)] = destination
-            var chunks = [0..<source.storage.byteCount]
+            var chunks = [0..<source.byteCount]
             if let rows = Streaming.rows(
                 of: source.shape, dtype: source.dtype, chunkBytes: chunkBytes, alignment: target.viewAlignment)
             {
-                let rowBytes = source.storage.byteCount / source.shape[0]
+                let rowBytes = source.byteCount / source.shape[0]
                 chunks = rows.map { $0.lowerBound * rowBytes..<$0.upperBound * rowBytes }
                 // The first node there to read it, or the fused chain it runs in.
                 let reader = order.first { device(of: $0) == pair.to && graph.nodes[$0].inputs.contains(id) }.map {
@@ -235,9 +236,18 @@ struct PlanBuilder {
         -> DeviceTensor
     {
         let bytes = shape.count * dtype.size
-        let storage =
-            try freeLists[device]?[bytes]?.popLast() ?? shared.take(bytes, on: devices[device]!, for: name, &taken)
+        let storage = try reuse(bytes, on: device) ?? shared.take(bytes, on: devices[device]!, for: name, &taken)
         return DeviceTensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    /// The free buffer of `device` that fits `bytes` most closely, the last freed of those: tensors of every size
+    /// share buffers, so that a run touches little more memory than it holds at once and that memory stays in the
+    /// caches (MobileNetV2 at batch 1 held 17.6 MB of activations when only a buffer of the same size was reused).
+    private mutating func reuse(_ bytes: Int, on device: String) -> (any DeviceStorage)? {
+        guard let free = freeLists[device] else { return nil }
+        let fitting = free.indices.filter { free[$0].byteCount >= bytes }
+        guard let best = fitting.reversed().min(by: { free[$0].byteCount < free[$1].byteCount }) else { return nil }
+        return freeLists[device]!.remove(at: best)
     }
 
     /// Counts one read of `key`; after its last, the buffer goes back to its device's free list unless it must
@@ -247,7 +257,7 @@ struct PlanBuilder {
         guard remainingReads[key] == 0, !pinned.contains(key.node), !graph.nodes[key.node].role.isPersistent,
             !forwarded.contains(key), let buffer = buffers[key]
         else { return }
-        freeLists[key.device, default: [:]][buffer.storage.byteCount, default: []].append(buffer.storage)
+        freeLists[key.device, default: []].append(buffer.storage)
     }
 
     private func lane(_ device: String) -> ExecutionPlan.Lane {

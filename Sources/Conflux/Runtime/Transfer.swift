@@ -51,7 +51,7 @@ struct Transfer {
         self.destination = destination
         self.chunks = chunks
         self.firstTag = firstTag
-        let bytes = source.storage.byteCount
+        let bytes = source.byteCount
         switch (sourceDevice as? RemoteDevice, destinationDevice as? RemoteDevice) {
         case (.some, .some):
             route = .elsewhere
@@ -76,7 +76,7 @@ struct Transfer {
         } else if let into = destinationDevice.hostMemory(of: destination) {
             route = .intoHost(into)
         } else {
-            route = .staged(try destinationDevice.allocateStaging(byteCount: source.storage.byteCount))
+            route = .staged(try destinationDevice.allocateStaging(byteCount: bytes))
         }
     }
 

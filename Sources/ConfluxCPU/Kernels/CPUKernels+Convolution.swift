@@ -34,7 +34,7 @@ extension CPUKernels {
         // before the convolution writes over it.
         if let kept = residual, kept.storage === c.output.storage {
             let copy = ChannelsLast.fresh(like: kept)
-            copy.raw.copyMemory(from: kept.raw, byteCount: kept.storage.byteCount)
+            copy.raw.copyMemory(from: kept.raw, byteCount: kept.byteCount)
             residual = copy
         }
         let channelsLast = c.outputLayout == .channelsLast

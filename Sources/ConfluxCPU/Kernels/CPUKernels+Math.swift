@@ -83,7 +83,7 @@ extension CPUKernels {
 
     /// The input's bytes, unchanged: Reshape and Identity.
     static func copy(_ c: KernelContext) {
-        c.output.raw.copyMemory(from: c.inputs[0].raw, byteCount: c.output.storage.byteCount)
+        c.output.raw.copyMemory(from: c.inputs[0].raw, byteCount: c.output.byteCount)
     }
 
     /// x[0] + … + x[count - 1] in eight interleaved partial sums, which the compiler keeps in vector registers;

@@ -13,7 +13,7 @@ enum ChannelsLast {
 
     /// A new tensor of `tensor`'s shape: where a plain result is computed before it is converted.
     static func fresh(like tensor: DeviceTensor) -> DeviceTensor {
-        DeviceTensor(shape: tensor.shape, dtype: tensor.dtype, storage: CPUStorage(byteCount: tensor.storage.byteCount))
+        DeviceTensor(shape: tensor.shape, dtype: tensor.dtype, storage: CPUStorage(byteCount: tensor.byteCount))
     }
 
     /// Copies `source` into `destination`, a tensor of the same shape, from NCHW to NHWC (`toChannelsLast`) or
