@@ -83,6 +83,20 @@ final class SessionTests: XCTestCase {
         assertClose(actual, expected, relative: 1e-5, absolute: 1e-5)
     }
 
+    /// A feed never takes the buffer of a tensor whose last reader ran before the feed is first read: every feed is
+    /// written before the run starts.
+    func testAFeedReadLateHasABufferOfItsOwn() throws {
+        let harness = try CPUHarness()
+        let g = harness.graph
+        let early = try g.placeholder([3], name: "early")
+        let activated = try tanh(relu(early))
+        // Planned after the ReLU, the early feed's last reader.
+        let late = try g.placeholder([3], name: "late")
+        let y = try add(activated, late)
+        let values = try harness.values([y], [early: HostTensor(shape: [3], floats: [-1, 0, 2]), late: .zeros([3])])
+        assertClose(values[0], [0, 0, Foundation.tanh(2)], relative: 1e-6, absolute: 1e-6)
+    }
+
     func testFeedsAreCheckedAgainstTheirPlaceholder() throws {
         let harness = try CPUHarness()
         let x = try harness.graph.placeholder([Shape.unknown, 3], name: "x")

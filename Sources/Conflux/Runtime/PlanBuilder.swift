@@ -78,7 +78,10 @@ struct PlanBuilder {
     mutating func feed(_ id: Int, _ shape: Shape, _ dtype: DType) throws {
         let readers = [device(of: id)] + partition.hostFeeds.filter { $0.tensor == id }.map(\.to)
         for reader in readers {
-            let buffer = try allocate(shape, dtype, on: reader, for: graph.nodes[id].name)
+            // Never a buffer freed earlier in the plan: every feed is written before the run starts.
+            let storage = try shared.take(
+                shape.count * dtype.size, on: devices[reader]!, for: graph.nodes[id].name, &taken)
+            let buffer = DeviceTensor(shape: shape, dtype: dtype, storage: storage)
             // Each task feeds its own devices.
             if !(devices[reader] is RemoteDevice) { feeds.append((id, devices[reader]!, buffer)) }
             buffers[BufferKey(node: id, device: reader)] = buffer
