@@ -319,7 +319,7 @@ final class OneDNNConvolution {
         guard let reorder = part.weightsReorder else { return (plain, nil) }
         let storage = unsafeDowncast(w.storage, to: CPUStorage.self)
         // Keyed by plan too: plans of one geometry (with and without a ReLU) may choose different layouts.
-        let key = FiltersKey(storage: ObjectIdentifier(storage), plan: self.key, part: index)
+        let key = FiltersKey(storage: ObjectIdentifier(storage), plan: ObjectIdentifier(self), part: index)
         if persistent, let kept = cache.filters[key], kept.storage === storage, kept.writes == storage.writes {
             return (kept.memory, kept)
         }
@@ -367,7 +367,8 @@ extension OneDNNConvolution {
 
     fileprivate struct FiltersKey: Hashable {
         let storage: ObjectIdentifier
-        let plan: Key
+        /// The plan, which its cache keeps as long as the filters.
+        let plan: ObjectIdentifier
         let part: Int
     }
 

@@ -12,6 +12,10 @@ public struct KernelContext {
     /// takes them channels-last.
     public var inputLayouts: [TensorLayout]
     public var outputLayout = TensorLayout.plain
+    /// Where a kernel keeps what it derives from the context alone on its first run, for the next runs (a
+    /// convolution's geometry, epilogue and oneDNN plan, as TensorFlow's OpKernel is built once per node): a
+    /// plan's contexts never change their node, tensors or layouts. A context made anew starts empty.
+    public let memo = KernelMemo()
 
     public init(node: Node, inputs: [DeviceTensor], output: DeviceTensor, device: any Device) {
         self.node = node
@@ -20,6 +24,11 @@ public struct KernelContext {
         self.device = device
         inputLayouts = Array(repeating: .plain, count: inputs.count)
     }
+}
+
+/// What a kernel keeps between runs of one `KernelContext`.
+public final class KernelMemo {
+    public var value: AnyObject?
 }
 
 /// The computation of one op on one kind of device; throws for values it cannot compute with.

@@ -8,24 +8,23 @@ import Conflux
 /// (K = C/groups·KH·KW, P = OH·OW), so that y[n, g] = W[g] · col with W[g] the group's [O/groups, K] filters,
 /// dcol = W[g]ᵀ · dy[n, g] (scattered back by col2im) and dW[g] = Σn dy[n, g] · colᵀ.
 extension CPUKernels {
-    static func conv2D(_ c: KernelContext) { convolve(c, ConvolutionEpilogue()) }
+    static func conv2D(_ c: KernelContext) { convolve(c, ConvolutionMemo.of(c) { ConvolutionEpilogue() }) }
 
     /// Conv2D with the bias, residual and activation of a fused chain (`Fusion`) applied as the output is written.
-    static func fusedConv2D(_ c: KernelContext) { convolve(c, ConvolutionEpilogue(c.node.attributes)) }
+    static func fusedConv2D(_ c: KernelContext) {
+        convolve(c, ConvolutionMemo.of(c) { ConvolutionEpilogue(c.node.attributes) })
+    }
 
     /// oneDNN where it runs the convolution (in the tensors' layouts); else the vector kernels or GEMM on plain
     /// tensors, converting channels-last ones (`LayoutAssignment` expected oneDNN), then what the epilogue adds
     /// beyond a bias and a ReLU.
-    private static func convolve(_ c: KernelContext, _ epilogue: ConvolutionEpilogue) {
+    private static func convolve(_ c: KernelContext, _ prepared: ConvolutionMemo) {
         let (x, w) = (c.inputs[0], c.inputs[1])
-        let g = WindowGeometry(input: x.shape, attributes: c.node.attributes)
+        let (g, epilogue) = (prepared.geometry, prepared.epilogue)
         let bias = epilogue.bias ? UnsafePointer(c.inputs[2].floats) : nil
         var residual = epilogue.residual ? c.inputs[epilogue.residualInput] : nil
         let residualLayout = epilogue.residual ? c.inputLayouts[epilogue.residualInput] : .plain
-        if let oneDNN = OneDNNConvolution.plan(
-            g, outChannels: w.shape[0], epilogue: epilogue,
-            layouts: (c.inputLayouts[0], c.outputLayout, residualLayout), on: c.cpu)
-        {
+        if let oneDNN = prepared.oneDNN {
             return oneDNN.forward(
                 x, w, bias: bias, residual: residual, into: c.output,
                 persistentWeights: c.persistentInputs.contains(1), on: c.cpu)
@@ -240,4 +239,29 @@ extension CPUKernels {
         (.conv2D, conv2D), (.fusedConv2D, fusedConv2D), (.conv2DBackpropInput, conv2DBackpropInput),
         (.conv2DBackpropFilter, conv2DBackpropFilter),
     ]
+}
+
+/// A convolution's geometry, epilogue and oneDNN plan (nil where oneDNN does not run it), derived on a context's
+/// first run and kept in its memo: looked up on every run, they cost MobileNetV2 a microsecond per convolution.
+final class ConvolutionMemo {
+    let geometry: WindowGeometry
+    let epilogue: ConvolutionEpilogue
+    let oneDNN: OneDNNConvolution?
+
+    private init(_ c: KernelContext, _ epilogue: ConvolutionEpilogue) {
+        geometry = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
+        self.epilogue = epilogue
+        let residualLayout = epilogue.residual ? c.inputLayouts[epilogue.residualInput] : .plain
+        oneDNN = OneDNNConvolution.plan(
+            geometry, outChannels: c.inputs[1].shape[0], epilogue: epilogue,
+            layouts: (c.inputLayouts[0], c.outputLayout, residualLayout), on: c.cpu)
+    }
+
+    /// The memo of `c`, made with `epilogue` on its first run.
+    static func of(_ c: KernelContext, _ epilogue: () -> ConvolutionEpilogue) -> ConvolutionMemo {
+        if let memo = c.memo.value as? ConvolutionMemo { return memo }
+        let memo = ConvolutionMemo(c, epilogue())
+        c.memo.value = memo
+        return memo
+    }
 }
