@@ -10,8 +10,17 @@ import ConfluxOpenCL
 import Foundation
 
 let start = DispatchTime.now().uptimeNanoseconds
-OpenBLASCore.relaunchWithBetterCoreIfAvailable()
 var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(
+        """
+        usage: LeNetBenchmark [--device D] [--first-step-only] [DATA_DIR]
+        Trains LeNet-5 one epoch (the reference recipe) on the device (cpu unless given), then measures inference
+        at batch 1000 and 1 and peak memory; prints one JSON object. --first-step-only stops after the first step.
+        """)
+    exit(0)
+}
+OpenBLASCore.relaunchWithBetterCoreIfAvailable()
 var deviceName = "cpu"
 if let flag = arguments.firstIndex(of: "--device"), flag + 1 < arguments.count {
     deviceName = arguments[flag + 1]
