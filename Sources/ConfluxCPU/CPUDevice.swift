@@ -138,7 +138,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
         guard oneDNN != nil else { return .none }
         switch node.op {
         case .conv2D, .fusedConv2D:
-            let epilogue = node.op == .conv2D ? ConvolutionEpilogue() : ConvolutionEpilogue(node.attributes)
+            let epilogue = ConvolutionEpilogue(of: node)
             let geometry = WindowGeometry(input: inputs[0], attributes: node.attributes)
             // A depthwise convolution runs on oneDNN when its input is channels-last.
             guard OneDNNConvolution.runs(geometry, outChannels: node.shape[1], sourceLayout: .channelsLast, on: self)

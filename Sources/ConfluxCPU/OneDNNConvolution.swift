@@ -10,9 +10,9 @@ import Foundation
 /// A call reorders its input from its layout (plain NCHW, or channels-last where `LayoutAssignment` kept it so)
 /// into the layout the kernel chose, and its output back, unless they are the same: oneDNN's direct kernels choose
 /// channels-last, so between them nothing is reordered in a channels-last chain (Winograd's choose blocks of 16
-/// channels, and win enough to pay for the reorders). The filters' reorder
-/// costs more than the convolution itself at batch 1, so it is kept while the filters are a persistent tensor
-/// (`KernelContext.persistentInputs`) that nothing has written since (`CPUStorage.writes`).
+/// channels, and win enough to pay for the reorders). The filters' reorder costs more than the convolution itself
+/// at batch 1, so it is kept while the filters are a persistent tensor (`KernelContext.persistentInputs`) that
+/// nothing has written since (`CPUStorage.writes`).
 ///
 /// The work is split across the device's workers, by images, else by output rows (each share of rows is a
 /// convolution of the input rows it reads, padded only at the image's edges) where they split evenly or are many,

@@ -79,9 +79,7 @@ struct PlanBuilder {
         let readers = [device(of: id)] + partition.hostFeeds.filter { $0.tensor == id }.map(\.to)
         for reader in readers {
             // Never a buffer freed earlier in the plan: every feed is written before the run starts.
-            let storage = try shared.take(
-                shape.count * dtype.size, on: devices[reader]!, for: graph.nodes[id].name, &taken)
-            let buffer = DeviceTensor(shape: shape, dtype: dtype, storage: storage)
+            let buffer = try allocate(shape, dtype, on: reader, for: graph.nodes[id].name, reusing: false)
             // Each task feeds its own devices.
             if !(devices[reader] is RemoteDevice) { feeds.append((id, devices[reader]!, buffer)) }
             buffers[BufferKey(node: id, device: reader)] = buffer
@@ -235,11 +233,13 @@ struct PlanBuilder {
         }
     }
 
-    private mutating func allocate(_ shape: Shape, _ dtype: DType, on device: String, for name: String) throws
-        -> DeviceTensor
-    {
+    /// A buffer for a tensor of `shape`: a free one when `reusing` finds one that fits, else one from the pool.
+    private mutating func allocate(
+        _ shape: Shape, _ dtype: DType, on device: String, for name: String, reusing: Bool = true
+    ) throws -> DeviceTensor {
         let bytes = shape.count * dtype.size
-        let storage = try reuse(bytes, on: device) ?? shared.take(bytes, on: devices[device]!, for: name, &taken)
+        let free = reusing ? reuse(bytes, on: device) : nil
+        let storage = try free ?? shared.take(bytes, on: devices[device]!, for: name, &taken)
         return DeviceTensor(shape: shape, dtype: dtype, storage: storage)
     }
 

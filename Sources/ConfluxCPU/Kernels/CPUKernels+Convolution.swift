@@ -8,12 +8,10 @@ import Conflux
 /// (K = C/groups·KH·KW, P = OH·OW), so that y[n, g] = W[g] · col with W[g] the group's [O/groups, K] filters,
 /// dcol = W[g]ᵀ · dy[n, g] (scattered back by col2im) and dW[g] = Σn dy[n, g] · colᵀ.
 extension CPUKernels {
-    static func conv2D(_ c: KernelContext) { convolve(c, ConvolutionMemo.of(c) { ConvolutionEpilogue() }) }
+    static func conv2D(_ c: KernelContext) { convolve(c, ConvolutionMemo.of(c)) }
 
     /// Conv2D with the bias, residual and activation of a fused chain (`Fusion`) applied as the output is written.
-    static func fusedConv2D(_ c: KernelContext) {
-        convolve(c, ConvolutionMemo.of(c) { ConvolutionEpilogue(c.node.attributes) })
-    }
+    static func fusedConv2D(_ c: KernelContext) { convolve(c, ConvolutionMemo.of(c)) }
 
     /// oneDNN where it runs the convolution (in the tensors' layouts); else the vector kernels or GEMM on plain
     /// tensors, converting channels-last ones (`LayoutAssignment` expected oneDNN), then what the epilogue adds
@@ -23,7 +21,6 @@ extension CPUKernels {
         let (g, epilogue) = (prepared.geometry, prepared.epilogue)
         let bias = epilogue.bias ? UnsafePointer(c.inputs[2].floats) : nil
         var residual = epilogue.residual ? c.inputs[epilogue.residualInput] : nil
-        let residualLayout = epilogue.residual ? c.inputLayouts[epilogue.residualInput] : .plain
         if let oneDNN = prepared.oneDNN {
             return oneDNN.forward(
                 x, w, bias: bias, residual: residual, into: c.output,
@@ -42,7 +39,7 @@ extension CPUKernels {
             g, ChannelsLast.plain(x, c.inputLayouts[0], on: c.cpu), w, bias: bias,
             relu: epilogue.isBiasAndReLU && epilogue.activation == .relu, into: y, on: c.cpu)
         if !epilogue.isBiasAndReLU {
-            let plainResidual = residual.map { ChannelsLast.plain($0, residualLayout, on: c.cpu) }
+            let plainResidual = residual.map { ChannelsLast.plain($0, prepared.residualLayout, on: c.cpu) }
             epilogue.finish(y.floats, residual: plainResidual?.floats, count: y.count, on: c.cpu)
         }
         if channelsLast { ChannelsLast.convert(y, into: c.output, toChannelsLast: true, on: c.cpu) }
@@ -246,21 +243,23 @@ extension CPUKernels {
 final class ConvolutionMemo {
     let geometry: WindowGeometry
     let epilogue: ConvolutionEpilogue
+    /// The residual's layout; plain without one.
+    let residualLayout: TensorLayout
     let oneDNN: OneDNNConvolution?
 
-    private init(_ c: KernelContext, _ epilogue: ConvolutionEpilogue) {
+    private init(_ c: KernelContext) {
         geometry = WindowGeometry(input: c.inputs[0].shape, attributes: c.node.attributes)
-        self.epilogue = epilogue
-        let residualLayout = epilogue.residual ? c.inputLayouts[epilogue.residualInput] : .plain
+        epilogue = ConvolutionEpilogue(of: c.node)
+        residualLayout = epilogue.residual ? c.inputLayouts[epilogue.residualInput] : .plain
         oneDNN = OneDNNConvolution.plan(
             geometry, outChannels: c.inputs[1].shape[0], epilogue: epilogue,
             layouts: (c.inputLayouts[0], c.outputLayout, residualLayout), on: c.cpu)
     }
 
-    /// The memo of `c`, made with `epilogue` on its first run.
-    static func of(_ c: KernelContext, _ epilogue: () -> ConvolutionEpilogue) -> ConvolutionMemo {
+    /// The memo of `c`, made on its first run.
+    static func of(_ c: KernelContext) -> ConvolutionMemo {
         if let memo = c.memo.value as? ConvolutionMemo { return memo }
-        let memo = ConvolutionMemo(c, epilogue())
+        let memo = ConvolutionMemo(c)
         c.memo.value = memo
         return memo
     }

@@ -15,8 +15,10 @@ struct ConvolutionEpilogue: Hashable {
 
     init() {}
 
-    /// A fused convolution's, from its attributes.
-    init(_ attributes: Attributes) {
+    /// A convolution node's: nothing for a Conv2D, a fused one's from its attributes.
+    init(of node: Node) {
+        guard node.op == .fusedConv2D else { return }
+        let attributes = node.attributes
         bias = attributes.bool("bias")
         residual = attributes.bool("residual")
         if attributes.bool("relu") {
